@@ -31,3 +31,21 @@ class FakeClock:
 
     def set(self, when: float) -> None:
         self._now = float(when)
+
+
+class FrameClock:
+    """Stream time: advanced to each analysed frame's capture time.
+
+    Rules measure dwell in the time the camera saw, so a clip processed
+    faster than real time, or a stream that stalls, still measures honestly.
+    """
+
+    def __init__(self) -> None:
+        self._now = float("-inf")
+
+    def now(self) -> float:
+        return self._now
+
+    def advance_to(self, captured_at: float) -> None:
+        # A camera whose clock steps backwards must not make dwell negative.
+        self._now = max(self._now, float(captured_at))

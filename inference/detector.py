@@ -1,0 +1,85 @@
+"""The model edge: the only module that imports ultralytics.
+
+Everything it returns is :class:`Detections` with canonical labels; nothing
+downstream knows a model exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from inference.detections import Detections
+from inference.manifest import ModelManifest, load_manifest, verify_weights
+
+log = logging.getLogger(__name__)
+
+
+class Detector(Protocol):
+    name: str
+    version: str
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """One Detections per BGR image, boxes in that image's pixels."""
+
+
+class YoloDetector:
+    def __init__(
+        self,
+        manifest: ModelManifest,
+        weights_path: Path,
+        *,
+        confidence: float = 0.35,
+        iou: float = 0.5,
+        device: str = "cpu",
+        input_size: int | None = None,
+    ) -> None:
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # never let ultralytics reach for the hub
+        from ultralytics import YOLO
+
+        self.manifest = manifest
+        self.name = manifest.name
+        self.version = manifest.version_label
+        self._confidence = confidence
+        self._iou = iou
+        self._device = device
+        self._imgsz = input_size or manifest.input_size
+        self._model = YOLO(str(weights_path), task="detect")
+        model_names = [self._model.names[i] for i in sorted(self._model.names)]
+        if model_names != list(manifest.classes):
+            raise ValueError(
+                f"model {manifest.name}: weights have classes {model_names} but the manifest lists {manifest.classes}"
+            )
+        # class id -> canonical label, or None where the manifest leaves a class unmapped.
+        self._canonical = np.array([manifest.canonical_labels.get(c) for c in manifest.classes], dtype=object)
+
+    @classmethod
+    def from_manifest(cls, manifest_path: str | Path, **kwargs) -> "YoloDetector":
+        manifest, weights_path = load_manifest(manifest_path)
+        verify_weights(manifest, weights_path, Path(manifest_path))
+        return cls(manifest, weights_path, **kwargs)
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        if not images:
+            return []
+        results = self._model.predict(
+            images, imgsz=self._imgsz, conf=self._confidence, iou=self._iou, device=self._device, verbose=False
+        )
+        return [self._to_detections(r) for r in results]
+
+    def _to_detections(self, result) -> Detections:
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return Detections.empty()
+        class_ids = boxes.cls.cpu().numpy().astype(np.int64)
+        labels = self._canonical[class_ids]
+        keep = labels != None  # noqa: E711 - elementwise comparison on an object array
+        return Detections(
+            boxes.xyxy.cpu().numpy()[keep],
+            boxes.conf.cpu().numpy()[keep],
+            labels[keep],
+        )

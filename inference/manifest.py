@@ -1,0 +1,109 @@
+"""Model manifests: which weights file, its checksum, and how its classes map
+onto canonical labels. A weights file that does not match its manifest's
+sha256 is refused: a silently swapped model is how an operations centre ends
+up with a week of wrong work orders."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from inference.labels import CANONICAL_LABELS
+
+
+class ManifestError(ValueError):
+    """The manifest is missing, malformed, or does not match its weights."""
+
+
+class ModelManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Model name, reported on every work order")
+    version: str = Field(min_length=1, description="Model version, reported on every work order")
+    file: str = Field(min_length=1, description="Weights file, relative to the manifest")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="Checksum of the weights file; null until pinned")
+    task: Literal["detect"] = "detect"
+    input_size: int = Field(ge=32, le=4096, description="Inference image size (pixels, long side)")
+    classes: list[str] = Field(min_length=1, description="Model class names in class-id order")
+    canonical_labels: dict[str, str] = Field(description="Model class name -> canonical label; unmapped classes are ignored")
+    description: str | None = None
+    training: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _check_label_map(self) -> "ModelManifest":
+        unknown_classes = sorted(set(self.canonical_labels) - set(self.classes))
+        if unknown_classes:
+            raise ValueError(f"canonical_labels maps classes the model does not have: {unknown_classes}")
+        unknown_labels = sorted(set(self.canonical_labels.values()) - CANONICAL_LABELS)
+        if unknown_labels:
+            raise ValueError(f"canonical_labels uses labels outside the canonical vocabulary: {unknown_labels}")
+        return self
+
+    @property
+    def version_label(self) -> str:
+        return str(self.version)
+
+    def provides(self) -> frozenset[str]:
+        """Canonical labels this model can produce."""
+        return frozenset(self.canonical_labels.values())
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_manifest(path: str | Path) -> tuple[ModelManifest, Path]:
+    """Parse a manifest; return it with the absolute weights path (not yet verified)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"model manifest not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"model manifest {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ManifestError(f"model manifest {path} must be a mapping")
+    try:
+        manifest = ModelManifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+        raise ManifestError(f"model manifest {path} is invalid: {problems}") from None
+    return manifest, (path.parent / manifest.file).resolve()
+
+
+def verify_weights(manifest: ModelManifest, weights_path: Path, manifest_path: Path | None = None) -> None:
+    where = f" (manifest {manifest_path})" if manifest_path else ""
+    if manifest.sha256 is None:
+        raise ManifestError(
+            f"model {manifest.name}{where} has no sha256 pinned; after placing {manifest.file} beside it run "
+            f"`gridsight weights pin {manifest_path or '<manifest>'}`"
+        )
+    if not weights_path.is_file():
+        raise ManifestError(f"weights file for model {manifest.name} not found: {weights_path}{where}")
+    actual = sha256_file(weights_path)
+    if actual != manifest.sha256:
+        raise ManifestError(
+            f"checksum mismatch for {weights_path.name}{where}: manifest says sha256 {manifest.sha256[:12]}…, "
+            f"file has {actual[:12]}…; refusing to load weights that are not the ones described"
+        )
+
+
+def pin_manifest(manifest_path: Path) -> str:
+    """Write the weights file's sha256 into its manifest (after a user places downloaded weights)."""
+    manifest, weights_path = load_manifest(manifest_path)
+    if not weights_path.is_file():
+        raise ManifestError(f"cannot pin {manifest_path}: weights file {weights_path} not found")
+    digest = sha256_file(weights_path)
+    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    raw["sha256"] = digest
+    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return digest

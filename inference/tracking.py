@@ -1,0 +1,57 @@
+"""Multi-object tracking with ByteTrack from Roboflow's maintained `trackers`
+library. Tracking is label-aware by keeping each label's boxes apart, so a bag
+put down by a person never inherits the person's track id."""
+
+from __future__ import annotations
+
+import numpy as np
+import supervision as sv
+from trackers import ByteTrackTracker
+
+from inference.detections import Detections
+
+
+class ObjectTracker:
+    def __init__(
+        self,
+        *,
+        frame_rate: float,
+        lost_track_seconds: float = 3.0,
+        activation_threshold: float = 0.4,
+        high_confidence_threshold: float = 0.5,
+        min_consecutive_frames: int = 2,
+    ) -> None:
+        self._settings = dict(
+            lost_track_buffer=max(1, int(round(lost_track_seconds * frame_rate))),
+            frame_rate=frame_rate,
+            track_activation_threshold=activation_threshold,
+            high_conf_det_threshold=high_confidence_threshold,
+            minimum_consecutive_frames=min_consecutive_frames,
+        )
+        self._per_label: dict[str, ByteTrackTracker] = {}
+        self._id_offset: dict[str, int] = {}
+
+    def update(self, detections: Detections, timestamp: float) -> Detections:
+        """Return the same boxes with tracker ids; boxes not yet confirmed keep NO_TRACK."""
+        parts = []
+        for label in sorted(set(detections.labels.tolist()) | set(self._per_label)):
+            tracker = self._per_label.get(label)
+            if tracker is None:
+                tracker = self._per_label[label] = ByteTrackTracker(**self._settings)
+                # Disjoint id ranges per label keep ids unique across the camera.
+                self._id_offset[label] = len(self._id_offset) * 1_000_000
+            subset = detections.with_labels([label])
+            sv_dets = sv.Detections(
+                xyxy=subset.xyxy.astype(np.float32).reshape(-1, 4),
+                confidence=subset.confidence.astype(np.float32),
+                class_id=np.zeros(len(subset), dtype=int),
+            )
+            tracked = tracker.update(sv_dets, timestamp=timestamp)
+            if len(tracked) == 0:
+                continue
+            ids = np.asarray(tracked.tracker_id, dtype=np.int64)
+            ids = np.where(ids >= 0, ids + self._id_offset[label], ids)
+            parts.append(
+                Detections(tracked.xyxy, tracked.confidence, np.full(len(tracked), label, dtype=object), ids)
+            )
+        return Detections.merge(parts)
