@@ -1,0 +1,194 @@
+"""The `gridsight` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+log = logging.getLogger("gridsight")
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def cmd_serve(args) -> int:
+    from api.server import run_server
+    from api.settings import Settings
+
+    overrides = {k: v for k, v in {"database_url": args.database_url, "evidence_dir": args.evidence_dir}.items() if v}
+    run_server(Settings(**overrides), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from gridsight.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.api_url:
+        config = config.model_copy(update={"api": config.api.model_copy(update={"url": args.api_url})})
+    from inference.manifest import ManifestError
+    from streams.worker import build_worker
+
+    try:
+        worker = build_worker(config)
+    except (ManifestError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    worker.run(_stop_on_signals())
+    return 0
+
+
+def cmd_check_config(args) -> int:
+    from gridsight.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rules = sum(len(c.rules) for c in config.cameras.values())
+    print(f"ok: {len(config.cameras)} camera(s), {rules} rule(s), {len(config.models)} model(s)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from gridsight.demo import run_demo
+
+    return run_demo(
+        workdir=Path(args.workdir), api_port=args.api_port, rtsp_port=args.rtsp_port,
+        duration_s=args.duration, stop=_stop_on_signals(),
+    )
+
+
+def cmd_generate(args) -> int:
+    if args.what == "dataset":
+        from gridsight.synth.dataset import generate_dataset
+
+        data_yaml = generate_dataset(Path(args.out), n_train=args.train, n_val=args.val, seed=args.seed)
+        print(f"dataset written: {data_yaml}")
+    else:
+        from gridsight.synth.clip import write_clip
+        from gridsight.synth.scenario import demo_scenario
+
+        clip = write_clip(Path(args.out), demo_scenario(), fps=args.fps, seed=args.seed)
+        print(f"clip written: {clip} (ground truth: {clip}.json)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from gridsight.training import train_detector, write_manifest
+
+    result = train_detector(
+        Path(args.data), Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
+    )
+    print(result)
+    if args.name:
+        classes = list(result.class_names)
+        manifest = write_manifest(
+            result.weights_path, args.name, args.version, classes, {c: c for c in classes}, args.imgsz, result.metrics, result.training,
+        )
+        print(f"manifest written: {manifest}")
+    return 0
+
+
+def cmd_weights(args) -> int:
+    from inference.manifest import ManifestError, load_manifest, pin_manifest, verify_weights
+
+    try:
+        if args.action == "pin":
+            print(f"pinned sha256 {pin_manifest(Path(args.manifest))}")
+        else:
+            manifest, weights = load_manifest(args.manifest)
+            verify_weights(manifest, weights, Path(args.manifest))
+            print(f"ok: {manifest.name} v{manifest.version} matches {weights.name}")
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
+    parser.add_argument("--log-level", default=os.environ.get("GRIDSIGHT_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the work-order API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under var/)")
+    p.add_argument("--evidence-dir", help="where evidence files are stored")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a camera worker from a YAML config")
+    p.add_argument("--config", required=True)
+    p.add_argument("--api-url", help="override api.url from the config")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("check-config", help="validate a worker config and exit")
+    p.add_argument("config")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("demo", help="API + RTSP camera + worker on the synthetic street clip")
+    p.add_argument("--workdir", default="var/demo")
+    p.add_argument("--api-port", type=int, default=8000)
+    p.add_argument("--rtsp-port", type=int, default=8554)
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("generate", help="render synthetic training data or the demo clip")
+    p.add_argument("what", choices=["dataset", "clip"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--train", type=int, default=800)
+    p.add_argument("--val", type=int, default=160)
+    p.add_argument("--fps", type=int, default=15)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("train", help="train a YOLO detector (offline, from a model .yaml)")
+    p.add_argument("--data", required=True, help="YOLO dataset yaml")
+    p.add_argument("--out", required=True, help="directory for the weights")
+    p.add_argument("--model", default="yolo11n.yaml")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", help="also write weights/<name>.yaml manifest")
+    p.add_argument("--version", default="1")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("weights", help="pin or verify a model manifest's checksum")
+    p.add_argument("action", choices=["pin", "verify"])
+    p.add_argument("manifest")
+    p.set_defaults(func=cmd_weights)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    from gridsight.logs import configure_logging
+
+    configure_logging(args.log_level)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

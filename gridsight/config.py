@@ -1,0 +1,199 @@
+"""The worker's one YAML file: cameras, zones, rules, models and the API.
+
+Validated with pydantic (``extra="forbid"``: a misspelt key is an error, not a
+silently ignored setting). Cameras, zones, rules and models are maps keyed by
+id, so an error message can name exactly which one is wrong. Relative paths
+resolve against the config file's own directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from inference.labels import CANONICAL_LABELS
+from inference.manifest import ManifestError, load_manifest
+from inference.zones import ZoneGeometryError, validate_polygon
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ConfigError(ValueError):
+    """A config file that cannot run; the message names the field and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiConfig(_Strict):
+    url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://", description="Base URL of the GridSight API")
+    token: str | None = Field(default=None, repr=False, description="Bearer token for the API, if it requires one")
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per-request timeout")
+
+
+class WorkerConfig(_Strict):
+    name: str = Field(default="worker-1", min_length=1, max_length=64, description="Worker name, in logs and metrics")
+    spool_dir: Path = Field(default=Path("var/spool"), description="Durable outbox for work orders the API has not yet acknowledged")
+    retry_initial_s: float = Field(default=0.5, gt=0, le=60, description="First retry delay when the API is unreachable")
+    retry_max_s: float = Field(default=15.0, gt=0, le=600, description="Longest retry delay when the API stays unreachable")
+    stats_interval_s: float = Field(default=30.0, gt=0, le=3600, description="How often per-camera statistics are logged")
+
+
+class ModelConfig(_Strict):
+    manifest: Path = Field(description="Path to the model manifest YAML (weights file, sha256, class map)")
+    confidence: float = Field(default=0.35, ge=0.01, le=0.99, description="Minimum detection confidence")
+    iou: float = Field(default=0.5, ge=0.05, le=0.95, description="NMS IoU threshold")
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|\d+)$", description="Torch device; GPU code paths fall back to cpu when absent")
+
+
+class SourceConfig(_Strict):
+    open_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Give up opening the stream after this long")
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Treat the stream as dead after this long without data")
+    backoff_initial_s: float = Field(default=1.0, gt=0, le=60, description="First reconnect delay")
+    backoff_max_s: float = Field(default=30.0, gt=0, le=600, description="Reconnect delay cap")
+    offline_after_failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures before the camera is reported offline")
+    realtime: bool | None = Field(default=None, description="Pace file sources at their native rate (default: only live sources are paced)")
+    loop: bool = Field(default=False, description="Loop file sources")
+
+
+class TrackerConfig(_Strict):
+    lost_track_seconds: float = Field(default=3.0, gt=0, le=120, description="Keep a track alive this long without a matching box")
+    activation_threshold: float = Field(default=0.4, ge=0.01, le=1, description="Confidence a box needs to start a new track")
+
+
+class ZoneConfig(_Strict):
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, max_length=256, description="Polygon in normalised [x, y] coordinates (0..1, origin top-left)"
+    )
+    description: str | None = Field(default=None, max_length=256, description="Free text for operators")
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid_geometry(cls, polygon):
+        try:
+            validate_polygon(polygon)
+        except ZoneGeometryError as exc:
+            raise ValueError(str(exc)) from None
+        return polygon
+
+
+class DwellRuleConfig(_Strict):
+    kind: Literal["dwell"] = Field(description="Objects of these labels in the zone for at least min_dwell_s")
+    zone: Identifier = Field(description="Zone id on the same camera")
+    labels: list[str] = Field(min_length=1, max_length=32, description="Canonical labels that count")
+    min_dwell_s: float = Field(ge=0, le=86_400, description="Seconds an object must stay before the rule fires")
+    min_count: int = Field(default=1, ge=1, le=1000, description="Objects that must be present at once")
+    grace_s: float = Field(default=3.0, ge=0, le=3600, description="Missed detections shorter than this do not reset dwell")
+    cooldown_s: float = Field(default=600.0, ge=0, le=7 * 86_400, description="Quiet period after an event ends")
+    update_interval_s: float = Field(default=60.0, gt=0, le=86_400, description="Longest gap between updates of an open event")
+    category_code: str = Field(pattern=r"^[0-9A-Za-z_.-]{2,32}$", description="Work-order category (standard matter code or local code)")
+    category_name: str = Field(min_length=1, max_length=128, description="Human-readable category name")
+    priority: Literal["normal", "urgent", "emergency"] = Field(default="normal", description="Deadline tier of the work order")
+
+    @field_validator("labels")
+    @classmethod
+    def _canonical(cls, labels):
+        unknown = sorted(set(labels) - CANONICAL_LABELS)
+        if unknown:
+            raise ValueError(f"unknown label(s) {unknown}; canonical labels are {sorted(CANONICAL_LABELS)}")
+        return labels
+
+
+class CameraConfig(_Strict):
+    url: str = Field(repr=False, min_length=1, description="rtsp://, http(s):// or a file path; credentials are never logged")
+    model: Identifier = Field(description="Model id from the models section")
+    analysis_fps: float = Field(default=5.0, gt=0, le=60, description="Frames per second analysed (the freshest frame is always used)")
+    grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
+    address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
+    source: SourceConfig = Field(default_factory=SourceConfig, description="Connection behaviour")
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
+    zones: dict[Identifier, ZoneConfig] = Field(min_length=1, description="Zones by id")
+    rules: dict[Identifier, DwellRuleConfig] = Field(min_length=1, description="Rules by id")
+
+    @model_validator(mode="after")
+    def _rules_name_zones(self) -> "CameraConfig":
+        for rule_id, rule in self.rules.items():
+            if rule.zone not in self.zones:
+                raise ValueError(f"rule '{rule_id}' names zone '{rule.zone}', which is not defined (zones: {sorted(self.zones)})")
+        return self
+
+
+class GridSightConfig(_Strict):
+    api: ApiConfig = Field(default_factory=ApiConfig, description="Where work orders go")
+    worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Worker process settings")
+    models: dict[Identifier, ModelConfig] = Field(min_length=1, description="Models by id")
+    cameras: dict[Identifier, CameraConfig] = Field(min_length=1, description="Cameras by id")
+
+    @model_validator(mode="after")
+    def _cameras_name_models(self) -> "GridSightConfig":
+        for camera_id, camera in self.cameras.items():
+            if camera.model not in self.models:
+                raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
+        return self
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = [f"config {path} is invalid:"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; see the README for the schema)"
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(config: GridSightConfig, base: Path) -> GridSightConfig:
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    models = {mid: m.model_copy(update={"manifest": resolve(m.manifest)}) for mid, m in config.models.items()}
+    worker = config.worker.model_copy(update={"spool_dir": resolve(config.worker.spool_dir)})
+    return config.model_copy(update={"models": models, "worker": worker})
+
+
+def check_model_labels(config: GridSightConfig) -> None:
+    """Every rule's labels must be produced by its camera's model, or the rule could never fire."""
+    provided: dict[str, frozenset[str]] = {}
+    for model_id, model in config.models.items():
+        try:
+            manifest, _ = load_manifest(model.manifest)
+        except ManifestError as exc:
+            raise ConfigError(f"models.{model_id}.manifest: {exc}") from None
+        provided[model_id] = manifest.provides()
+    for camera_id, camera in config.cameras.items():
+        for rule_id, rule in camera.rules.items():
+            missing = sorted(set(rule.labels) - provided[camera.model])
+            if missing:
+                raise ConfigError(
+                    f"cameras.{camera_id}.rules.{rule_id}.labels: model '{camera.model}' does not map any class to "
+                    f"{missing}; it provides {sorted(provided[camera.model])}"
+                )
+
+
+def parse_config(raw: object, source: Path, base_dir: Path | None = None) -> GridSightConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {source} must be a YAML mapping with models and cameras sections")
+    try:
+        config = GridSightConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+    return _resolve_paths(config, base_dir or source.parent)
+
+
+def load_config(path: str | Path, *, check_models: bool = True) -> GridSightConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    config = parse_config(raw, path)
+    if check_models:
+        check_model_labels(config)
+    return config

@@ -1,0 +1,51 @@
+"""Turns a rule event into the work-order payload the API accepts (api.schemas.WorkOrderCreate)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+from inference.rules import RuleEvent
+
+
+def iso_utc(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat()
+
+
+def work_order_payload(
+    event: RuleEvent,
+    *,
+    category_code: str,
+    category_name: str,
+    priority: str,
+    model_name: str,
+    model_version: str,
+    grid_cell: str | None,
+    address: str | None,
+    snapshot_jpeg: bytes,
+) -> dict:
+    return {
+        "camera_id": event.camera_id,
+        "zone_id": event.zone_id,
+        "rule_id": event.rule_id,
+        "event_id": event.event_id,
+        "category_code": category_code,
+        "category_name": category_name,
+        "priority": priority,
+        "labels": list(event.labels),
+        "confidence": round(min(1.0, max(0.0, event.max_confidence)), 4),
+        "detected_at": iso_utc(event.at),
+        "event_started_at": iso_utc(event.started_at),
+        "model_name": model_name,
+        "model_version": model_version,
+        "boxes": event.detections.to_records(),
+        "grid_cell": grid_cell,
+        "address": address,
+        "evidence": [
+            {
+                "kind": "snapshot",
+                "content_type": "image/jpeg",
+                "data_b64": base64.b64encode(snapshot_jpeg).decode("ascii"),
+            }
+        ],
+    }

@@ -1,0 +1,206 @@
+"""A durable, ordered outbox for work orders on their way to the API.
+
+Every order is written to disk (temp file, fsync, rename) before the worker
+tries to send it, and deleted only once the API has acknowledged it. An API
+outage, a worker crash or a restart therefore loses nothing; the idempotency
+key that travels with each order stops a resend after a lost acknowledgement
+from creating a duplicate.
+
+An order the API rejects as malformed (4xx other than 408/409/429) cannot be
+fixed by retrying; it is moved to ``rejected/`` with the reason, kept for a
+human, and the queue moves on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from streams.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {408, 425, 429}
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None  # None: the request never got an HTTP answer
+    detail: str = ""
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def permanent_failure(self) -> bool:
+        code = self.status_code
+        return code is not None and 400 <= code < 500 and code not in RETRYABLE_STATUS
+
+
+class Sender(Protocol):
+    def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    path: Path
+    idempotency_key: str
+    payload: dict
+
+
+class DurableOutbox:
+    """Files named ``<sequence>-<key>.json`` under ``pending/``; sequence order is send order."""
+
+    def __init__(self, directory: Path) -> None:
+        self.pending_dir = Path(directory) / "pending"
+        self.rejected_dir = Path(directory) / "rejected"
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        self.rejected_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        existing = [int(p.name.split("-", 1)[0]) for p in self.pending_dir.glob("*.json") if p.name.split("-", 1)[0].isdigit()]
+        self._next_seq = max(existing, default=0) + 1
+        for stale in self.pending_dir.glob("*.tmp"):
+            stale.unlink(missing_ok=True)  # a crash mid-write left half a file; its order was never acknowledged
+
+    def put(self, idempotency_key: str, payload: dict) -> Path:
+        if not idempotency_key.replace("-", "").isalnum():
+            raise ValueError(f"idempotency key must be alphanumeric (dashes allowed): {idempotency_key!r}")
+        body = json.dumps({"idempotency_key": idempotency_key, "payload": payload}, ensure_ascii=False)
+        with self._lock:
+            seq = self._next_seq
+            self._next_seq += 1
+        final = self.pending_dir / f"{seq:012d}-{idempotency_key}.json"
+        tmp = final.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        return final
+
+    def peek(self) -> OutboxItem | None:
+        for path in sorted(self.pending_dir.glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                return OutboxItem(path, record["idempotency_key"], record["payload"])
+            except (OSError, ValueError, KeyError) as exc:
+                self._reject(path, f"unreadable outbox file: {exc}")
+        return None
+
+    def ack(self, item: OutboxItem) -> None:
+        item.path.unlink(missing_ok=True)
+
+    def reject(self, item: OutboxItem, reason: str) -> None:
+        self._reject(item.path, reason)
+
+    def _reject(self, path: Path, reason: str) -> None:
+        target = self.rejected_dir / path.name
+        os.replace(path, target)
+        target.with_suffix(".reason.txt").write_text(reason, encoding="utf-8")
+        log.error("work order %s rejected permanently and kept in %s: %s", path.name, self.rejected_dir, reason)
+
+    def pending_count(self) -> int:
+        return sum(1 for _ in self.pending_dir.glob("*.json"))
+
+    def rejected_count(self) -> int:
+        return sum(1 for _ in self.rejected_dir.glob("*.json"))
+
+
+class OutboxPusher:
+    """Drains the outbox in order, backing off while the API is unreachable."""
+
+    def __init__(
+        self,
+        outbox: DurableOutbox,
+        sender: Sender,
+        backoff: Backoff,
+        *,
+        idle_poll_s: float = 0.2,
+        on_delivered: Callable[[OutboxItem, SendResult], None] | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._sender = sender
+        self._backoff = backoff
+        self._idle_poll_s = idle_poll_s
+        self._on_delivered = on_delivered
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.delivered = 0
+        self.retries = 0
+        self._api_down_logged = False
+
+    def notify(self) -> None:
+        """Called after put(): send now instead of at the next poll."""
+        self._wake.set()
+
+    def drain_once(self) -> float:
+        """Send what is pending until the queue is empty or a send fails; return the wait before the next try."""
+        while not self._stop.is_set():
+            item = self._outbox.peek()
+            if item is None:
+                return self._idle_poll_s
+            result = self._sender.send_work_order(item.payload, item.idempotency_key)
+            if result.delivered:
+                self._outbox.ack(item)
+                self.delivered += 1
+                self._backoff.reset()
+                if self._api_down_logged:
+                    log.info("API reachable again; outbox draining (%d pending)", self._outbox.pending_count())
+                    self._api_down_logged = False
+                if self._on_delivered:
+                    self._on_delivered(item, result)
+                continue
+            if result.permanent_failure:
+                self._outbox.reject(item, f"HTTP {result.status_code}: {result.detail}")
+                continue
+            self.retries += 1
+            delay = self._backoff.next_delay()
+            if not self._api_down_logged:
+                log.warning(
+                    "cannot deliver work orders (%s); keeping %d on disk, retrying with backoff",
+                    result.detail or f"HTTP {result.status_code}", self._outbox.pending_count(),
+                )
+                self._api_down_logged = True
+            return delay
+        return 0.0
+
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            delay = self.drain_once()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-pusher", daemon=True)
+        self._thread.start()
+
+    def stop(self, flush_timeout_s: float = 5.0) -> None:
+        """One last bounded attempt to deliver, then stop; anything left stays on disk for the next start."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=flush_timeout_s + 5)
+        deadline_flush = threading.Thread(target=self._final_flush, daemon=True)
+        deadline_flush.start()
+        deadline_flush.join(timeout=flush_timeout_s)
+
+    def _final_flush(self) -> None:
+        while (item := self._outbox.peek()) is not None:
+            result = self._sender.send_work_order(item.payload, item.idempotency_key)
+            if result.delivered:
+                self._outbox.ack(item)
+                self.delivered += 1
+            elif result.permanent_failure:
+                self._outbox.reject(item, f"HTTP {result.status_code}: {result.detail}")
+            else:
+                return
