@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 
 class Priority(str, enum.Enum):
@@ -31,7 +40,10 @@ class BoxIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1, max_length=64, description="Canonical label")
     confidence: float = Field(ge=0, le=1)
-    xyxy: list[float] = Field(min_length=4, max_length=4, description="Pixel box in the evidence image")
+    # NaN/Infinity would be stored as invalid JSON (PostgreSQL refuses it outright).
+    xyxy: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=4, max_length=4, description="Pixel box in the evidence image"
+    )
     track_id: int | None = Field(default=None, description="Tracker id, if tracked")
 
 
@@ -57,13 +69,182 @@ class WorkOrderCreate(BaseModel):
     category_code: CategoryCode
     category_name: str = Field(min_length=1, max_length=128)
     priority: Priority = Priority.NORMAL
-    labels: list[str] = Field(min_length=1, max_length=32, description="Canonical labels that triggered the rule")
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=32, description="Canonical labels that triggered the rule"
+    )
     confidence: float = Field(ge=0, le=1, description="Highest detection confidence in the event")
-    detected_at: dt.datetime = Field(description="When the rule fired (timezone-aware)")
-    event_started_at: dt.datetime | None = Field(default=None, description="When the first object entered")
+    # Aware only: a naive time is ambiguous (UTC or Beijing?) and would shift deadlines by hours.
+    detected_at: AwareDatetime = Field(description="When the rule fired (timezone-aware)")
+    event_started_at: AwareDatetime | None = Field(default=None, description="When the first object entered")
     model_name: str = Field(min_length=1, max_length=128)
     model_version: str = Field(min_length=1, max_length=64)
     boxes: list[BoxIn] = Field(default_factory=list, max_length=500)
     grid_cell: str | None = Field(default=None, max_length=64)
     address: str | None = Field(default=None, max_length=256)
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=8)
+
+
+def _iso_utc(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+# Output times: always UTC, always a numeric offset ("+00:00", not "Z"), which every
+# ISO 8601 parser reads, including datetime.fromisoformat before Python 3.11.
+UtcDatetime = Annotated[
+    dt.datetime,
+    PlainSerializer(_iso_utc, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+
+
+class WorkOrderStatus(str, enum.Enum):
+    """Digital city-management lifecycle. Stored as a plain string so adding a
+    state later needs no schema migration."""
+
+    DETECTED = "detected"  # created from video, not yet verified
+    FILED = "filed"
+    REJECTED = "rejected"  # false alarm
+    DISPATCHED = "dispatched"  # the deadline clock starts here in most cities
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    FEEDBACK = "feedback"
+    VERIFYING = "verifying"
+    CLOSED = "closed"
+    REWORK = "rework"
+    RETURNED = "returned"  # wrong department
+    EXTENSION = "extension"
+    SUSPENDED = "suspended"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+
+
+class BoxPublic(BaseModel):
+    label: str
+    confidence: float
+    xyxy: list[float] = Field(description="Pixel box [x1, y1, x2, y2] in the evidence image")
+    track_id: int | None = None
+
+
+class EvidencePublic(BaseModel):
+    id: int
+    kind: EvidenceKind
+    content_type: str
+    size: int = Field(description="Bytes")
+    sha256: str = Field(description="Hex SHA-256 of the file bytes")
+    url: str = Field(description="Download path, relative to the API root")
+
+
+class WorkOrderPublic(BaseModel):
+    """A work order as clients read it. Times are ISO 8601 in UTC with offset."""
+
+    id: int
+    order_no: str = Field(description="Human-readable number, e.g. GS-20261123-000042 (local date + id)")
+    source: str = Field(description="Where the case was collected; always 'video' here")
+    status: WorkOrderStatus
+    category_code: str
+    category_name: str
+    priority: Priority
+    deadline_at: UtcDatetime = Field(description="detected_at + the priority tier's duration")
+    camera_id: str
+    zone_id: str
+    rule_id: str
+    event_id: str
+    labels: list[str]
+    confidence: float
+    model_name: str
+    model_version: str
+    boxes: list[BoxPublic]
+    grid_cell: str | None
+    address: str | None
+    detected_at: UtcDatetime
+    event_started_at: UtcDatetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    evidence: list[EvidencePublic]
+
+
+class WorkOrderPage(BaseModel):
+    items: list[WorkOrderPublic]
+    total: int = Field(description="Orders matching the filters, across all pages")
+    limit: int
+    offset: int
+
+
+class CameraState(str, enum.Enum):
+    """Mirror of streams.frames.CameraState (a test guards the two against drift);
+    the API does not import the stream stack."""
+
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+# Year 3000: keeps datetime.fromtimestamp away from OverflowError on absurd input.
+_MAX_UNIX_S = 32_503_680_000.0
+
+
+class CameraStatusIn(BaseModel):
+    """One status event from a worker (CameraStatusEvent.to_dict() fits as is)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str | None = Field(default=None, max_length=64, description="Optional; must match the path if sent")
+    state: CameraState
+    at: float = Field(ge=0, le=_MAX_UNIX_S, allow_inf_nan=False, description="Unix seconds of the transition")
+    reason: str | None = Field(default=None, max_length=4096)
+    attempt: int = Field(default=0, ge=0, description="Consecutive failed connection attempts")
+    retry_in_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    details: dict[str, Any] = Field(default_factory=dict, description="Free-form, JSON only, at most 16 KiB")
+
+    @field_validator("details")
+    @classmethod
+    def _strict_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Python's json accepts NaN/Infinity, PostgreSQL's JSON does not: refuse them here.
+        try:
+            encoded = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise ValueError("details must be plain JSON (no NaN or Infinity)") from None
+        if len(encoded) > 16 * 1024:
+            raise ValueError("details larger than 16 KiB")
+        return value
+
+
+class CameraStatusEntry(BaseModel):
+    state: CameraState
+    at: UtcDatetime
+    reason: str | None
+    attempt: int
+    retry_in_s: float | None
+    details: dict[str, Any]
+
+
+class CameraPublic(BaseModel):
+    camera_id: str
+    state: CameraState = Field(description="State of the most recent event (by its 'at' time)")
+    at: UtcDatetime = Field(description="When the camera entered the current state")
+    reason: str | None
+    attempt: int
+    retry_in_s: float | None
+    details: dict[str, Any]
+    last_online_at: UtcDatetime | None
+    last_error: str | None = Field(description="Reason of the most recent error/offline/reconnecting event")
+    last_error_at: UtcDatetime | None
+    updated_at: UtcDatetime = Field(description="When the server last received an event")
+
+
+class CameraDetail(CameraPublic):
+    history: list[CameraStatusEntry] = Field(description="Most recent events first")
+
+
+class CameraList(BaseModel):
+    items: list[CameraPublic]
+    total: int
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(description="'ok' or 'degraded'")
+    database: str = Field(description="'ok' or 'unavailable'")
+    detail: str | None = Field(default=None, description="What failed, when degraded")

@@ -1,0 +1,170 @@
+"""Work orders: created by workers (idempotently), read by dashboards."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import status as http
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime
+
+from api.crud import work_orders as crud
+from api.deps import EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
+from api.evidence import EvidenceError, decode_evidence
+from api.models import Evidence, WorkOrder
+from api.schemas import Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderStatus
+
+router = APIRouter(prefix="/work-orders", tags=["work-orders"])
+
+OrderId = Annotated[int, Path(description="Work order id (the number in its URL, not order_no)")]
+
+
+def _error(code: int, description: str) -> dict[int | str, dict[str, str]]:
+    return {code: {"description": description}}
+
+
+def _resolve_key(header_key: str | None, body_key: str | None) -> str:
+    if header_key is None and body_key is None:
+        raise HTTPException(
+            http.HTTP_422_UNPROCESSABLE_CONTENT,
+            "an idempotency key is required: send the Idempotency-Key header or the idempotency_key field",
+        )
+    if header_key is not None and body_key is not None and header_key != body_key:
+        raise HTTPException(
+            http.HTTP_422_UNPROCESSABLE_CONTENT,
+            "the Idempotency-Key header and the idempotency_key field differ; send one, or the same value in both",
+        )
+    return header_key if header_key is not None else body_key  # type: ignore[return-value]
+
+
+@router.post(
+    "",
+    status_code=http.HTTP_201_CREATED,
+    response_model=WorkOrderPublic,
+    summary="Create a work order from a rule event (idempotent)",
+    description=(
+        "The first request with a key creates the order (201, Location header). Retrying with the same key "
+        "and the same payload returns the existing order (200, `Idempotent-Replayed: true`); the same key with "
+        "a different payload is refused (409). Evidence is base64 in the body, checked against its content type."
+    ),
+    responses={
+        **_error(200, "Replay: the order this key created earlier"),
+        **_error(401, "Bearer token missing or wrong (only when the server has one configured)"),
+        **_error(409, "Idempotency key already used for a different payload"),
+        **_error(413, "An evidence file exceeds the size limit"),
+        **_error(422, "Invalid body, missing idempotency key, or evidence that fails its checks"),
+    },
+)
+def create_work_order(
+    body: WorkOrderCreate,
+    response: Response,
+    session: WriteSessionDep,
+    store: EvidenceStoreDep,
+    settings: SettingsDep,
+    _writer: WriterDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", min_length=8, max_length=128, description="Makes retries safe"),
+    ] = None,
+) -> WorkOrderPublic:
+    key = _resolve_key(idempotency_key, body.idempotency_key)
+    try:
+        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
+    except EvidenceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    try:
+        result = crud.create_work_order(session, store, settings, body, key, evidence)
+    except crud.IdempotencyConflict as exc:
+        raise HTTPException(
+            http.HTTP_409_CONFLICT,
+            f"idempotency key already used for a different payload (work order {exc.order.order_no}); "
+            "use a new key for a new event",
+        ) from None
+    response.headers["Location"] = crud.order_url(result.order.id)
+    if not result.created:
+        response.status_code = http.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return crud.to_public(result.order)
+
+
+@router.get("", response_model=WorkOrderPage, summary="List work orders, newest detection first")
+def list_work_orders(
+    session: SessionDep,
+    _reader: ReaderDep,
+    camera_id: Annotated[str | None, Query(max_length=64)] = None,
+    zone_id: Annotated[str | None, Query(max_length=64)] = None,
+    category_code: Annotated[str | None, Query(max_length=32, description="e.g. 06010")] = None,
+    status: Annotated[WorkOrderStatus | None, Query()] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    since: Annotated[AwareDatetime | None, Query(description="detected_at >= since (ISO 8601 with offset)")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="detected_at < until (ISO 8601 with offset)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> WorkOrderPage:
+    if since is not None and until is not None and since > until:
+        raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, "'since' is after 'until'")
+    filters = crud.WorkOrderFilters(
+        camera_id=camera_id,
+        zone_id=zone_id,
+        category_code=category_code,
+        status=status,
+        priority=priority,
+        since=since,
+        until=until,
+    )
+    items, total = crud.list_work_orders(session, filters, limit, offset)
+    return WorkOrderPage(items=[crud.to_public(o) for o in items], total=total, limit=limit, offset=offset)
+
+
+def _get_order(session: SessionDep, order_id: int) -> WorkOrder:
+    order = session.get(WorkOrder, order_id)
+    if order is None:
+        raise HTTPException(http.HTTP_404_NOT_FOUND, f"work order {order_id} not found")
+    return order
+
+
+@router.get(
+    "/{order_id}",
+    response_model=WorkOrderPublic,
+    summary="Get one work order",
+    responses=_error(404, "No such work order"),
+)
+def get_work_order(order_id: OrderId, session: SessionDep, _reader: ReaderDep) -> WorkOrderPublic:
+    return crud.to_public(_get_order(session, order_id))
+
+
+@router.get(
+    "/{order_id}/evidence/{evidence_id}",
+    response_class=FileResponse,
+    summary="Download one evidence file",
+    responses={
+        200: {"description": "The file bytes", "content": {"image/jpeg": {}, "image/png": {}, "video/mp4": {}}},
+        **_error(404, "No such work order, or the evidence belongs to another order"),
+        **_error(410, "The evidence row exists but its file is gone from storage"),
+    },
+)
+def get_evidence(
+    order_id: OrderId,
+    evidence_id: Annotated[int, Path(description="Evidence id as listed in the order")],
+    session: SessionDep,
+    store: EvidenceStoreDep,
+    _reader: ReaderDep,
+) -> FileResponse:
+    _get_order(session, order_id)
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None or evidence.work_order_id != order_id:
+        raise HTTPException(http.HTTP_404_NOT_FOUND, f"evidence {evidence_id} not found on work order {order_id}")
+    path = store.resolve(evidence.path)
+    if path is None:
+        raise HTTPException(
+            http.HTTP_410_GONE, f"evidence {evidence_id} of work order {order_id} is missing from storage"
+        )
+    return FileResponse(
+        path,
+        media_type=evidence.content_type,
+        filename=path.name,
+        content_disposition_type="inline",
+        # The bytes are fixed by their sha256; stop browsers from guessing another type.
+        headers={"X-Content-Type-Options": "nosniff", "ETag": f'"{evidence.sha256}"'},
+    )

@@ -1,0 +1,101 @@
+"""Shared helpers for the API tests (payload builders, sample media, app
+fixtures). Imported by the test_api_* modules; holds no tests itself."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+
+# Smallest byte strings that pass the magic-number checks; the API never decodes pixels.
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(64)) + b"\xff\xd9"
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b"")
+
+
+PNG = _png()
+MP4 = struct.pack(">I", 24) + b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2" + b"\x00" * 32
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+BASE_ORDER: dict[str, Any] = {
+    "camera_id": "cam-01",
+    "zone_id": "zone-a",
+    "rule_id": "exposed-garbage",
+    "event_id": "evt-0001",
+    "category_code": "06010",
+    "category_name": "暴露垃圾 exposed garbage",
+    "priority": "normal",
+    "labels": ["garbage_pile"],
+    "confidence": 0.87,
+    "detected_at": "2026-11-23T10:00:00+08:00",
+    "event_started_at": "2026-11-23T09:30:00+08:00",
+    "model_name": "yolo11n-gridsight",
+    "model_version": "2026.11.1",
+    "boxes": [{"label": "garbage_pile", "confidence": 0.87, "xyxy": [10.0, 20.0, 110.0, 220.0], "track_id": 7}],
+    "grid_cell": "cell-0274",
+    "address": "Xietang street 1",
+    "evidence": [],
+}
+
+
+def order_body(*, evidence: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
+    body = copy.deepcopy(BASE_ORDER)
+    body.update(overrides)
+    if evidence is not None:
+        body["evidence"] = evidence
+    return body
+
+
+def jpeg_evidence(data: bytes = JPEG, kind: str = "snapshot") -> dict[str, Any]:
+    return {"kind": kind, "content_type": "image/jpeg", "data_b64": b64(data)}
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'db' / 'gridsight.db'}",
+        "evidence_dir": tmp_path / "evidence",
+        "api_token": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def post_order(client: TestClient, body: dict[str, Any], key: str | None, **headers: str) -> Any:
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post("/api/v1/work-orders", json=body, headers=headers)
+
+
+def evidence_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
