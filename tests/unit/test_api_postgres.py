@@ -1,0 +1,126 @@
+"""The key API paths against a real PostgreSQL (127.0.0.1:5432, trust auth).
+
+Each test session creates its own database and drops it afterwards; the tests
+skip only when no server answers. Override with GRIDSIGHT_TEST_PG_DSN."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from tests.unit.test_api_support import JPEG, jpeg_evidence, make_settings, order_body, post_order
+
+psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
+
+ADMIN_DSN = os.environ.get("GRIDSIGHT_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    try:
+        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN!r}: {exc}")
+    name = f"gridsight_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            info = admin.info
+            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_client(pg_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(tmp_path, database_url=pg_url))) as client:
+        yield client
+        with client.app.state.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "TRUNCATE evidence, work_orders, camera_status_events, cameras RESTART IDENTITY CASCADE"
+            )
+
+
+def test_health(pg_client: TestClient) -> None:
+    assert pg_client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_create_replay_conflict(pg_client: TestClient) -> None:
+    body = order_body(evidence=[jpeg_evidence()])
+    first = post_order(pg_client, body, "key-pg-000001")
+    assert first.status_code == 201, first.text
+    replay = post_order(pg_client, body, "key-pg-000001")
+    assert replay.status_code == 200
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    conflict = post_order(pg_client, order_body(confidence=0.2), "key-pg-000001")
+    assert conflict.status_code == 409
+    order = first.json()
+    assert order["detected_at"] == "2026-11-23T02:00:00+00:00"
+    assert order["deadline_at"] == "2026-11-25T02:00:00+00:00"
+    download = pg_client.get(order["evidence"][0]["url"])
+    assert download.content == JPEG and download.headers["content-type"] == "image/jpeg"
+
+
+def test_list_filters_and_pages(pg_client: TestClient) -> None:
+    t0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+    for i in range(6):
+        body = order_body(
+            event_id=f"e{i}",
+            camera_id="cam-x" if i % 2 else "cam-y",
+            detected_at=(t0 + dt.timedelta(minutes=i // 2)).isoformat(),  # pairs share an instant
+        )
+        assert post_order(pg_client, body, f"key-pg-list-{i}").status_code == 201
+    seen = []
+    for offset in (0, 2, 4):
+        page = pg_client.get("/api/v1/work-orders", params={"limit": 2, "offset": offset}).json()
+        assert page["total"] == 6
+        seen += [o["id"] for o in page["items"]]
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == 6
+    filtered = pg_client.get("/api/v1/work-orders", params={"camera_id": "cam-x", "since": "2026-11-23T10:01:00+08:00"})
+    assert filtered.json()["total"] == 2
+
+
+def test_concurrent_same_key_creates_one_order(pg_url: str, pg_client: TestClient, tmp_path: Path) -> None:
+    # Separate apps and pools: the losers' inserts block on the winner's row, then fail on the UNIQUE key.
+    settings = make_settings(tmp_path, database_url=pg_url)
+    apps = [TestClient(create_app(settings)) for _ in range(6)]
+    for c in apps:
+        c.__enter__()
+    barrier = threading.Barrier(len(apps))
+    body = order_body(evidence=[jpeg_evidence()])
+
+    def post(client: TestClient) -> int:
+        barrier.wait()
+        return post_order(client, body, "key-pg-race-01").status_code
+
+    try:
+        with ThreadPoolExecutor(len(apps)) as pool:
+            codes = Counter(pool.map(post, apps))
+    finally:
+        for c in apps:
+            c.__exit__(None, None, None)
+    assert codes == {201: 1, 200: len(apps) - 1}
+    assert pg_client.get("/api/v1/work-orders").json()["total"] == 1
+
+
+def test_camera_status(pg_client: TestClient) -> None:
+    response = pg_client.put(
+        "/api/v1/cameras/cam-pg/status",
+        json={"state": "error", "at": 1_795_000_000.5, "reason": "rtsp://admin:pw99@cam/1 refused", "details": {"n": 1}},
+    )
+    assert response.status_code == 200, response.text
+    body = pg_client.get("/api/v1/cameras/cam-pg").json()
+    assert "pw99" not in str(body)
+    assert body["at"] == dt.datetime.fromtimestamp(1_795_000_000.5, dt.timezone.utc).isoformat()
+    assert body["at"].endswith(".500000+00:00")
