@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
 from api.db import make_engine, prepare_storage, session_factory, writer_engine
@@ -46,6 +47,15 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": [_clean_error(e) for e in exc.errors()]}, status_code=422)
 
 
+async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # PostgreSQL refuses some values that pass validation (NUL characters in text, for
+    # one); that is bad input, not a server fault. The value itself is not echoed.
+    return JSONResponse(
+        {"detail": "a value in this request cannot be stored (it contains NUL characters or is out of range)"},
+        status_code=422,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
     engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.evidence_store = store
 
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.include_router(health.router)
     app.include_router(work_orders.router, prefix=API_V1)
     app.include_router(cameras.router, prefix=API_V1)

@@ -10,6 +10,7 @@ import json
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -33,6 +34,24 @@ class EvidenceKind(str, enum.Enum):
     CLIP = "clip"
 
 
+_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _within_range(value: dt.datetime) -> dt.datetime:
+    # Far-off years overflow when converted to UTC or when a deadline is added: refuse them
+    # here (422) instead of failing deep inside the request (500).
+    try:
+        utc = value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise ValueError("datetime out of range") from None
+    if not _EARLIEST <= utc < _LATEST:
+        raise ValueError("datetime must lie between 1970 and 9000")
+    return value
+
+
+InputDatetime = Annotated[AwareDatetime, AfterValidator(_within_range)]
+
 CategoryCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z_.-]{2,32}$", description="Standard matter code (e.g. 06010) or a local code")]
 
 
@@ -44,7 +63,7 @@ class BoxIn(BaseModel):
     xyxy: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
         min_length=4, max_length=4, description="Pixel box in the evidence image"
     )
-    track_id: int | None = Field(default=None, description="Tracker id, if tracked")
+    track_id: int | None = Field(default=None, ge=-(2**53), le=2**53, description="Tracker id, if tracked")
 
 
 class EvidenceIn(BaseModel):
@@ -74,8 +93,8 @@ class WorkOrderCreate(BaseModel):
     )
     confidence: float = Field(ge=0, le=1, description="Highest detection confidence in the event")
     # Aware only: a naive time is ambiguous (UTC or Beijing?) and would shift deadlines by hours.
-    detected_at: AwareDatetime = Field(description="When the rule fired (timezone-aware)")
-    event_started_at: AwareDatetime | None = Field(default=None, description="When the first object entered")
+    detected_at: InputDatetime = Field(description="When the rule fired (timezone-aware)")
+    event_started_at: InputDatetime | None = Field(default=None, description="When the first object entered")
     model_name: str = Field(min_length=1, max_length=128)
     model_version: str = Field(min_length=1, max_length=64)
     boxes: list[BoxIn] = Field(default_factory=list, max_length=500)
@@ -195,7 +214,7 @@ class CameraStatusIn(BaseModel):
     state: CameraState
     at: float = Field(ge=0, le=_MAX_UNIX_S, allow_inf_nan=False, description="Unix seconds of the transition")
     reason: str | None = Field(default=None, max_length=4096)
-    attempt: int = Field(default=0, ge=0, description="Consecutive failed connection attempts")
+    attempt: int = Field(default=0, ge=0, le=2**31 - 1, description="Consecutive failed connection attempts")
     retry_in_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     details: dict[str, Any] = Field(default_factory=dict, description="Free-form, JSON only, at most 16 KiB")
 

@@ -7,17 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from fastapi import status as http
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime
 
 from api.crud import work_orders as crud
 from api.deps import EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
 from api.evidence import EvidenceError, decode_evidence
 from api.models import Evidence, WorkOrder
-from api.schemas import Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderStatus
+from api.schemas import InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderStatus
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
-OrderId = Annotated[int, Path(description="Work order id (the number in its URL, not order_no)")]
+# Bounded to the INTEGER column range: larger numbers would overflow the driver (a 500).
+MAX_ID = 2**31 - 1
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work order id (the number in its URL, not order_no)")]
 
 
 def _error(code: int, description: str) -> dict[int | str, dict[str, str]]:
@@ -97,8 +98,8 @@ def list_work_orders(
     category_code: Annotated[str | None, Query(max_length=32, description="e.g. 06010")] = None,
     status: Annotated[WorkOrderStatus | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
-    since: Annotated[AwareDatetime | None, Query(description="detected_at >= since (ISO 8601 with offset)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="detected_at < until (ISO 8601 with offset)")] = None,
+    since: Annotated[InputDatetime | None, Query(description="detected_at >= since (ISO 8601 with offset)")] = None,
+    until: Annotated[InputDatetime | None, Query(description="detected_at < until (ISO 8601 with offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> WorkOrderPage:
@@ -146,7 +147,7 @@ def get_work_order(order_id: OrderId, session: SessionDep, _reader: ReaderDep) -
 )
 def get_evidence(
     order_id: OrderId,
-    evidence_id: Annotated[int, Path(description="Evidence id as listed in the order")],
+    evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Evidence id as listed in the order")],
     session: SessionDep,
     store: EvidenceStoreDep,
     _reader: ReaderDep,

@@ -107,7 +107,9 @@ def test_credentials_are_redacted_before_storage(client: TestClient) -> None:
     assert body["details"]["url"] == "rtsp://***:***@10.0.0.7/stream"
     # What is on disk is clean too, not just what is returned.
     with client.app.state.engine.connect() as conn:
-        rows = conn.execute(text("SELECT reason, details FROM cameras UNION ALL SELECT reason, details FROM camera_status_events"))
+        rows = conn.execute(
+            text("SELECT reason, details FROM cameras UNION ALL SELECT reason, details FROM camera_status_events")
+        )
         stored = " ".join(f"{r} {d}" for r, d in rows)
     assert "S3cret" not in stored and "hunter22" not in stored and "pw123" not in stored
 
@@ -136,6 +138,7 @@ def test_unknown_camera_is_404(client: TestClient) -> None:
         {"state": "online", "at": -1},
         {"state": "online", "at": 1e300},
         {"state": "online", "at": T0, "attempt": -1},
+        {"state": "online", "at": T0, "attempt": 10**20},
         {"state": "online", "at": T0, "extra": 1},
         {"state": "online", "at": T0, "camera_id": "other-camera"},
         {"state": "online", "at": T0, "details": "not a dict"},

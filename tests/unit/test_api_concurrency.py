@@ -53,7 +53,8 @@ def test_real_server_same_key_and_distinct_keys_with_readers(tmp_path: Path) -> 
         def same_key(_: int) -> int:
             barrier.wait()
             with httpx.Client(base_url=base, timeout=30) as http:
-                return http.post("/api/v1/work-orders", json=body, headers={"Idempotency-Key": "key-race-00002"}).status_code
+                headers = {"Idempotency-Key": "key-race-00002"}
+                return http.post("/api/v1/work-orders", json=body, headers=headers).status_code
 
         def own_key_then_read(i: int) -> int:
             barrier.wait()

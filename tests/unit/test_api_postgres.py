@@ -117,10 +117,19 @@ def test_concurrent_same_key_creates_one_order(pg_url: str, pg_client: TestClien
 def test_camera_status(pg_client: TestClient) -> None:
     response = pg_client.put(
         "/api/v1/cameras/cam-pg/status",
-        json={"state": "error", "at": 1_795_000_000.5, "reason": "rtsp://admin:pw99@cam/1 refused", "details": {"n": 1}},
+        json={"state": "error", "at": 1_795_000_000.5, "reason": "rtsp://admin:pw99@cam/1 refused"},
     )
     assert response.status_code == 200, response.text
     body = pg_client.get("/api/v1/cameras/cam-pg").json()
     assert "pw99" not in str(body)
     assert body["at"] == dt.datetime.fromtimestamp(1_795_000_000.5, dt.timezone.utc).isoformat()
     assert body["at"].endswith(".500000+00:00")
+
+
+def test_values_postgres_refuses_are_422_not_500(pg_client: TestClient) -> None:
+    # Text with NUL passes validation but PostgreSQL cannot store it.
+    response = post_order(pg_client, order_body(address="No.1\x00 street"), "key-pg-nul-001")
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]
+    assert pg_client.get("/api/v1/work-orders", params={"camera_id": "a\x00b"}).status_code == 422
+    assert pg_client.get("/api/v1/work-orders").json()["total"] == 0

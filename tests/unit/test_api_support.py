@@ -36,7 +36,8 @@ def _png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b"")
+    pixels = zlib.compress(b"\x00\x00\x00\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 PNG = _png()
@@ -118,7 +119,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, evidence_dir: Path, *, log_level: str = "warning") -> Iterator[tuple[str, subprocess.Popen]]:
+def running_server(
+    database_url: str, evidence_dir: Path, *, log_level: str = "warning"
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """``run_server`` in a child process on a free loopback port; yields (base URL, process)."""
     port = free_port()
     code = (

@@ -128,6 +128,8 @@ def test_header_and_body_keys_that_differ_are_422(client: TestClient) -> None:
     ("body", "headers"),
     [
         (order_body(detected_at="2026-11-23T10:00:00"), {}),  # naive: ambiguous time zone
+        (order_body(detected_at="9999-12-31T20:00:00-08:00"), {}),  # would overflow with the deadline
+        (order_body(boxes=[{"label": "x", "confidence": 0.5, "xyxy": [1, 2, 3, 4], "track_id": 10**30}]), {}),
         (order_body(confidence=1.5), {}),
         (order_body(labels=[]), {}),
         (order_body(priority="whenever"), {}),

@@ -116,6 +116,7 @@ def test_pages_do_not_overlap_and_cover_everything(client: TestClient, seeded: l
         {"since": "yesterday"},
         {"since": "2026-11-23T10:00:00"},  # naive
         {"since": "2026-11-24T00:00:00Z", "until": "2026-11-23T00:00:00Z"},
+        {"since": "0001-01-01T00:00:00+14:00"},  # overflows when converted to UTC
     ],
 )
 def test_bad_query_params_are_422(client: TestClient, params: dict) -> None:
@@ -138,6 +139,9 @@ def test_detail_and_404(client: TestClient, seeded: list[dict]) -> None:
     assert missing.status_code == 404
     assert missing.json()["detail"] == "work order 424242 not found"
     assert client.get("/api/v1/work-orders/not-a-number").status_code == 422
+    # Beyond the INTEGER range: refused up front instead of overflowing the driver.
+    assert client.get("/api/v1/work-orders/99999999999999999999").status_code == 422
+    assert client.get(f"/api/v1/work-orders/{order['id']}/evidence/99999999999999999999").status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -180,7 +184,9 @@ def test_datetimes_are_utc_iso8601_with_offset(client: TestClient) -> None:
 
 
 def test_order_numbers_are_unique_and_use_local_date(client: TestClient) -> None:
-    numbers = {post_order(client, order_body(event_id=f"e{i}"), f"key-orderno-{i:03d}").json()["order_no"] for i in range(5)}
+    numbers = {
+        post_order(client, order_body(event_id=f"e{i}"), f"key-orderno-{i:03d}").json()["order_no"] for i in range(5)
+    }
     assert len(numbers) == 5
     local_today = (dt.datetime.now(UTC) + dt.timedelta(hours=8)).strftime("%Y%m%d")
     # created_at decides the date; a run across local midnight may see the next day.
