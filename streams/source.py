@@ -1,0 +1,285 @@
+"""One camera (RTSP/HTTP stream or local file) decoded by PyAV in its own thread.
+
+The reader thread opens the URL, decodes every frame (so ``frame_id`` counts
+them all), converts only the sampled ones to numpy, and hands them to the
+consumer through a :class:`FrameBuffer` with a named :class:`DropPolicy`.
+Failures become :class:`CameraStatusEvent`s -- never a synthetic frame -- and
+live sources reconnect with jittered exponential backoff until ``stop()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+
+from inference.clock import Clock, SystemClock
+from streams.backoff import Backoff
+from streams.buffer import DropPolicy, FrameBuffer
+from streams.failures import STREAM_ENDED, Failure, describe_failure
+from streams.frames import CameraState, CameraStatusEvent, VideoFrame
+from streams.redact import redact_text, redact_url
+from streams.sampler import FrameSampler
+from streams.stats import SourceStats
+from streams.status import StatusTracker
+
+log = logging.getLogger(__name__)
+
+LIVE_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+# A connection must have been delivering frames this long before a drop starts the
+# backoff from scratch; otherwise a camera that accepts and drops at once is hammered.
+STABLE_AFTER_S = 5.0
+# Consecutive undecodable packets, with no frame decoded since open, before the
+# stream counts as corrupt; a few bad packets before the first keyframe are normal.
+MAX_DECODE_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    open_timeout_s: float = 10.0  # av.open + stream probing
+    read_timeout_s: float = 10.0  # longest silence between packets before reconnecting
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    backoff_multiplier: float = 2.0
+    jitter_fraction: float = 0.3
+    offline_after_failures: int = 3  # consecutive failures before OFFLINE (retries continue)
+    drop_policy: DropPolicy | None = None  # None: LATEST for live streams, BLOCK for files
+    realtime: bool | None = None  # pace at the pts rate; None: no (live sources pace themselves)
+    loop: bool = False  # files only: start over at the end
+    buffer_size: int | None = None  # None: 1 for LATEST, 4 for BLOCK
+
+
+class CameraSource:
+    def __init__(
+        self,
+        camera_id: str,
+        url: str,
+        *,
+        analysis_fps: float | None = None,
+        options: SourceOptions = SourceOptions(),
+        on_status: Callable[[CameraStatusEvent], None] | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.camera_id = camera_id
+        self.__url = str(url)  # private: only display_url may leave this object
+        self.display_url = redact_url(url)
+        self.is_live = self.__url.lower().startswith(LIVE_SCHEMES)
+        self.options = options
+        self._clock = clock or SystemClock()
+        self._status = StatusTracker(camera_id, self.display_url, on_status, self._clock,
+                                     lambda text: redact_text(text, [self.__url]))
+        self._backoff = Backoff(options.backoff_initial_s, options.backoff_max_s,
+                                options.backoff_multiplier, options.jitter_fraction, rng)
+        policy = options.drop_policy or (DropPolicy.LATEST if self.is_live else DropPolicy.BLOCK)
+        size = options.buffer_size or (1 if policy is DropPolicy.LATEST else 4)
+        self._buffer: FrameBuffer[VideoFrame] = FrameBuffer(policy, size)
+        self._sampler = FrameSampler(analysis_fps)
+        self._realtime = bool(options.realtime)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0  # consecutive failed attempts
+        self._online_since: float | None = None  # monotonic; current connection's first frame
+        self._next_frame_id = 0
+        self._stats = SourceStats()
+
+    def __repr__(self) -> str:
+        return f"<CameraSource {self.camera_id!r} {self.display_url!r} state={self.state}>"
+
+    # -- consumer API ----------------------------------------------------------------
+    @property
+    def policy(self) -> DropPolicy:
+        return self._buffer.policy
+
+    @property
+    def state(self) -> str | None:
+        state = self._status.state
+        return state.value if state else None
+
+    @property
+    def ended(self) -> bool:
+        """True once the source will deliver nothing more (end of file, error, stop)."""
+        return self._buffer.exhausted
+
+    def start(self) -> CameraSource:
+        if self._thread is not None:
+            raise RuntimeError(f"source {self.camera_id!r} already started")
+        self._thread = threading.Thread(target=self._run, name=f"source-{self.camera_id}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def read(self, timeout: float | None = None) -> VideoFrame | None:
+        """The next sampled frame, or None on timeout / end of stream (see ``ended``)."""
+        return self._buffer.get(timeout)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop and join the reader; True if it exited within ``timeout``.
+
+        A reader blocked inside ffmpeg returns within the open/read timeout (PyAV's
+        interrupt callback), so that bounds the default wait."""
+        self._stop.set()
+        self._status.stopping()
+        self._buffer.close(discard=True)
+        if timeout is None:
+            timeout = max(self.options.open_timeout_s, self.options.read_timeout_s) + 1.0
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)  # (an on_status callback may call stop() itself)
+        alive = (self._thread is not None and self._thread.is_alive()
+                 and self._thread is not threading.current_thread())
+        if alive:
+            log.warning("camera %s: reader still blocked in ffmpeg after %.1f s; it will exit "
+                        "when its timeout fires", self.camera_id, timeout)
+        self._status.set(CameraState.STOPPED, "stopped by request", attempt=self._failures)
+        return not alive
+
+    def stats(self) -> dict:
+        out = self._stats.snapshot()
+        out.update(frames_delivered=self._buffer.delivered, frames_dropped=self._buffer.dropped,
+                   state=self.state, policy=self._buffer.policy.value)
+        return out
+
+    # -- reader thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._status.set(CameraState.CONNECTING)
+            self._attempts()
+        except Exception as exc:  # a bug here must surface as a status, not a dead thread
+            reason = redact_text(f"internal error: {exc!r}", [self.__url])
+            log.error("camera %s: %s", self.camera_id, reason)
+            self._status.set(CameraState.ERROR, reason)
+        finally:
+            self._buffer.close()
+
+    def _attempts(self) -> None:
+        epoch = self._clock.now()  # files: captured_at = epoch + pts
+        while not self._stop.is_set():
+            outcome, epoch = self._open_and_pump(epoch)
+            if self._stop.is_set():
+                return
+            if not self.is_live:
+                if outcome is None and self.options.loop:
+                    continue
+                if outcome is None:
+                    self._status.set(CameraState.STOPPED, "end of file")
+                else:
+                    self._status.set(CameraState.ERROR, outcome.reason)
+                return
+            self._failed(outcome or STREAM_ENDED)
+
+    def _failed(self, failure: Failure) -> None:
+        """Count a live-source failure, report it, and wait out the backoff."""
+        self._failures += 1
+        if self._online_since is not None and time.monotonic() - self._online_since >= STABLE_AFTER_S:
+            self._backoff.reset()
+        self._online_since = None
+        delay = self._backoff.next_delay()
+        self._stats.reconnect()
+        report = dict(attempt=self._failures, retry_in_s=delay)
+        if failure.data_error:
+            self._status.set(CameraState.ERROR, failure.reason, **report)
+        elif self._failures >= self.options.offline_after_failures:
+            self._status.set(CameraState.OFFLINE, failure.reason, **report)
+        else:
+            self._status.set(CameraState.RECONNECTING, failure.reason, force=True, **report)
+        self._stop.wait(delay)
+
+    def _open_options(self) -> dict[str, str]:
+        if not self.is_live:
+            return {}
+        # Socket-level timeout (microseconds) as a backstop to PyAV's interrupt callback.
+        sock_us = str(int(max(self.options.open_timeout_s, self.options.read_timeout_s) * 1e6))
+        if self.__url.lower().startswith(("rtsp://", "rtsps://")):
+            # TCP: UDP through NAT/4G loses packets and smears frames; 1 s of probing
+            # instead of 5 s gets the first frame out sooner.
+            return {"rtsp_transport": "tcp", "timeout": sock_us, "analyzeduration": "1000000"}
+        return {"timeout": sock_us}
+
+    def _open_and_pump(self, epoch: float) -> tuple[Failure | None, float]:
+        """One connection: (None, epoch) at a clean end of file/stop, else (Failure, epoch)."""
+        opts = self.options
+        started = time.monotonic()
+        try:
+            container = av.open(self.__url, options=self._open_options(),
+                                timeout=(opts.open_timeout_s, opts.read_timeout_s))
+        except Exception as exc:
+            return describe_failure(exc, phase="open", elapsed_s=time.monotonic() - started,
+                                    timeout_s=opts.open_timeout_s, url=self.__url), epoch
+        try:
+            return self._pump(container, epoch)
+        finally:
+            try:
+                container.close()
+            except Exception:
+                pass
+
+    def _pump(self, container, epoch: float) -> tuple[Failure | None, float]:
+        if not container.streams.video:
+            return Failure("no video stream in source", data_error=True), epoch
+        stream = container.streams.video[0]
+        if not self.is_live:
+            # Frame threading adds a frame of latency per thread: fine for files only.
+            stream.thread_type = "AUTO"
+        self._sampler.reset()
+        rate = float(stream.average_rate or stream.guessed_rate or 25)
+        first_frame, bad_packets, ts, captured_at = True, 0, 0.0, epoch
+        pace_anchor = None
+        t0 = last_packet = time.monotonic()
+        try:
+            for packet in container.demux(stream):
+                if self._stop.is_set():
+                    return None, epoch
+                try:
+                    frames = packet.decode()
+                except (av.error.InvalidDataError, av.error.PatchWelcomeError) as exc:
+                    bad_packets += 1
+                    self._stats.decode_error()
+                    if first_frame and bad_packets >= MAX_DECODE_ERRORS:
+                        return describe_failure(exc, phase="decode", elapsed_s=0, timeout_s=0,
+                                                url=self.__url), epoch
+                    continue
+                for frame in frames:
+                    if first_frame:
+                        first_frame = False
+                        self._went_online()
+                    # No pts (some http/mjpeg streams): fall back to arrival time.
+                    ts = frame.time if frame.time is not None else time.monotonic() - t0
+                    if self._realtime:
+                        if pace_anchor is None:
+                            pace_anchor = time.monotonic() - ts
+                        if self._stop.wait(max(0.0, pace_anchor + ts - time.monotonic())):
+                            return None, epoch
+                    captured_at = self._clock.now() if self.is_live else epoch + ts
+                    if not self._deliver(frame, ts, captured_at):
+                        return None, epoch
+                last_packet = time.monotonic()
+        except Exception as exc:
+            return describe_failure(exc, phase="read", elapsed_s=time.monotonic() - last_packet,
+                                    timeout_s=self.options.read_timeout_s, url=self.__url), epoch
+        if first_frame and not self.is_live:
+            return Failure("no decodable video frames in file", data_error=True), epoch
+        # Next loop of a file continues the clock one frame after this one's last frame.
+        return (None if not self.is_live else STREAM_ENDED), captured_at + 1.0 / rate
+
+    def _went_online(self) -> None:
+        self._failures = 0
+        self._online_since = time.monotonic()
+        self._status.set(CameraState.ONLINE)
+
+    def _deliver(self, frame, ts: float, captured_at: float) -> bool:
+        """Count a decoded frame; sample, convert and hand it off. False if stopping."""
+        frame_id = self._next_frame_id
+        self._next_frame_id += 1
+        self._stats.decoded(time.monotonic())
+        if not self._sampler.should_sample(ts):
+            return True
+        # Only sampled frames pay for the YUV->BGR conversion.
+        item = VideoFrame(frame.to_ndarray(format="bgr24"), frame_id, captured_at,
+                          self.camera_id)
+        self._stats.sampled(captured_at)
+        return self._buffer.put(item)  # False only once closed, i.e. stopping
