@@ -156,30 +156,30 @@ class EvidencePublic(BaseModel):
 class WorkOrderPublic(BaseModel):
     """A work order as clients read it. Times are ISO 8601 in UTC with offset."""
 
-    id: int
+    id: int = Field(description="Database id, used in URLs")
     order_no: str = Field(description="Human-readable number, e.g. GS-20261123-000042 (local date + id)")
     source: str = Field(description="Where the case was collected; always 'video' here")
-    status: WorkOrderStatus
-    category_code: str
+    status: WorkOrderStatus = Field(description="Lifecycle state; new orders start at 'detected'")
+    category_code: str = Field(description="Matter code, e.g. 06010 exposed garbage (GB/T 47678.5) or a local code")
     category_name: str
-    priority: Priority
+    priority: Priority = Field(description="Urgency tier; sets the deadline")
     deadline_at: UtcDatetime = Field(description="detected_at + the priority tier's duration")
     camera_id: str
-    zone_id: str
+    zone_id: str = Field(description="Zone of the camera view the rule watches")
     rule_id: str
-    event_id: str
-    labels: list[str]
-    confidence: float
+    event_id: str = Field(description="Worker-side id of the rule event")
+    labels: list[str] = Field(description="Canonical labels that triggered the rule")
+    confidence: float = Field(description="Highest detection confidence in the event")
     model_name: str
     model_version: str
-    boxes: list[BoxPublic]
-    grid_cell: str | None
+    boxes: list[BoxPublic] = Field(description="Detections drawn on the snapshot")
+    grid_cell: str | None = Field(description="Grid cell the problem is routed by")
     address: str | None
-    detected_at: UtcDatetime
-    event_started_at: UtcDatetime | None
-    created_at: UtcDatetime
+    detected_at: UtcDatetime = Field(description="When the rule fired")
+    event_started_at: UtcDatetime | None = Field(description="When the first object entered the zone")
+    created_at: UtcDatetime = Field(description="When the server stored the order")
     updated_at: UtcDatetime
-    evidence: list[EvidencePublic]
+    evidence: list[EvidencePublic] = Field(description="Snapshots and clips; download each from its url")
 
 
 class WorkOrderPage(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.schemas import Priority
@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     )
     order_no_prefix: str = Field(default="GS", pattern=r"^[A-Z]{1,8}$")
     camera_history_size: int = Field(default=20, ge=1, le=1000, description="Status events kept per camera")
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        # GRIDSIGHT_API_TOKEN= (set but empty) means "no token", not "a token nobody can send".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     def deadline_for(self, priority: Priority) -> dt.timedelta:
         return {

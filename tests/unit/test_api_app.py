@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,8 @@ def test_settings_read_gridsight_env(monkeypatch: pytest.MonkeyPatch, clean_env:
     assert settings.deadline_urgent.total_seconds() == 12 * 3600
     assert settings.max_evidence_bytes == 1000
     assert "9f3e7c" not in repr(settings)
+    monkeypatch.setenv("GRIDSIGHT_API_TOKEN", "")
+    assert Settings().api_token is None
 
 
 def test_sqlite_runs_in_wal_mode(client: TestClient, settings: Settings) -> None:
@@ -153,3 +156,26 @@ def test_run_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
         output = proc.stdout.read().decode() if proc.stdout else ""
         assert "Application shutdown complete" in output, output
+
+
+def test_worker_api_client_speaks_this_api(tmp_path: Path) -> None:
+    """The worker's own client and status events against the real server: the wire contract."""
+    from streams.api_client import ApiClient
+    from streams.frames import CameraState, CameraStatusEvent
+
+    url = f"sqlite:///{tmp_path}/contract.db"
+    with running_server(url, tmp_path / "ev", api_token="worker-token-1") as (base, _proc):
+        anonymous = ApiClient(base)
+        worker = ApiClient(base, token="worker-token-1")
+        try:
+            assert anonymous.send_work_order(order_body(), "key-contract-01").status_code == 401
+            assert worker.send_work_order(order_body(), "key-contract-01").status_code == 201
+            replay = worker.send_work_order(order_body(), "key-contract-01")
+            assert replay.status_code == 200 and replay.delivered
+            conflict = worker.send_work_order(order_body(confidence=0.1), "key-contract-01")
+            assert conflict.status_code == 409 and "different payload" in conflict.detail
+            event = CameraStatusEvent("cam-01", CameraState.ONLINE, time.time(), details={"fps": 25})
+            assert worker.put_camera_status("cam-01", event.to_dict()).status_code == 200
+        finally:
+            anonymous.close()
+            worker.close()

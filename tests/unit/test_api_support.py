@@ -120,13 +120,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, evidence_dir: Path, *, log_level: str = "warning"
+    database_url: str, evidence_dir: Path, *, log_level: str = "warning", api_token: str | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``run_server`` in a child process on a free loopback port; yields (base URL, process)."""
     port = free_port()
     code = (
         "from api.server import run_server; from api.settings import Settings; "
-        f"run_server(Settings(database_url={database_url!r}, evidence_dir={str(evidence_dir)!r}, api_token=None),"
+        f"run_server(Settings(database_url={database_url!r}, evidence_dir={str(evidence_dir)!r}, api_token={api_token!r}),"
         f" '127.0.0.1', {port}, log_level={log_level!r})"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}
