@@ -8,6 +8,7 @@ raised on, because a redaction bug must not turn into a crash in an error path.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -70,10 +71,11 @@ def redact_url(url: object) -> str:
         return "<unredactable url>"
 
 
-def _literal_secrets(urls: Iterable[object]) -> list[str]:
+@functools.lru_cache(maxsize=256)  # the same few camera URLs are passed on every log line
+def _literal_secrets(urls: tuple[str, ...]) -> tuple[str, ...]:
     secrets: set[str] = set()
-    for url in urls or ():
-        parts = _split_userinfo(_as_text(url))
+    for url in urls:
+        parts = _split_userinfo(url)
         if parts is None:
             continue
         for raw in parts:
@@ -87,7 +89,7 @@ def _literal_secrets(urls: Iterable[object]) -> list[str]:
                 if len(form) >= _MIN_LITERAL_LEN:
                     secrets.add(form)
     # Longest first, so "s3cret!" is masked whole before "s3cret" could split it.
-    return sorted(secrets, key=len, reverse=True)
+    return tuple(sorted(secrets, key=len, reverse=True))
 
 
 def redact_text(text: object, urls: Iterable[object] = ()) -> str:
@@ -95,7 +97,7 @@ def redact_text(text: object, urls: Iterable[object] = ()) -> str:
     (raw, decoded or percent-encoded) taken from ``urls``."""
     try:
         out = redact_url(text)
-        for secret in _literal_secrets(urls):
+        for secret in _literal_secrets(tuple(_as_text(u) for u in urls or ())):
             out = out.replace(secret, MASK)
         return out
     except Exception:

@@ -105,10 +105,17 @@ class RtspServer:
         line = lines[0] if lines else ""
         if line.startswith("READY "):
             return
+        if lines and not line:  # stdout closed: the process is exiting, let it finish
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        exited = self.proc.poll() is not None
         self.kill()
+        what = (f"exited with code {self.proc.returncode} before READY" if exited
+                else f"not ready within {self.ready_timeout_s:.0f} s (killed)")
         raise RtspServerError(
-            f"RTSP server did not become ready within {self.ready_timeout_s:.0f} s "
-            f"(exit code {self.proc.returncode}); stdout={line!r}; stderr:\n{self.stderr()}"
+            f"RTSP server on port {self.port} {what}; stdout={line!r}; stderr:\n{self.stderr()}"
         )
 
     def stop(self, timeout: float = 10.0) -> None:
