@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from gridsight.procs import REPO_ROOT, SYSTEM_PYTHON, ChildProcess, gridsight_argv, wait_http_ok
+from gridsight.procs import REPO_ROOT, SYSTEM_PYTHON, ChildProcess, gridsight_argv, system_python_env, wait_http_ok
 
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 
@@ -79,6 +79,7 @@ def run_demo(workdir: Path, api_port: int, rtsp_port: int, duration_s: float | N
         "rtsp-server",
         [SYSTEM_PYTHON, str(REPO_ROOT / "streams" / "rtsp_server.py"), "--port", str(rtsp_port), "--mount", f"/street={clip}", "--loop"],
         logs / "rtsp.log",
+        env=system_python_env(),
     )
     worker = ChildProcess("worker", gridsight_argv("worker", "--config", str(write_worker_config(workdir, api_url, rtsp_url))), logs / "worker.log")
     children = [api, rtsp, worker]

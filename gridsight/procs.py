@@ -16,12 +16,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has gi + gst-rtsp-server; the venv does not
 
 
+def system_python_env() -> dict[str, str]:
+    """Environment for Debian's python: the venv's paths would break its gi bindings."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+
+
 class ChildProcess:
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict | None = None) -> None:
         self.name = name
         self.argv = argv
         self.log_path = log_path
-        self.env = {**os.environ, **(env or {})}
+        self.env = dict(env) if env is not None else dict(os.environ)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ChildProcess":
