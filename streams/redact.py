@@ -19,7 +19,9 @@ MASK = "***"
 # scheme://userinfo@ in free text. The userinfo is greedy up to the last "@" before
 # the next whitespace or path separator: passwords with a raw "@" are common on
 # cameras, and over-redacting a host is better than leaking half a password.
-_USERINFO_RE = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^\s/?#@]*(?:@[^\s/?#@]*)*)@")
+# A "/" is allowed in the userinfo too: cameras get passwords like "a/b" typed in raw.
+# The scheme must not be glued to a preceding scheme character ("cam1_rtsp://" still counts).
+_USERINFO_RE = re.compile(r"(?P<scheme>(?<![a-zA-Z0-9+.\-])[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^\s?#@]*(?:@[^\s?#@]*)*)@")
 
 # Credentials some vendors put in the query string (Dahua/Foscam style http URLs).
 _SECRET_QUERY_RE = re.compile(

@@ -20,25 +20,15 @@ from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.api_client import ApiClient
 from streams.backoff import Backoff
-from streams.frames import CameraState, CameraStatusEvent
+from streams.frames import CameraStatusEvent
 from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline, SharedDetector, WorkOrderTemplate
 from streams.source import CameraSource, SourceOptions
 
 log = logging.getLogger(__name__)
 
-_STATUS_LOG_LEVEL = {
-    CameraState.ONLINE: logging.INFO,
-    CameraState.CONNECTING: logging.INFO,
-    CameraState.STOPPED: logging.INFO,
-    CameraState.RECONNECTING: logging.WARNING,
-    CameraState.OFFLINE: logging.ERROR,
-    CameraState.ERROR: logging.ERROR,
-}
-
-
 class StatusReporter:
-    """Logs every camera status event and pushes the latest per camera to the API."""
+    """Pushes the latest status of each camera to the API (an older status is worth nothing)."""
 
     def __init__(self, client: ApiClient) -> None:
         self._client = client
@@ -49,12 +39,7 @@ class StatusReporter:
         self._thread = threading.Thread(target=self._run, name="status-reporter", daemon=True)
 
     def __call__(self, event: CameraStatusEvent) -> None:
-        extra = f" (attempt {event.attempt}, retry in {event.retry_in_s:.1f}s)" if event.retry_in_s is not None else ""
-        log.log(
-            _STATUS_LOG_LEVEL.get(event.state, logging.INFO),
-            "camera %s status %s%s%s", event.camera_id, event.state.value,
-            f": {event.reason}" if event.reason else "", extra,
-        )
+        # The source has already logged the transition; this only forwards it.
         with self._lock:
             self._latest[event.camera_id] = event
         self._changed.set()

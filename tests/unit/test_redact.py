@@ -118,3 +118,12 @@ def test_logging_filter_on_handler(caplog):
         caplog.handler.removeFilter(handler_filter)
     assert "toor1" not in caplog.text
     assert "rtsp://***:***@1.2.3.4/" in caplog.text
+
+
+def test_scheme_glued_to_an_identifier_is_still_redacted():
+    assert redact_text("cam1_rtsp://admin:pw@host/x") == "cam1_rtsp://***:***@host/x"
+
+
+def test_raw_slash_in_password_does_not_leak_its_tail():
+    out = redact_text("open failed: rtsp://admin:pa/ss@10.0.0.1:554/live")
+    assert "pa/ss" not in out and "ss@" not in out and "10.0.0.1:554/live" in out
