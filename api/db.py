@@ -12,7 +12,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from api.models import Base
 
 # Execution option read by the BEGIN hook; only SQLite looks at it.
 _SQLITE_BEGIN = "gridsight_sqlite_begin"
@@ -80,12 +79,15 @@ def writer_engine(engine: Engine) -> Engine:
 
 
 def prepare_storage(engine: Engine) -> None:
-    """Start-up work: create the SQLite parent directory and the tables."""
+    """Start-up work: create the SQLite parent directory, then migrate to the
+    newest schema (``alembic upgrade head``, run in-process)."""
     if engine.dialect.name == "sqlite":
         path = _sqlite_file(engine.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-    Base.metadata.create_all(engine)
+    from api.migrate import upgrade  # alembic is only needed at start-up
+
+    upgrade(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

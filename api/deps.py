@@ -1,14 +1,15 @@
 """Dependencies shared by the routes, as ``Annotated`` aliases.
 
-Authorisation is a seam: today writers need the optional bearer token and
-readers need nothing. Roles (grid manager, dispatcher, ...) plug in here by
-returning a richer :class:`Principal` without touching the routes."""
+Authorisation: every route names the least role it needs through one of the
+aliases at the bottom (``WriterDep`` for camera workers, ``ReaderDep`` for
+people reading orders, ``OperatorDep``/``SupervisorDep``/``AdminDep`` for
+people changing things). Grid scope is applied by the CRUD queries with the
+:class:`~api.auth.Principal` the alias returns."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -16,18 +17,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import DEV_ADMIN, DEV_READER, Principal, Role, TokenRegistry
 from api.evidence import EvidenceStore
 from api.settings import Settings
 
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    can_write: bool
-
-
-ANONYMOUS = Principal(name="anonymous", can_write=False)
-_bearer = HTTPBearer(auto_error=False, description="Required for POST/PUT when GRIDSIGHT_API_TOKEN is set")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Bearer token from GRIDSIGHT_TOKENS (roles worker, operator, supervisor, admin). "
+    "Optional in dev mode.",
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -69,27 +67,72 @@ def get_evidence_store(request: Request) -> EvidenceStore:
 EvidenceStoreDep = Annotated[EvidenceStore, Depends(get_evidence_store)]
 
 
-def require_reader() -> Principal:
-    return ANONYMOUS
+Clock = Callable[[], dt.datetime]
 
 
-def require_writer(
+def get_clock(request: Request) -> Clock:
+    # Injected at create_app so tests can move time without sleeping.
+    return request.app.state.clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_principal(
+    request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if settings.api_token is None:
-        return Principal(name="dev-open", can_write=True)
-    expected = settings.api_token.get_secret_value().encode()
-    given = credentials.credentials.encode() if credentials is not None else b""
-    # Constant-time compare: the token must not leak through response timing.
-    if credentials is None or not secrets.compare_digest(given, expected):
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or invalid bearer token (send 'Authorization: Bearer <token>')",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return Principal(name="token", can_write=True)
+    registry: TokenRegistry = request.app.state.tokens
+    if credentials is not None:
+        principal = registry.lookup(credentials.credentials)
+        if principal is not None:
+            return principal
+        if settings.dev_mode and registry.empty:
+            return DEV_ADMIN  # nothing configured to check against: the demo stays open
+        raise _unauthorized("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
+    if settings.dev_mode:
+        # With tokens configured, dev mode still lets anonymous clients read (as before roles existed).
+        return DEV_ADMIN if registry.empty else DEV_READER
+    raise _unauthorized("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
 
 
-ReaderDep = Annotated[Principal, Depends(require_reader)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _forbidden(principal: Principal, needed: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN, f"{needed} needed; this token ({principal.name}) has role {principal.role.value}"
+    )
+
+
+def require_writer(principal: PrincipalDep) -> Principal:
+    """Camera workers' writes: file orders, report camera status and event ends."""
+    if principal.read_only:
+        raise _unauthorized("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
+    if principal.role not in (Role.WORKER, Role.ADMIN):
+        raise _forbidden(principal, "role worker (or admin)")
+    return principal
+
+
+def require_role(role: Role, *, write: bool) -> Callable[[Principal], Principal]:
+    def dependency(principal: PrincipalDep) -> Principal:
+        if write and principal.read_only:
+            raise _unauthorized("this change needs a bearer token (send 'Authorization: Bearer <token>')")
+        if not principal.at_least(role):
+            raise _forbidden(principal, f"role {role.value} or higher")
+        return principal
+
+    return dependency
+
+
+ReaderDep = Annotated[Principal, Depends(require_role(Role.OPERATOR, write=False))]
 WriterDep = Annotated[Principal, Depends(require_writer)]
+OperatorDep = Annotated[Principal, Depends(require_role(Role.OPERATOR, write=True))]
+SupervisorDep = Annotated[Principal, Depends(require_role(Role.SUPERVISOR, write=True))]
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN, write=True))]
+AdminReaderDep = Annotated[Principal, Depends(require_role(Role.ADMIN, write=False))]

@@ -3,9 +3,14 @@ its own engine and evidence store, so tests can run several side by side."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+
+import httpx
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,22 +18,34 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import TokenRegistry, check_secrets
 from api.db import make_engine, prepare_storage, session_factory, writer_engine
 from api.evidence import EvidenceStore
-from api.routes import cameras, health, work_orders
+from api.jobs import job_loop
+from api.models import utcnow
+from api.routes import cameras, events, grid, handling, health, stats, webhooks, work_orders
 from api.settings import Settings
+from api.workflow import TransitionError
 
 API_V1 = "/api/v1"
 
 DESCRIPTION = """\
-GridSight turns camera detections into city-management work orders.
+GridSight turns camera detections into city-management work orders (工单) and runs them
+through the operations centre's workflow.
 
-* **Workers** `POST /api/v1/work-orders` (idempotent: send an `Idempotency-Key`) and
-  `PUT /api/v1/cameras/{camera_id}/status`.
-* **Dashboards** list and read work orders, download evidence, and watch camera status.
+* **Workers** (role `worker`) `POST /api/v1/work-orders` (idempotent: send an `Idempotency-Key`),
+  `PUT /api/v1/cameras/{camera_id}/status` and `POST /api/v1/events/end` (camera re-check).
+* **Operators** list, read and handle the orders of their grid cells: transitions, comments, verdicts.
+  **Supervisors** see every grid and make the supervisor moves; **admins** also maintain cameras, zones,
+  grid cells, teams and webhooks.
+* **Dashboards** use `GET /api/v1/events/stream` (Server-Sent Events) and `/api/v1/stats/*`.
 
-Times are ISO 8601 in UTC with an explicit offset. When the server has a token configured,
-writes need `Authorization: Bearer <token>`.
+Auth: `Authorization: Bearer <token>`, tokens configured in `GRIDSIGHT_TOKENS`
+(`{"<token>": {"role": "operator", "name": "li.wei", "grids": ["cell-0274"]}}`). In dev mode
+(`GRIDSIGHT_DEV_MODE=true`) a request without a token acts as admin.
+
+Errors are JSON with a `detail`; an illegal transition's 409 also names `current` and `allowed`.
+Times are ISO 8601 in UTC with an explicit offset.
 """
 
 
@@ -56,29 +73,60 @@ async def _data_error(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+async def _transition_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TransitionError)
+    body = {"detail": exc.message, "current": exc.current.value, "allowed": exc.allowed}
+    return JSONResponse(body, status_code=exc.status_code)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+    webhook_client: httpx.Client | None = None,
+) -> FastAPI:
+    """Build the app. ``clock`` is the server's notion of now (tests inject a fake one);
+    ``webhook_client`` sends webhooks (tests pass one with a mock transport).
+
+    Raises :class:`api.auth.InsecureSettings` outside dev mode when a secret is
+    empty or a well-known default."""
     settings = settings if settings is not None else Settings()
+    check_secrets(settings)
     engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
     store = EvidenceStore(settings.evidence_dir)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Directories and tables are made here, not at import or construction time.
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Directories and the schema (alembic upgrade head) are made here, not at import or construction.
         await run_in_threadpool(prepare_storage, engine)
         await run_in_threadpool(store.prepare)
+        client = webhook_client or httpx.Client(follow_redirects=False)
+        jobs = None
+        if settings.job_interval_s > 0:
+            jobs = asyncio.create_task(job_loop(app.state.write_sessions, settings, clock, client))
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+            if webhook_client is None:
+                client.close()
             engine.dispose()
 
     app = FastAPI(
         title="GridSight API",
-        version="0.1.0",
+        version="0.2.0",
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[
             {"name": "work-orders", "description": "Cases created from video events, and their evidence"},
-            {"name": "cameras", "description": "Connection state of each camera, as the workers see it"},
+            {"name": "cameras", "description": "Camera registry and zones, and each camera's connection state"},
+            {"name": "events", "description": "Live feed (SSE) and the workers' event-ended messages"},
+            {"name": "grid", "description": "Grid cells and teams: the routing map"},
+            {"name": "stats", "description": "Counts for charts and baseline warnings"},
+            {"name": "webhooks", "description": "Signed outgoing webhooks for city hotline systems"},
             {"name": "health", "description": "Liveness and database reachability"},
         ],
     )
@@ -87,10 +135,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.write_sessions = session_factory(writer_engine(engine))
     app.state.evidence_store = store
+    app.state.tokens = TokenRegistry(settings)
+    app.state.clock = clock
 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(TransitionError, _transition_error)
     app.include_router(health.router)
-    app.include_router(work_orders.router, prefix=API_V1)
-    app.include_router(cameras.router, prefix=API_V1)
+    for module in (work_orders, handling, cameras, grid, events, stats, webhooks):
+        app.include_router(module.router, prefix=API_V1)
     return app

@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -98,6 +100,27 @@ class WorkOrder(Base):
     event_started_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Issue 4: where (filled from the grid map at creation), who, and when.
+    admin_area: Mapped[str | None] = mapped_column(String(64))
+    street: Mapped[str | None] = mapped_column(String(64))
+    community: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    department: Mapped[str | None] = mapped_column(String(128))
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    filed_at: Mapped[dt.datetime | None]
+    dispatched_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+    overdue_at: Mapped[dt.datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_seen_at: Mapped[dt.datetime | None]  # latest sighting, merged repeats included
+    linked_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="SET NULL"))
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    verdict_reason: Mapped[str | None] = mapped_column(Text)
+    verified_by_camera_at: Mapped[dt.datetime | None]
 
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="work_order",
@@ -129,8 +152,9 @@ class Camera(Base):
     __tablename__ = "cameras"
 
     camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16))
-    at: Mapped[dt.datetime]
+    # Null until the camera's worker first reports (a camera can be registered before that).
+    state: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[dt.datetime | None]
     reason: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     retry_in_s: Mapped[float | None] = mapped_column(Float)
@@ -139,6 +163,13 @@ class Camera(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Registry (issue 4): set by an admin; null for cameras only known from status reports.
+    name: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(256))
+    grid_cell: Mapped[str | None] = mapped_column(String(64))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    registered_at: Mapped[dt.datetime | None]
 
 
 class CameraStatusRecord(Base):
@@ -156,3 +187,107 @@ class CameraStatusRecord(Base):
     retry_in_s: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TimelineEntry(Base):
+    """One thing that happened to an order. Append-only: rows are never updated
+    or deleted (guarded below), so the timeline is an audit trail."""
+
+    __tablename__ = "timeline_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(TimelineEntry, "before_update")
+@event.listens_for(TimelineEntry, "before_delete")
+def _timeline_is_append_only(_mapper: Any, _conn: Any, _target: Any) -> None:
+    raise RuntimeError("timeline entries are append-only")
+
+
+class OrderEvent(Base):
+    """Idempotency record for worker messages that did not create an order:
+    a repeat merged into an open order, or an "event ended" message."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # merged | event_end
+    event_id: Mapped[str] = mapped_column(String(128), index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    department: Mapped[str] = mapped_column(String(128))
+    contact: Mapped[str | None] = mapped_column(String(128))
+
+
+class GridCell(Base):
+    __tablename__ = "grid_cells"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    admin_area: Mapped[str | None] = mapped_column(String(64))
+    street: Mapped[str | None] = mapped_column(String(64))
+    community: Mapped[str | None] = mapped_column(String(64))
+    team_code: Mapped[str | None] = mapped_column(ForeignKey("teams.code", ondelete="SET NULL"))
+    manager: Mapped[str | None] = mapped_column(String(64))  # grid manager: the default assignee
+
+
+class Zone(Base):
+    """A camera zone (normalised polygon) and the grid cell its problems belong to."""
+
+    __tablename__ = "zones"
+    __table_args__ = (UniqueConstraint("camera_id", "zone_id", name="uq_zones_camera_zone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.camera_id", ondelete="CASCADE"))
+    zone_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(128))
+    polygon: Mapped[list[list[float]]] = mapped_column(JSON)
+    grid_cell: Mapped[str | None] = mapped_column(ForeignKey("grid_cells.code", ondelete="SET NULL"))
+
+
+class Webhook(Base):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(512))
+    events: Mapped[list[str]] = mapped_column(JSON)  # timeline actions; empty: all
+    active: Mapped[bool] = mapped_column(default=True)
+    description: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """Transactional outbox: written with the timeline entry, sent by the job."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    timeline_entry_id: Mapped[int] = mapped_column(ForeignKey("timeline_entries.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None]

@@ -163,7 +163,10 @@ class WorkOrderPublic(BaseModel):
     category_code: str = Field(description="Matter code, e.g. 06010 exposed garbage (GB/T 47678.5) or a local code")
     category_name: str
     priority: Priority = Field(description="Urgency tier; sets the deadline")
-    deadline_at: UtcDatetime = Field(description="detected_at + the priority tier's duration")
+    deadline_at: UtcDatetime = Field(
+        description="Provisionally detected_at + the tier's duration; from dispatch on, dispatched_at + the "
+        "category's (or tier's) duration, in working time when a calendar is configured"
+    )
     camera_id: str
     zone_id: str = Field(description="Zone of the camera view the rule watches")
     rule_id: str
@@ -180,6 +183,30 @@ class WorkOrderPublic(BaseModel):
     created_at: UtcDatetime = Field(description="When the server stored the order")
     updated_at: UtcDatetime
     evidence: list[EvidencePublic] = Field(description="Snapshots and clips; download each from its url")
+    admin_area: str | None = Field(default=None, description="District, from the grid map")
+    street: str | None = Field(default=None, description="Sub-district (街道), from the grid map")
+    community: str | None = Field(default=None, description="Community (社区), from the grid map")
+    latitude: float | None = Field(default=None, description="Of the camera, when registered with a position")
+    longitude: float | None = None
+    team: str | None = Field(default=None, description="Team code the grid cell is routed to")
+    department: str | None = None
+    assignee: str | None = None
+    filed_at: UtcDatetime | None = None
+    dispatched_at: UtcDatetime | None = Field(default=None, description="The deadline clock started here")
+    closed_at: UtcDatetime | None = None
+    overdue_at: UtcDatetime | None = Field(default=None, description="When the overdue job first marked it")
+    overdue: bool = Field(default=False, description="Past its deadline and not closed or rejected")
+    escalation_level: int = Field(default=0, description="Times the order was escalated")
+    rework_count: int = Field(default=0, description="Times sent back for rework")
+    repeat_count: int = Field(default=0, description="Repeat sightings merged into this order")
+    last_seen_at: UtcDatetime | None = Field(default=None, description="Latest sighting, merged repeats included")
+    linked_order_id: int | None = Field(default=None, description="Earlier closed order this one recurs")
+    verdict: str | None = Field(default=None, description="'confirmed' or 'false_positive', if given")
+    verdict_reason: str | None = None
+    verified_by_camera_at: UtcDatetime | None = Field(
+        default=None, description="When the camera saw the zone empty after feedback"
+    )
+    allowed_transitions: list[str] = Field(default_factory=list, description="States the order can move to by hand")
 
 
 class WorkOrderPage(BaseModel):
@@ -242,8 +269,10 @@ class CameraStatusEntry(BaseModel):
 
 class CameraPublic(BaseModel):
     camera_id: str
-    state: CameraState = Field(description="State of the most recent event (by its 'at' time)")
-    at: UtcDatetime = Field(description="When the camera entered the current state")
+    state: CameraState | None = Field(
+        description="State of the most recent event (by its 'at' time); null until the worker reports"
+    )
+    at: UtcDatetime | None = Field(description="When the camera entered the current state")
     reason: str | None
     attempt: int
     retry_in_s: float | None
@@ -251,7 +280,13 @@ class CameraPublic(BaseModel):
     last_online_at: UtcDatetime | None
     last_error: str | None = Field(description="Reason of the most recent error/offline/reconnecting event")
     last_error_at: UtcDatetime | None
-    updated_at: UtcDatetime = Field(description="When the server last received an event")
+    updated_at: UtcDatetime = Field(description="When the server last received an event or registry change")
+    name: str | None = Field(default=None, description="Registry: display name")
+    address: str | None = None
+    grid_cell: str | None = Field(default=None, description="Registry: default grid cell of the camera's zones")
+    latitude: float | None = None
+    longitude: float | None = None
+    registered: bool = Field(default=False, description="Registered by an admin (not only seen in status reports)")
 
 
 class CameraDetail(CameraPublic):

@@ -26,12 +26,27 @@ def _stop_on_signals() -> threading.Event:
 
 
 def cmd_serve(args) -> int:
+    from api.auth import InsecureSettings
     from api.server import run_server
     from api.settings import Settings
 
     overrides = {k: v for k, v in {"database_url": args.database_url, "evidence_dir": args.evidence_dir}.items() if v}
-    run_server(Settings(**overrides), host=args.host, port=args.port)
+    if "GRIDSIGHT_DEV_MODE" not in os.environ and args.host in ("127.0.0.1", "localhost", "::1"):
+        # Loopback only: the open demo mode can never be reached from another machine by default.
+        overrides["dev_mode"] = True
+    try:
+        run_server(Settings(**overrides), host=args.host, port=args.port)
+    except InsecureSettings as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def cmd_db(args) -> int:
+    from api.migrate import main as migrate_main
+
+    argv = (["--database-url", args.database_url] if args.database_url else []) + [args.action]
+    return migrate_main(argv)
 
 
 def cmd_worker(args) -> int:
@@ -136,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under var/)")
     p.add_argument("--evidence-dir", help="where evidence files are stored")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="database schema migrations (the API also upgrades at start-up)")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.add_argument("--database-url", help="default: GRIDSIGHT_DATABASE_URL")
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("worker", help="run a camera worker from a YAML config")
     p.add_argument("--config", required=True)

@@ -50,7 +50,7 @@ def record_status(session: Session, camera_id: str, event: CameraStatusIn, histo
             camera = _lock_camera(session, camera_id)
             if camera is None:
                 raise
-    if at >= camera.at:
+    if camera.at is None or at >= camera.at:  # None: registered, never reported before
         camera.state = event.state.value
         camera.at = at
         camera.reason = reason
@@ -115,7 +115,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 def to_public(camera: Camera) -> CameraPublic:
     return CameraPublic(
         camera_id=camera.camera_id,
-        state=CameraState(camera.state),
+        state=CameraState(camera.state) if camera.state is not None else None,
         at=_utc(camera.at),
         reason=camera.reason,
         attempt=camera.attempt,
@@ -125,6 +125,12 @@ def to_public(camera: Camera) -> CameraPublic:
         last_error=camera.last_error,
         last_error_at=_utc(camera.last_error_at),
         updated_at=_utc(camera.updated_at),
+        name=camera.name,
+        address=camera.address,
+        grid_cell=camera.grid_cell,
+        latitude=camera.latitude,
+        longitude=camera.longitude,
+        registered=camera.registered_at is not None,
     )
 
 

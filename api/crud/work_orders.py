@@ -2,7 +2,11 @@
 
 Idempotency rests on the UNIQUE constraint on ``idempotency_key``: the lookup
 before the insert is only a fast path. When two requests race past it, the
-loser's insert fails and it answers with the winner's order."""
+loser's insert fails and it answers with the winner's order. A key whose
+event merged into an open order is remembered in ``order_events`` (also
+UNIQUE), so its replay answers with that order.
+
+:func:`create_work_order` needs no HTTP request: the Redis ingest calls it too."""
 
 from __future__ import annotations
 
@@ -13,12 +17,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.auth import Principal
+from api.crud import incidents
+from api.crud.routing import route
+from api.crud.timeline import SYSTEM_ACTOR, Change, record
 from api.evidence import DecodedEvidence, EvidenceStore
-from api.models import Evidence, WorkOrder, utcnow
+from api.models import Evidence, OrderEvent, WorkOrder, utcnow
 from api.schemas import (
     EvidencePublic,
     Priority,
@@ -27,6 +35,7 @@ from api.schemas import (
     WorkOrderStatus,
 )
 from api.settings import Settings
+from api.workflow import CLOCK_RUNNING, TERMINAL, allowed_moves
 
 API_PREFIX = "/api/v1"
 
@@ -42,7 +51,9 @@ class IdempotencyConflict(Exception):
 @dataclass(frozen=True)
 class CreateResult:
     order: WorkOrder
-    created: bool  # False: an earlier request with the same key made it
+    created: bool  # False: an earlier request with the same key made it, or the event merged
+    merged: bool = False  # the event was a repeat, counted on this open order
+    replayed: bool = False  # the key was seen before: nothing changed
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ class WorkOrderFilters:
     priority: Priority | None = None
     since: dt.datetime | None = None  # inclusive, on detected_at
     until: dt.datetime | None = None  # exclusive, on detected_at
+    grid_cell: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    overdue: bool | None = None
+    grids: frozenset[str] | None = None  # the reader's scope; None: every grid
+    now: dt.datetime | None = None  # for the overdue filter
 
 
 def payload_hash(body: WorkOrderCreate, evidence: list[DecodedEvidence]) -> str:
@@ -84,7 +101,23 @@ def find_by_key(session: Session, key: str) -> WorkOrder | None:
 def _replay(existing: WorkOrder, digest: str) -> CreateResult:
     if existing.payload_sha256 != digest:
         raise IdempotencyConflict(existing)
-    return CreateResult(existing, created=False)
+    return CreateResult(existing, created=False, replayed=True)
+
+
+def _find_replay(session: Session, key: str, digest: str) -> CreateResult | None:
+    existing = find_by_key(session, key)
+    if existing is not None:
+        return _replay(existing, digest)
+    merged = session.scalars(
+        select(OrderEvent).where(OrderEvent.idempotency_key == key, OrderEvent.kind == "merged")
+    ).one_or_none()
+    if merged is None or merged.work_order_id is None:
+        return None
+    order = session.get(WorkOrder, merged.work_order_id)
+    assert order is not None  # ON DELETE CASCADE removes the record with its order
+    if merged.payload_sha256 != digest:
+        raise IdempotencyConflict(order)
+    return CreateResult(order, created=False, merged=True, replayed=True)
 
 
 def order_number(settings: Settings, order_id: int, created_at: dt.datetime) -> str:
@@ -99,17 +132,37 @@ def create_work_order(
     body: WorkOrderCreate,
     key: str,
     evidence: list[DecodedEvidence],
+    *,
+    now: dt.datetime | None = None,
 ) -> CreateResult:
-    """Create the order and its evidence, or return the one the key already made.
+    """Create the order and its evidence, merge the event into an open order
+    for the same problem, or return what the key did before.
 
     Raises :class:`IdempotencyConflict` when the key was used for another payload."""
     digest = payload_hash(body, evidence)
-    existing = find_by_key(session, key)
-    if existing is not None:
-        return _replay(existing, digest)
+    replay = _find_replay(session, key, digest)
+    if replay is not None:
+        return replay
 
-    now = utcnow()
+    now = now if now is not None else utcnow()
+    try:
+        target = incidents.open_repeat_target(session, settings, body)
+        previous = None if target is not None else incidents.recent_closed(session, settings, body)
+        if target is not None or (previous is not None and settings.recurrence_policy == "reopen"):
+            into = target if target is not None else previous
+            assert into is not None
+            (incidents.merge if target is not None else incidents.reopen)(session, into, body, now, key=key, digest=digest)
+            session.commit()
+            return CreateResult(into, created=False, merged=True)
+    except IntegrityError:
+        session.rollback()
+        replay = _find_replay(session, key, digest)
+        if replay is None:
+            raise
+        return replay
+
     priority = Priority(body.priority)
+    where = route(session, body.camera_id, body.zone_id, body.grid_cell)
     order = WorkOrder(
         # order_no derives from the id, which only the insert yields; the placeholder is
         # unique and never visible outside this transaction.
@@ -121,7 +174,8 @@ def create_work_order(
         category_code=body.category_code,
         category_name=body.category_name,
         priority=priority.value,
-        deadline_at=body.detected_at + settings.deadline_for(priority),
+        # Provisional: the clock really starts at dispatch (see crud.handling).
+        deadline_at=body.detected_at + settings.deadline_for(priority, body.category_code),
         camera_id=body.camera_id,
         zone_id=body.zone_id,
         rule_id=body.rule_id,
@@ -131,12 +185,21 @@ def create_work_order(
         model_name=body.model_name,
         model_version=body.model_version,
         boxes=[b.model_dump(mode="json") for b in body.boxes],
-        grid_cell=body.grid_cell,
-        address=body.address,
+        grid_cell=where.grid_cell,
+        address=body.address or where.address,
         detected_at=body.detected_at,
         event_started_at=body.event_started_at,
         created_at=now,
         updated_at=now,
+        admin_area=where.admin_area,
+        street=where.street,
+        community=where.community,
+        latitude=where.latitude,
+        longitude=where.longitude,
+        team=where.team,
+        department=where.department,
+        assignee=where.assignee,
+        last_seen_at=body.detected_at,
     )
     written: list[str] = []
     try:
@@ -160,15 +223,21 @@ def create_work_order(
                     created_at=now,
                 )
             )
+        record(session, order, now, SYSTEM_ACTOR, Change(
+            "created", None, WorkOrderStatus.DETECTED.value,
+            data={"event_id": body.event_id, "grid_cell": order.grid_cell, "team": order.team},
+        ))
+        if previous is not None:
+            incidents.link(session, order, previous, now)
         session.commit()
     except IntegrityError:
         # Remove files while this transaction still holds its locks, then see who won.
         store.remove(written)
         session.rollback()
-        existing = find_by_key(session, key)
-        if existing is None:
+        replay = _find_replay(session, key, digest)
+        if replay is None:
             raise
-        return _replay(existing, digest)
+        return replay
     except BaseException:
         store.remove(written)
         session.rollback()
@@ -191,7 +260,38 @@ def _filtered(stmt: Select[Any], f: WorkOrderFilters) -> Select[Any]:
         stmt = stmt.where(WorkOrder.detected_at >= f.since)
     if f.until is not None:
         stmt = stmt.where(WorkOrder.detected_at < f.until)
+    if f.grid_cell is not None:
+        stmt = stmt.where(WorkOrder.grid_cell == f.grid_cell)
+    if f.assignee is not None:
+        stmt = stmt.where(WorkOrder.assignee == f.assignee)
+    if f.team is not None:
+        stmt = stmt.where(WorkOrder.team == f.team)
+    if f.grids is not None:
+        stmt = stmt.where(WorkOrder.grid_cell.in_(sorted(f.grids)))
+    if f.overdue is not None:
+        late = overdue_clause(f.now or utcnow())
+        stmt = stmt.where(late if f.overdue else ~late)
     return stmt
+
+
+def overdue_clause(now: dt.datetime):  # noqa: ANN201 (a SQL expression)
+    """Past the deadline while the clock runs, or marked overdue and not yet finished."""
+    running = [s.value for s in CLOCK_RUNNING]
+    finished = [s.value for s in TERMINAL]
+    return and_(
+        WorkOrder.status.not_in(finished),
+        or_(
+            WorkOrder.overdue_at.is_not(None),
+            and_(WorkOrder.status.in_(running), WorkOrder.deadline_at < now),
+        ),
+    )
+
+
+def is_overdue(order: WorkOrder, now: dt.datetime) -> bool:
+    status = WorkOrderStatus(order.status)
+    if status in TERMINAL:
+        return False
+    return order.overdue_at is not None or (status in CLOCK_RUNNING and order.deadline_at < now)
 
 
 def list_work_orders(
@@ -212,7 +312,9 @@ def order_url(order_id: int) -> str:
     return f"{API_PREFIX}/work-orders/{order_id}"
 
 
-def to_public(order: WorkOrder) -> WorkOrderPublic:
+def to_public(order: WorkOrder, *, now: dt.datetime | None = None, viewer: Principal | None = None) -> WorkOrderPublic:
+    status = WorkOrderStatus(order.status)
+    moves = allowed_moves(status, viewer.role if viewer is not None and not viewer.read_only else None)
     return WorkOrderPublic(
         id=order.id,
         order_no=order.order_no,
@@ -248,4 +350,26 @@ def to_public(order: WorkOrder) -> WorkOrderPublic:
             )
             for e in order.evidence
         ],
+        admin_area=order.admin_area,
+        street=order.street,
+        community=order.community,
+        latitude=order.latitude,
+        longitude=order.longitude,
+        team=order.team,
+        department=order.department,
+        assignee=order.assignee,
+        filed_at=_utc(order.filed_at),
+        dispatched_at=_utc(order.dispatched_at),
+        closed_at=_utc(order.closed_at),
+        overdue_at=_utc(order.overdue_at),
+        overdue=is_overdue(order, now if now is not None else utcnow()),
+        escalation_level=order.escalation_level or 0,
+        rework_count=order.rework_count or 0,
+        repeat_count=order.repeat_count or 0,
+        last_seen_at=_utc(order.last_seen_at),
+        linked_order_id=order.linked_order_id,
+        verdict=order.verdict,
+        verdict_reason=order.verdict_reason,
+        verified_by_camera_at=_utc(order.verified_by_camera_at),
+        allowed_transitions=moves,
     )

@@ -1,15 +1,22 @@
-"""Camera status as reported by the stream workers."""
+"""Cameras: status as reported by the stream workers, and the registry
+(name, address, position, grid cell, zones) that admins maintain.
+
+A camera appears once its worker reports or an admin registers it,
+whichever comes first."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi import status as http
 
 from api.crud import cameras as crud
-from api.deps import ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
+from api.crud import registry
+from api.deps import AdminDep, ClockDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
+from api.models import Camera, Zone
 from api.schemas import CameraDetail, CameraList, CameraStatusIn
+from api.schemas_registry import CameraCreate, CameraUpdate, ZoneCreate, ZonePublic, ZoneUpdate
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -23,10 +30,11 @@ CameraId = Annotated[str, Path(min_length=1, max_length=64, description="Camera 
     description=(
         "Workers send every transition (connecting, online, reconnecting, ...). The event with the latest "
         "`at` becomes the current state; late arrivals only enter the history. Credentials in URLs inside "
-        "`reason` or `details` are redacted before anything is stored."
+        "`reason` or `details` are redacted before anything is stored. Role: worker (or admin)."
     ),
     responses={
-        401: {"description": "Bearer token missing or wrong (only when the server has one configured)"},
+        401: {"description": "Bearer token missing or wrong"},
+        403: {"description": "Role is not worker or admin"},
         422: {"description": "Invalid event, or body camera_id differs from the path"},
     },
 )
@@ -63,3 +71,118 @@ def get_camera(camera_id: CameraId, session: SessionDep, settings: SettingsDep, 
     if camera is None:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"camera {camera_id!r} has not reported any status")
     return crud.to_detail(camera, crud.history(session, camera_id, settings.camera_history_size))
+
+
+ZoneId = Annotated[str, Path(min_length=1, max_length=64, description="Zone id as configured in the worker")]
+ADMIN_ONLY = "Role: admin."
+
+
+def _raise(exc: registry.RegistryError) -> HTTPException:
+    return HTTPException(exc.status_code, str(exc))
+
+
+def _detail(session: SessionDep, camera: Camera, history_size: int) -> CameraDetail:
+    return crud.to_detail(camera, crud.history(session, camera.camera_id, history_size))
+
+
+@router.post(
+    "",
+    response_model=CameraDetail,
+    status_code=201,
+    summary="Register a camera",
+    description="Name, address, position and default grid cell. A camera already reporting status keeps it. "
+    + ADMIN_ONLY,
+    responses={409: {"description": "Already registered"}, 422: {"description": "Unknown grid cell"}},
+)
+def register_camera(body: CameraCreate, session: WriteSessionDep, settings: SettingsDep, _admin: AdminDep,
+                    clock: ClockDep) -> CameraDetail:
+    try:
+        camera = registry.register_camera(session, body, clock())
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+    return _detail(session, camera, settings.camera_history_size)
+
+
+@router.patch(
+    "/{camera_id}",
+    response_model=CameraDetail,
+    summary="Change a camera's registry fields",
+    description=ADMIN_ONLY,
+    responses={404: {"description": "No such camera"}, 422: {"description": "Unknown grid cell"}},
+)
+def update_camera(camera_id: CameraId, body: CameraUpdate, session: WriteSessionDep, settings: SettingsDep,
+                  _admin: AdminDep, clock: ClockDep) -> CameraDetail:
+    try:
+        camera = registry.update_camera(session, camera_id, body, clock())
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+    return _detail(session, camera, settings.camera_history_size)
+
+
+@router.delete("/{camera_id}", status_code=204, summary="Delete a camera, its zones and status history",
+               description="Its work orders stay. " + ADMIN_ONLY, responses={404: {"description": "No such camera"}})
+def delete_camera(camera_id: CameraId, session: WriteSessionDep, _admin: AdminDep) -> Response:
+    camera = session.get(Camera, camera_id)
+    if camera is None:
+        raise HTTPException(404, f"camera {camera_id!r} not found")
+    registry.delete(session, camera)
+    return Response(status_code=204)
+
+
+def _zone(z: Zone) -> ZonePublic:
+    return ZonePublic(camera_id=z.camera_id, zone_id=z.zone_id, name=z.name, polygon=z.polygon, grid_cell=z.grid_cell)
+
+
+@router.get("/{camera_id}/zones", response_model=list[ZonePublic], summary="List a camera's zones",
+            description="Role: operator+.", responses={404: {"description": "No such camera"}})
+def list_zones(camera_id: CameraId, session: SessionDep, _reader: ReaderDep) -> list[ZonePublic]:
+    if session.get(Camera, camera_id) is None:
+        raise HTTPException(404, f"camera {camera_id!r} not found")
+    return [_zone(z) for z in registry.list_zones(session, camera_id)]
+
+
+@router.post(
+    "/{camera_id}/zones",
+    response_model=ZonePublic,
+    status_code=201,
+    summary="Add a zone to a camera",
+    description="The polygon is checked like the worker's config: normalised 0..1 points, at least 3, not "
+    "self-intersecting, non-zero area. " + ADMIN_ONLY,
+    responses={404: {"description": "No such camera"}, 409: {"description": "Zone id already used"},
+               422: {"description": "Invalid polygon or unknown grid cell"}},
+)
+def create_zone(camera_id: CameraId, body: ZoneCreate, session: WriteSessionDep, _admin: AdminDep) -> ZonePublic:
+    try:
+        return _zone(registry.create_zone(session, camera_id, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/{camera_id}/zones/{zone_id}", response_model=ZonePublic, summary="Get one zone",
+            description="Role: operator+.", responses={404: {"description": "No such zone"}})
+def get_zone(camera_id: CameraId, zone_id: ZoneId, session: SessionDep, _reader: ReaderDep) -> ZonePublic:
+    try:
+        return _zone(registry.get_zone(session, camera_id, zone_id))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.patch("/{camera_id}/zones/{zone_id}", response_model=ZonePublic, summary="Change a zone",
+              description=ADMIN_ONLY, responses={404: {"description": "No such zone"},
+                                                 422: {"description": "Invalid polygon or unknown grid cell"}})
+def update_zone(camera_id: CameraId, zone_id: ZoneId, body: ZoneUpdate, session: WriteSessionDep,
+                _admin: AdminDep) -> ZonePublic:
+    try:
+        return _zone(registry.update_zone(session, camera_id, zone_id, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.delete("/{camera_id}/zones/{zone_id}", status_code=204, summary="Delete a zone", description=ADMIN_ONLY,
+               responses={404: {"description": "No such zone"}})
+def delete_zone(camera_id: CameraId, zone_id: ZoneId, session: WriteSessionDep, _admin: AdminDep) -> Response:
+    try:
+        registry.delete(session, registry.get_zone(session, camera_id, zone_id))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+    return Response(status_code=204)

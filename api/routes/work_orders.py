@@ -1,4 +1,5 @@
-"""Work orders: created by workers (idempotently), read by dashboards."""
+"""Work orders: created by workers (idempotently), read by operators within
+their grid cells (supervisors and admins: every grid)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from fastapi import status as http
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.crud import work_orders as crud
-from api.deps import EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
+from api.auth import Principal
+from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
 from api.evidence import EvidenceError, decode_evidence
 from api.models import Evidence, WorkOrder
 from api.schemas import InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderStatus
@@ -47,11 +51,15 @@ def _resolve_key(header_key: str | None, body_key: str | None) -> str:
     description=(
         "The first request with a key creates the order (201, Location header). Retrying with the same key "
         "and the same payload returns the existing order (200, `Idempotent-Replayed: true`); the same key with "
-        "a different payload is refused (409). Evidence is base64 in the body, checked against its content type."
+        "a different payload is refused (409). Evidence is base64 in the body, checked against its content type. "
+        "A repeat of an open order's problem (same camera, zone and category within the merge window) is merged "
+        "into it instead: 200 with `Work-Order-Merged: true` and that order. The order is routed by the grid map "
+        "(zone -> grid cell -> team). Role: worker (or admin)."
     ),
     responses={
-        **_error(200, "Replay: the order this key created earlier"),
-        **_error(401, "Bearer token missing or wrong (only when the server has one configured)"),
+        **_error(200, "Replay (the order this key created earlier) or merge into an open order"),
+        **_error(401, "Bearer token missing or wrong"),
+        **_error(403, "The token's role may not file orders"),
         **_error(409, "Idempotency key already used for a different payload"),
         **_error(413, "An evidence file exceeds the size limit"),
         **_error(422, "Invalid body, missing idempotency key, or evidence that fails its checks"),
@@ -64,6 +72,7 @@ def create_work_order(
     store: EvidenceStoreDep,
     settings: SettingsDep,
     _writer: WriterDep,
+    clock: ClockDep,
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", min_length=8, max_length=128, description="Makes retries safe"),
@@ -75,7 +84,7 @@ def create_work_order(
     except EvidenceError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
     try:
-        result = crud.create_work_order(session, store, settings, body, key, evidence)
+        result = crud.create_work_order(session, store, settings, body, key, evidence, now=clock())
     except crud.IdempotencyConflict as exc:
         raise HTTPException(
             http.HTTP_409_CONFLICT,
@@ -85,42 +94,58 @@ def create_work_order(
     response.headers["Location"] = crud.order_url(result.order.id)
     if not result.created:
         response.status_code = http.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
-    return crud.to_public(result.order)
+        if result.merged:
+            response.headers["Work-Order-Merged"] = "true"
+        if result.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+    return crud.to_public(result.order, now=clock())
 
 
-@router.get("", response_model=WorkOrderPage, summary="List work orders, newest detection first")
+class WorkOrderQuery(BaseModel):
+    """Filters for listing; all optional and combined with AND."""
+
+    camera_id: str | None = Field(default=None, max_length=64)
+    zone_id: str | None = Field(default=None, max_length=64)
+    category_code: str | None = Field(default=None, max_length=32, description="e.g. 06010")
+    status: WorkOrderStatus | None = None
+    priority: Priority | None = None
+    grid_cell: str | None = Field(default=None, max_length=64)
+    assignee: str | None = Field(default=None, max_length=64)
+    team: str | None = Field(default=None, max_length=64)
+    overdue: bool | None = Field(default=None, description="true: only late orders; false: only orders on time")
+    since: InputDatetime | None = Field(default=None, description="detected_at >= since (ISO 8601 with offset)")
+    until: InputDatetime | None = Field(default=None, description="detected_at < until (ISO 8601 with offset)")
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+@router.get(
+    "",
+    response_model=WorkOrderPage,
+    summary="List work orders, newest detection first",
+    description="Operators see only their grid cells' orders; supervisors and admins see all. Role: operator+.",
+)
 def list_work_orders(
-    session: SessionDep,
-    _reader: ReaderDep,
-    camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    zone_id: Annotated[str | None, Query(max_length=64)] = None,
-    category_code: Annotated[str | None, Query(max_length=32, description="e.g. 06010")] = None,
-    status: Annotated[WorkOrderStatus | None, Query()] = None,
-    priority: Annotated[Priority | None, Query()] = None,
-    since: Annotated[InputDatetime | None, Query(description="detected_at >= since (ISO 8601 with offset)")] = None,
-    until: Annotated[InputDatetime | None, Query(description="detected_at < until (ISO 8601 with offset)")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    session: SessionDep, reader: ReaderDep, clock: ClockDep, params: Annotated[WorkOrderQuery, Query()]
 ) -> WorkOrderPage:
-    if since is not None and until is not None and since > until:
+    if params.since is not None and params.until is not None and params.since > params.until:
         raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, "'since' is after 'until'")
+    now = clock()
     filters = crud.WorkOrderFilters(
-        camera_id=camera_id,
-        zone_id=zone_id,
-        category_code=category_code,
-        status=status,
-        priority=priority,
-        since=since,
-        until=until,
+        **params.model_dump(exclude={"limit", "offset"}), grids=reader.grids, now=now
     )
-    items, total = crud.list_work_orders(session, filters, limit, offset)
-    return WorkOrderPage(items=[crud.to_public(o) for o in items], total=total, limit=limit, offset=offset)
+    items, total = crud.list_work_orders(session, filters, params.limit, params.offset)
+    return WorkOrderPage(
+        items=[crud.to_public(o, now=now, viewer=reader) for o in items],
+        total=total, limit=params.limit, offset=params.offset,
+    )
 
 
-def _get_order(session: SessionDep, order_id: int) -> WorkOrder:
+def get_visible_order(session: Session, principal: Principal, order_id: int) -> WorkOrder:
+    """The order, or 404 when it does not exist or lies outside the principal's grid cells
+    (the same answer both ways, so a scope never leaks which orders exist)."""
     order = session.get(WorkOrder, order_id)
-    if order is None:
+    if order is None or not principal.sees_grid(order.grid_cell):
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"work order {order_id} not found")
     return order
 
@@ -129,10 +154,11 @@ def _get_order(session: SessionDep, order_id: int) -> WorkOrder:
     "/{order_id}",
     response_model=WorkOrderPublic,
     summary="Get one work order",
-    responses=_error(404, "No such work order"),
+    description="With `allowed_transitions` for the caller's role. Role: operator+ (own grid cells).",
+    responses=_error(404, "No such work order (or not in your grid cells)"),
 )
-def get_work_order(order_id: OrderId, session: SessionDep, _reader: ReaderDep) -> WorkOrderPublic:
-    return crud.to_public(_get_order(session, order_id))
+def get_work_order(order_id: OrderId, session: SessionDep, reader: ReaderDep, clock: ClockDep) -> WorkOrderPublic:
+    return crud.to_public(get_visible_order(session, reader, order_id), now=clock(), viewer=reader)
 
 
 @router.get(
@@ -150,9 +176,9 @@ def get_evidence(
     evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Evidence id as listed in the order")],
     session: SessionDep,
     store: EvidenceStoreDep,
-    _reader: ReaderDep,
+    reader: ReaderDep,
 ) -> FileResponse:
-    _get_order(session, order_id)
+    get_visible_order(session, reader, order_id)
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.work_order_id != order_id:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"evidence {evidence_id} not found on work order {order_id}")

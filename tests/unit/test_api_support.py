@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import datetime as dt
 import os
 import signal
 import socket
@@ -86,6 +87,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'db' / 'gridsight.db'}",
         "evidence_dir": tmp_path / "evidence",
         "api_token": None,
+        # Open like the demo; role tests build their own settings with tokens.
+        "dev_mode": True,
+        # Most tests file several orders for one zone and category: merging is tested on its own.
+        "merge_window": dt.timedelta(0),
+        "job_interval_s": 0,  # jobs are driven by hand with a simulated clock
     }
     values.update(overrides)
     return Settings(**values)
@@ -126,7 +132,8 @@ def running_server(
     port = free_port()
     code = (
         "from api.server import run_server; from api.settings import Settings; "
-        f"run_server(Settings(database_url={database_url!r}, evidence_dir={str(evidence_dir)!r}, api_token={api_token!r}),"
+        f"run_server(Settings(database_url={database_url!r}, evidence_dir={str(evidence_dir)!r}, api_token={api_token!r},"
+        " dev_mode=True, merge_window=0),"
         f" '127.0.0.1', {port}, log_level={log_level!r})"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}

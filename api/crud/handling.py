@@ -1,0 +1,258 @@
+"""Handling orders: transitions, comments, verdicts and the camera re-check.
+
+Which moves exist and who may make them is data (:mod:`api.workflow`); what
+a move *does* to the order's fields is the ``_EFFECTS`` table here. Every
+change appends a timeline entry in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.crud.timeline import Actor, Change, record
+from api.deadlines import deadline
+from api.evidence import DecodedEvidence, EvidenceStore
+from api.models import Evidence, OrderEvent, WorkOrder
+from api.schemas import Priority, WorkOrderStatus as S
+from api.schemas_workflow import EventEndIn, EventEndOutcome, EventEndResult, TransitionIn, Verdict, VerdictIn
+from api.settings import Settings
+from api.workflow import SYSTEM, check
+
+# Moves that must say why: they are the ones a supervisor or an auditor asks about.
+REASON_REQUIRED = frozenset({S.REJECTED, S.RETURNED, S.REWORK, S.EXTENSION, S.SUSPENDED, S.ESCALATED})
+
+
+class HandlingError(ValueError):
+    """Bad input that the schema cannot see (answered 422)."""
+
+
+class EventKeyConflict(Exception):
+    """An event-end idempotency key reused for a different message (409)."""
+
+
+@dataclass(frozen=True)
+class MoveContext:
+    body: TransitionIn
+    actor: Actor
+    now: dt.datetime
+    settings: Settings
+
+
+def _filed(order: WorkOrder, ctx: MoveContext) -> None:
+    order.filed_at = order.filed_at or ctx.now
+
+
+def _dispatched(order: WorkOrder, ctx: MoveContext) -> None:
+    # The deadline clock (re)starts at every dispatch, in working time when a calendar is set.
+    order.dispatched_at = ctx.now
+    order.deadline_at = deadline(ctx.now, Priority(order.priority), order.category_code, ctx.settings)
+    order.overdue_at = None
+    order.department = ctx.body.department or order.department
+    order.assignee = ctx.body.assignee or order.assignee
+
+
+def _accepted(order: WorkOrder, ctx: MoveContext) -> None:
+    order.assignee = ctx.body.assignee or order.assignee or ctx.actor.name
+
+
+def _in_progress(order: WorkOrder, ctx: MoveContext) -> None:
+    if ctx.body.extend_minutes:
+        order.deadline_at = order.deadline_at + dt.timedelta(minutes=ctx.body.extend_minutes)
+        if order.deadline_at > ctx.now:
+            order.overdue_at = None
+
+
+def _rework(order: WorkOrder, _ctx: MoveContext) -> None:
+    order.rework_count += 1
+    order.closed_at = None
+
+
+def _closed(order: WorkOrder, ctx: MoveContext) -> None:
+    order.closed_at = ctx.now
+
+
+def _escalated(order: WorkOrder, _ctx: MoveContext) -> None:
+    order.escalation_level += 1
+
+
+_EFFECTS: dict[S, Callable[[WorkOrder, MoveContext], None]] = {
+    S.FILED: _filed,
+    S.DISPATCHED: _dispatched,
+    S.ACCEPTED: _accepted,
+    S.IN_PROGRESS: _in_progress,
+    S.REWORK: _rework,
+    S.CLOSED: _closed,
+    S.ESCALATED: _escalated,
+}
+
+
+def attach_evidence(session: Session, store: EvidenceStore, order: WorkOrder, items: list[DecodedEvidence],
+                    now: dt.datetime) -> list[str]:
+    """Write files next to the order's others; returns their paths for cleanup on failure."""
+    local_day = order.order_no.split("-")[-2]
+    folder = f"{local_day[:4]}/{local_day[4:6]}/{local_day[6:]}/{order.order_no}"
+    written = []
+    for item in items:
+        relative = f"{folder}/{uuid.uuid4().hex[:12]}-{item.kind}.{item.extension}"
+        store.write(relative, item.data)
+        written.append(relative)
+        order.evidence.append(Evidence(kind=item.kind, content_type=item.content_type, size=len(item.data),
+                                       sha256=item.sha256, path=relative, created_at=now))
+    return written
+
+
+def _commit_or_clean(session: Session, store: EvidenceStore, written: list[str]) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        store.remove(written)
+        session.rollback()
+        raise
+
+
+def transition(session: Session, store: EvidenceStore, order: WorkOrder, principal: Principal,
+               ctx: MoveContext, evidence: list[DecodedEvidence]) -> WorkOrder:
+    current, target = S(order.status), ctx.body.to
+    check(current, target, principal.role)  # raises TransitionError (409/403)
+    if target in REASON_REQUIRED and not ctx.body.reason:
+        raise HandlingError(f"a reason is required to move an order to '{target.value}'")
+    if ctx.body.extend_minutes and not (current is S.EXTENSION and target is S.IN_PROGRESS):
+        raise HandlingError("extend_minutes only applies when granting an extension (extension -> in_progress)")
+    order.status = target.value
+    effect = _EFFECTS.get(target)
+    if effect is not None:
+        effect(order, ctx)
+    order.updated_at = ctx.now
+    written = attach_evidence(session, store, order, evidence, ctx.now)
+    session.flush()
+    data = {k: v for k, v in {
+        "department": ctx.body.department, "assignee": ctx.body.assignee,
+        "extend_minutes": ctx.body.extend_minutes,
+        "evidence_ids": [e.id for e in order.evidence[-len(evidence):]] if evidence else None,
+    }.items() if v}
+    record(session, order, ctx.now, ctx.actor, Change("transition", current.value, target.value, ctx.body.reason, data))
+    _commit_or_clean(session, store, written)
+    return order
+
+
+def comment(session: Session, order: WorkOrder, actor: Actor, text: str, now: dt.datetime) -> None:
+    record(session, order, now, actor, Change("comment", reason=text))
+    order.updated_at = now
+    session.commit()
+
+
+def verdict(session: Session, order: WorkOrder, principal: Principal, body: VerdictIn, now: dt.datetime) -> WorkOrder:
+    """Record whether the detection was right; an unfiled order follows the verdict
+    (false positive -> rejected, confirmed -> filed). Feeds model evaluation."""
+    actor = Actor.of(principal)
+    order.verdict = body.verdict.value
+    order.verdict_reason = body.reason
+    order.updated_at = now
+    record(session, order, now, actor, Change("verdict", reason=body.reason, data={"verdict": body.verdict.value}))
+    current = S(order.status)
+    follow = {
+        (Verdict.FALSE_POSITIVE, S.DETECTED): S.REJECTED,
+        (Verdict.FALSE_POSITIVE, S.FILED): S.REJECTED,
+        (Verdict.CONFIRMED, S.DETECTED): S.FILED,
+    }.get((body.verdict, current))
+    if follow is not None:
+        check(current, follow, principal.role)
+        order.status = follow.value
+        if follow is S.FILED:
+            order.filed_at = now
+        record(session, order, now, actor, Change("transition", current.value, follow.value, body.reason,
+                                                  {"by": "verdict"}))
+    session.commit()
+    return order
+
+
+def _end_digest(body: EventEndIn, evidence: list[DecodedEvidence]) -> str:
+    canonical = body.model_dump(mode="json", exclude={"idempotency_key", "evidence", "ended_at"})
+    canonical["ended_at"] = body.ended_at.astimezone(dt.timezone.utc).isoformat()
+    canonical["evidence"] = [e.sha256 for e in evidence]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _order_for_event(session: Session, body: EventEndIn) -> WorkOrder | None:
+    order = session.scalars(
+        select(WorkOrder).where(WorkOrder.event_id == body.event_id, WorkOrder.camera_id == body.camera_id)
+    ).first()
+    if order is not None:
+        return order
+    merged = session.scalars(select(OrderEvent).where(
+        OrderEvent.event_id == body.event_id, OrderEvent.camera_id == body.camera_id, OrderEvent.kind == "merged",
+    )).first()
+    return session.get(WorkOrder, merged.work_order_id) if merged and merged.work_order_id else None
+
+
+def _result(order: WorkOrder | None, outcome: str, replayed: bool) -> EventEndResult:
+    return EventEndResult(outcome=EventEndOutcome(outcome), work_order_id=order.id if order else None,
+                          status=S(order.status) if order else None, replayed=replayed)
+
+
+def event_end(session: Session, store: EvidenceStore, settings: Settings, body: EventEndIn, key: str,
+              evidence: list[DecodedEvidence], now: dt.datetime) -> EventEndResult:
+    """Camera re-check: the zone is empty again. An order waiting in 'feedback'
+    moves to 'verifying' (or closed, if configured) with the frame as proof;
+    any other order only gets a timeline entry."""
+    digest = _end_digest(body, evidence)
+    replay = _replay_end(session, key, digest)
+    if replay is not None:
+        return replay
+
+    order = _order_for_event(session, body)
+    outcome = EventEndOutcome.UNKNOWN_EVENT.value
+    written: list[str] = []
+    if order is not None:
+        actor = Actor(f"camera:{body.camera_id}"[:64], "worker")
+        info = {"event_id": body.event_id, "ended_at": body.ended_at.astimezone(dt.timezone.utc).isoformat()}
+        if S(order.status) is S.FEEDBACK:
+            written = attach_evidence(session, store, order, evidence, now)
+            session.flush()
+            info["evidence_ids"] = [e.id for e in order.evidence[-len(evidence):]] if evidence else []
+            target = S.CLOSED if settings.auto_close_on_recheck else S.VERIFYING
+            check(S.FEEDBACK, S.VERIFYING, SYSTEM)
+            order.status = S.VERIFYING.value
+            if target is S.CLOSED:
+                check(S.VERIFYING, S.CLOSED, SYSTEM)
+                order.status, order.closed_at = S.CLOSED.value, now
+            order.verified_by_camera_at = body.ended_at
+            order.updated_at = now
+            record(session, order, now, actor, Change("camera_recheck", S.FEEDBACK.value, order.status,
+                                                      "the camera sees the zone empty", info))
+            outcome = EventEndOutcome.VERIFIED.value
+        else:
+            record(session, order, now, actor, Change("event_end", reason=f"ignored in state '{order.status}'",
+                                                      data=info))
+            outcome = EventEndOutcome.IGNORED.value
+    session.add(OrderEvent(idempotency_key=key, payload_sha256=digest, kind="event_end", event_id=body.event_id,
+                           camera_id=body.camera_id, work_order_id=order.id if order else None, outcome=outcome,
+                           created_at=now))
+    try:
+        _commit_or_clean(session, store, written)
+    except IntegrityError:
+        # A concurrent retry with the same key won the UNIQUE race: answer as its replay.
+        replay = _replay_end(session, key, digest)
+        if replay is None:
+            raise
+        return replay
+    return _result(order, outcome, replayed=False)
+
+
+def _replay_end(session: Session, key: str, digest: str) -> EventEndResult | None:
+    seen = session.scalars(select(OrderEvent).where(OrderEvent.idempotency_key == key)).one_or_none()
+    if seen is None:
+        return None
+    if seen.payload_sha256 != digest or seen.kind != "event_end":
+        raise EventKeyConflict(key)
+    order = session.get(WorkOrder, seen.work_order_id) if seen.work_order_id else None
+    return _result(order, seen.outcome, replayed=True)

@@ -1,0 +1,152 @@
+"""The live feed (Server-Sent Events) of new and changed orders, and the
+workers' "event ended" messages that drive the camera re-check.
+
+SSE format, one message per timeline entry::
+
+    id: 42
+    event: order.created            (order.changed for every later entry)
+    data: {"entry": {...TimelineEntryPublic}, "work_order": {...WorkOrderPublic}}
+
+The feed polls the append-only timeline (ids only grow), so it works the
+same with several API processes, and a client that reconnects with
+``Last-Event-ID`` misses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Principal
+from api.crud import handling
+from api.crud import timeline as timeline_crud
+from api.crud import work_orders as order_crud
+from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SettingsDep, WriterDep, WriteSessionDep
+from api.evidence import EvidenceError, decode_evidence
+from api.models import TimelineEntry, WorkOrder
+from api.routes.work_orders import _resolve_key
+from api.schemas_workflow import EventEndIn, EventEndResult
+
+router = APIRouter(prefix="/events", tags=["events"])
+HEARTBEAT_S = 15.0
+BATCH = 200
+
+
+def _fetch(sessions: sessionmaker[Session], after: int, principal: Principal, now: dt.datetime) -> list[tuple[int, str]]:
+    with sessions() as session:
+        stmt = (select(TimelineEntry, WorkOrder).join(WorkOrder, WorkOrder.id == TimelineEntry.work_order_id)
+                .where(TimelineEntry.id > after).order_by(TimelineEntry.id).limit(BATCH))
+        if principal.grids is not None:
+            stmt = stmt.where(WorkOrder.grid_cell.in_(sorted(principal.grids)))
+        out = []
+        for entry, order in session.execute(stmt):
+            kind = "order.created" if entry.action == "created" else "order.changed"
+            data = {
+                "entry": timeline_crud.to_public(entry).model_dump(mode="json"),
+                "work_order": order_crud.to_public(order, now=now, viewer=principal).model_dump(mode="json"),
+            }
+            out.append((entry.id, f"id: {entry.id}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"))
+        return out
+
+
+def _latest_id(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.max(TimelineEntry.id))) or 0)
+
+
+async def _messages(request: Request, principal: Principal, after: int | None, poll_s: float,
+                    timeout_s: float | None) -> AsyncIterator[str]:
+    sessions = request.app.state.sessions
+    clock = request.app.state.clock
+    last = after if after is not None else await run_in_threadpool(_latest_id, sessions)
+    yield "retry: 3000\n\n"
+    ends = None if timeout_s is None else time.monotonic() + timeout_s
+    quiet_since = time.monotonic()
+    while True:
+        batch = await run_in_threadpool(_fetch, sessions, last, principal, clock())
+        for entry_id, text in batch:
+            last = entry_id
+            yield text
+        if batch:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= HEARTBEAT_S:
+            quiet_since = time.monotonic()
+            yield ": keep-alive\n\n"  # comment line: keeps proxies from closing an idle stream
+        if (ends is not None and time.monotonic() >= ends) or await request.is_disconnected():
+            return
+        if len(batch) < BATCH:
+            await asyncio.sleep(poll_s)
+
+
+@router.get(
+    "/stream",
+    summary="Live feed of new and changed work orders (Server-Sent Events)",
+    description=(
+        "`text/event-stream`; one message per timeline entry: `id` (timeline entry id), `event` "
+        "(`order.created` or `order.changed`), `data` = JSON `{entry, work_order}`. Without `Last-Event-ID` "
+        "or `after_id` the feed starts with changes made from now on. Operators get only their grid cells. "
+        "`timeout_s` closes the stream after that many seconds (polling clients, tests); browsers' "
+        "EventSource reconnects on its own with Last-Event-ID. Role: operator+."
+    ),
+    response_class=StreamingResponse,
+    responses={200: {"description": "The event stream", "content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    reader: ReaderDep,
+    settings: SettingsDep,
+    after_id: Annotated[int | None, Query(ge=0, le=2**62, description="Send entries after this id")] = None,
+    timeout_s: Annotated[float | None, Query(gt=0, le=86_400, description="Close after this long")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    after = after_id
+    if after is None and last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise HTTPException(422, "Last-Event-ID must be a timeline entry id (digits)")
+        after = int(last_event_id)
+    return StreamingResponse(
+        _messages(request, reader, after, settings.sse_poll_s, timeout_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post(
+    "/end",
+    response_model=EventEndResult,
+    summary="A worker reports that a rule event ended (the zone is empty again)",
+    description=(
+        "Idempotent by `Idempotency-Key` (or `idempotency_key`). The order filed for `event_id` moves from "
+        "`feedback` to `verifying` (or `closed` when GRIDSIGHT_AUTO_CLOSE_ON_RECHECK) with the evidence frame "
+        "kept as proof (camera re-check); for an order in any other state the message is only recorded on its "
+        "timeline. Always 200 for a well-formed message, so the worker's outbox moves on. Role: worker."
+    ),
+    responses={409: {"description": "Idempotency key already used for a different message"}},
+)
+def post_event_end(
+    body: EventEndIn,
+    session: WriteSessionDep,
+    store: EvidenceStoreDep,
+    settings: SettingsDep,
+    _writer: WriterDep,
+    clock: ClockDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)] = None,
+) -> EventEndResult:
+    key = _resolve_key(idempotency_key, body.idempotency_key)
+    try:
+        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
+    except EvidenceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    try:
+        return handling.event_end(session, store, settings, body, key, evidence, clock())
+    except handling.EventKeyConflict:
+        raise HTTPException(409, "idempotency key already used for a different message; use a new key") from None

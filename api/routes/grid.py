@@ -1,0 +1,119 @@
+"""Grid cells and teams: the map new orders are routed by (zone -> grid cell
+-> team/department). Admins maintain it; operators read their own cells."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response
+
+from api.crud import registry
+from api.deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
+from api.models import GridCell, Team
+from api.schemas_registry import GridCellCreate, GridCellPublic, GridCellUpdate, TeamCreate, TeamPublic, TeamUpdate
+
+router = APIRouter(tags=["grid"])
+CodePath = Annotated[str, Path(min_length=1, max_length=64, description="Code")]
+ADMIN_ONLY = "Role: admin."
+
+
+def _raise(exc: registry.RegistryError) -> HTTPException:
+    return HTTPException(exc.status_code, str(exc))
+
+
+def _team(t: Team) -> TeamPublic:
+    return TeamPublic(code=t.code, name=t.name, department=t.department, contact=t.contact)
+
+
+def _cell(c: GridCell) -> GridCellPublic:
+    return GridCellPublic(code=c.code, name=c.name, admin_area=c.admin_area, street=c.street,
+                          community=c.community, team_code=c.team_code, manager=c.manager)
+
+
+@router.get("/teams", response_model=list[TeamPublic], summary="List teams", description="Role: operator+.")
+def list_teams(session: SessionDep, _reader: ReaderDep) -> list[TeamPublic]:
+    return [_team(t) for t in registry.list_teams(session)]
+
+
+@router.post("/teams", response_model=TeamPublic, status_code=201, summary="Create a team",
+             description=ADMIN_ONLY, responses={409: {"description": "Code already used"}})
+def create_team(body: TeamCreate, session: WriteSessionDep, _admin: AdminDep) -> TeamPublic:
+    try:
+        return _team(registry.create_team(session, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/teams/{code}", response_model=TeamPublic, summary="Get a team", description="Role: operator+.",
+            responses={404: {"description": "No such team"}})
+def get_team(code: CodePath, session: SessionDep, _reader: ReaderDep) -> TeamPublic:
+    team = session.get(Team, code)
+    if team is None:
+        raise HTTPException(404, f"team {code!r} not found")
+    return _team(team)
+
+
+@router.patch("/teams/{code}", response_model=TeamPublic, summary="Change a team", description=ADMIN_ONLY,
+              responses={404: {"description": "No such team"}})
+def update_team(code: CodePath, body: TeamUpdate, session: WriteSessionDep, _admin: AdminDep) -> TeamPublic:
+    try:
+        return _team(registry.update_team(session, code, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.delete("/teams/{code}", status_code=204, summary="Delete a team",
+               description="Grid cells routed to it become unrouted. " + ADMIN_ONLY,
+               responses={404: {"description": "No such team"}})
+def delete_team(code: CodePath, session: WriteSessionDep, _admin: AdminDep) -> Response:
+    team = session.get(Team, code)
+    if team is None:
+        raise HTTPException(404, f"team {code!r} not found")
+    registry.delete(session, team)
+    return Response(status_code=204)
+
+
+@router.get("/grid-cells", response_model=list[GridCellPublic], summary="List grid cells",
+            description="Operators see only their own cells. Role: operator+.")
+def list_grid_cells(session: SessionDep, reader: ReaderDep) -> list[GridCellPublic]:
+    return [_cell(c) for c in registry.list_grid_cells(session, reader.grids)]
+
+
+@router.post("/grid-cells", response_model=GridCellPublic, status_code=201, summary="Create a grid cell",
+             description=ADMIN_ONLY,
+             responses={409: {"description": "Code already used"}, 422: {"description": "Unknown team"}})
+def create_grid_cell(body: GridCellCreate, session: WriteSessionDep, _admin: AdminDep) -> GridCellPublic:
+    try:
+        return _cell(registry.create_grid_cell(session, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/grid-cells/{code}", response_model=GridCellPublic, summary="Get a grid cell",
+            description="Role: operator+ (own cells).", responses={404: {"description": "No such grid cell"}})
+def get_grid_cell(code: CodePath, session: SessionDep, reader: ReaderDep) -> GridCellPublic:
+    cell = session.get(GridCell, code)
+    if cell is None or not reader.sees_grid(code):
+        raise HTTPException(404, f"grid cell {code!r} not found")
+    return _cell(cell)
+
+
+@router.patch("/grid-cells/{code}", response_model=GridCellPublic, summary="Change a grid cell",
+              description=ADMIN_ONLY,
+              responses={404: {"description": "No such grid cell"}, 422: {"description": "Unknown team"}})
+def update_grid_cell(code: CodePath, body: GridCellUpdate, session: WriteSessionDep,
+                     _admin: AdminDep) -> GridCellPublic:
+    try:
+        return _cell(registry.update_grid_cell(session, code, body))
+    except registry.RegistryError as exc:
+        raise _raise(exc) from None
+
+
+@router.delete("/grid-cells/{code}", status_code=204, summary="Delete a grid cell", description=ADMIN_ONLY,
+               responses={404: {"description": "No such grid cell"}})
+def delete_grid_cell(code: CodePath, session: WriteSessionDep, _admin: AdminDep) -> Response:
+    cell = session.get(GridCell, code)
+    if cell is None:
+        raise HTTPException(404, f"grid cell {code!r} not found")
+    registry.delete(session, cell)
+    return Response(status_code=204)

@@ -1,0 +1,156 @@
+"""Wire schemas for handling orders: transitions, comments, verdicts, the
+timeline, camera "event ended" messages and statistics."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import EvidenceIn, InputDatetime, UtcDatetime, WorkOrderPublic, WorkOrderStatus
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: WorkOrderStatus = Field(description="Next state; see the transition table in the API description")
+    reason: Reason | None = Field(default=None, description="Why; required for rejected, returned, rework, extension")
+    department: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        default=None, description="On dispatch: overrides the routed department"
+    )
+    assignee: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="On dispatch/accept: who handles it"
+    )
+    extend_minutes: int | None = Field(
+        default=None, ge=1, le=60 * 24 * 90, description="extension -> in_progress: minutes added to the deadline"
+    )
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=4, description="e.g. the after-photo on feedback")
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Reason
+
+
+class Verdict(str, enum.Enum):
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false_positive"
+
+
+class VerdictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: Verdict = Field(description="confirmed: a real case; false_positive: the model was wrong")
+    reason: Reason
+
+
+class TimelineEntryPublic(BaseModel):
+    id: int = Field(description="Increases with every change anywhere; the SSE event id")
+    work_order_id: int
+    at: UtcDatetime
+    actor: str = Field(description="Token name, 'system' (jobs) or 'camera:<id>' (re-check)")
+    role: str
+    action: str = Field(
+        description="created, merged, recurrence, transition, comment, verdict, camera_recheck, event_end, "
+        "overdue, escalated"
+    )
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    data: dict[str, Any]
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelineEntryPublic]
+    total: int
+
+
+class EventEndIn(BaseModel):
+    """A worker saw the zone empty again after a rule event (the rule's END)."""
+
+    model_config = ConfigDict(extra="forbid")
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=128)
+    event_id: str = Field(min_length=1, max_length=128)
+    camera_id: str = Field(min_length=1, max_length=64)
+    zone_id: str = Field(min_length=1, max_length=64)
+    rule_id: str = Field(min_length=1, max_length=64)
+    ended_at: InputDatetime
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=2, description="Frame showing the zone empty")
+
+
+class EventEndOutcome(str, enum.Enum):
+    VERIFIED = "verified"  # order was in feedback: moved on, frame kept as proof
+    IGNORED = "ignored"  # order in another state: recorded on its timeline only
+    UNKNOWN_EVENT = "unknown_event"  # no order for this event
+
+
+class EventEndResult(BaseModel):
+    outcome: EventEndOutcome
+    work_order_id: int | None
+    status: WorkOrderStatus | None = Field(description="The order's state after this message")
+    replayed: bool = Field(description="True when this idempotency key was seen before")
+
+
+class WorkOrderWithTimeline(WorkOrderPublic):
+    timeline: list[TimelineEntryPublic]
+
+
+class Period(str, enum.Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class BaselineUnit(str, enum.Enum):
+    ZONE = "zone"
+    GRID_CELL = "grid_cell"
+    CATEGORY = "category"
+
+
+class BaselineLevel(str, enum.Enum):
+    NORMAL = "normal"
+    WARNING = "warning"  # near the trailing mean
+    ALERT = "alert"  # above it
+    NO_HISTORY = "no_history"
+
+
+class BaselineItem(BaseModel):
+    key: str = Field(description="Zone as 'camera/zone', grid cell code or category code")
+    current: int = Field(description="Orders in the current period (rejected false alarms excluded)")
+    mean: float | None = Field(description="Mean per period over the trailing window (null: no history)")
+    periods: int = Field(description="How many past periods the mean covers (at most 'history')")
+    ratio: float | None = Field(description="current / mean")
+    level: BaselineLevel
+
+
+class BaselineReport(BaseModel):
+    unit: BaselineUnit
+    period: Period
+    history: int
+    period_start: UtcDatetime = Field(description="Start of the current period (local calendar, shown in UTC)")
+    at: UtcDatetime
+    warn_ratio: float
+    alert_ratio: float
+    items: list[BaselineItem] = Field(description="Alerts first, then warnings, then by count")
+
+
+class CountBucket(BaseModel):
+    start: UtcDatetime
+    count: int
+
+
+class TimeSeries(BaseModel):
+    period: Period
+    unit: BaselineUnit | None
+    key: str | None
+    buckets: list[CountBucket]
+
+
+class SummaryStats(BaseModel):
+    total: int
+    by_status: dict[str, int]
+    by_category: dict[str, int]
+    by_priority: dict[str, int]
+    overdue: int
+    open: int
