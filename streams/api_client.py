@@ -21,6 +21,10 @@ class ApiClient:
     def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult:
         return self._request("POST", "/api/v1/work-orders", payload, {"Idempotency-Key": idempotency_key})
 
+    def send_event_end(self, payload: dict, idempotency_key: str) -> SendResult:
+        """The rule event ended (zone empty again): lets the API re-check the order by camera."""
+        return self._request("POST", "/api/v1/events/end", payload, {"Idempotency-Key": idempotency_key})
+
     def put_camera_status(self, camera_id: str, status: dict) -> SendResult:
         return self._request("PUT", f"/api/v1/cameras/{camera_id}/status", status, {})
 

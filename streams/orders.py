@@ -49,3 +49,22 @@ def work_order_payload(
             }
         ],
     }
+
+
+def event_end_payload(event: RuleEvent, *, snapshot_jpeg: bytes) -> dict:
+    """What the worker sends when a rule event ends (api.schemas_workflow.EventEndIn):
+    the frame shows the zone with the object gone, proof for the camera re-check."""
+    return {
+        "event_id": event.event_id,
+        "camera_id": event.camera_id,
+        "zone_id": event.zone_id,
+        "rule_id": event.rule_id,
+        "ended_at": iso_utc(event.at),
+        "evidence": [
+            {
+                "kind": "after",
+                "content_type": "image/jpeg",
+                "data_b64": base64.b64encode(snapshot_jpeg).decode("ascii"),
+            }
+        ],
+    }

@@ -1,4 +1,9 @@
-"""A durable, ordered outbox for work orders on their way to the API.
+"""A durable, ordered outbox for messages on their way to the API.
+
+Records have a ``kind``: ``work_order`` (a rule event's START: file an order)
+or ``event_end`` (the rule's END: the zone is empty again, for the camera
+re-check). Records written before kinds existed are work orders. Both kinds
+share one queue, so an END never overtakes the START it belongs to.
 
 Every order is written to disk (temp file, fsync, rename) before the worker
 tries to send it, and deleted only once the API has acknowledged it. An API
@@ -26,6 +31,9 @@ from streams.backoff import Backoff
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 425, 429}
+WORK_ORDER = "work_order"
+EVENT_END = "event_end"
+KINDS = (WORK_ORDER, EVENT_END)
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,26 @@ class SendResult:
 class Sender(Protocol):
     def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult: ...
 
+    # Optional: senders without it get event_end records rejected (kept on disk), not crashed.
+    # def send_event_end(self, payload: dict, idempotency_key: str) -> SendResult: ...
+
 
 @dataclass(frozen=True)
 class OutboxItem:
     path: Path
     idempotency_key: str
     payload: dict
+    kind: str = WORK_ORDER
+
+
+def send_item(sender: Sender, item: OutboxItem) -> SendResult:
+    """Dispatch one record to the sender method for its kind."""
+    if item.kind == WORK_ORDER:
+        return sender.send_work_order(item.payload, item.idempotency_key)
+    method = getattr(sender, f"send_{item.kind}", None) if item.kind in KINDS else None
+    if method is None:
+        return SendResult(400, f"this sender cannot deliver outbox records of kind {item.kind!r}")
+    return method(item.payload, item.idempotency_key)
 
 
 class DurableOutbox:
@@ -68,10 +90,12 @@ class DurableOutbox:
         for stale in self.pending_dir.glob("*.tmp"):
             stale.unlink(missing_ok=True)  # a crash mid-write left half a file; its order was never acknowledged
 
-    def put(self, idempotency_key: str, payload: dict) -> Path:
+    def put(self, idempotency_key: str, payload: dict, kind: str = WORK_ORDER) -> Path:
         if not idempotency_key.replace("-", "").isalnum():
             raise ValueError(f"idempotency key must be alphanumeric (dashes allowed): {idempotency_key!r}")
-        body = json.dumps({"idempotency_key": idempotency_key, "payload": payload}, ensure_ascii=False)
+        if kind not in KINDS:
+            raise ValueError(f"unknown outbox record kind {kind!r} (expected one of {KINDS})")
+        body = json.dumps({"idempotency_key": idempotency_key, "kind": kind, "payload": payload}, ensure_ascii=False)
         with self._lock:
             seq = self._next_seq
             self._next_seq += 1
@@ -88,7 +112,7 @@ class DurableOutbox:
         for path in sorted(self.pending_dir.glob("*.json")):
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
-                return OutboxItem(path, record["idempotency_key"], record["payload"])
+                return OutboxItem(path, record["idempotency_key"], record["payload"], record.get("kind", WORK_ORDER))
             except (OSError, ValueError, KeyError) as exc:
                 self._reject(path, f"unreadable outbox file: {exc}")
         return None
@@ -146,7 +170,7 @@ class OutboxPusher:
             item = self._outbox.peek()
             if item is None:
                 return self._idle_poll_s
-            result = self._sender.send_work_order(item.payload, item.idempotency_key)
+            result = send_item(self._sender, item)
             if result.delivered:
                 self._outbox.ack(item)
                 self.delivered += 1
@@ -196,7 +220,7 @@ class OutboxPusher:
 
     def _final_flush(self) -> None:
         while (item := self._outbox.peek()) is not None:
-            result = self._sender.send_work_order(item.payload, item.idempotency_key)
+            result = send_item(self._sender, item)
             if result.delivered:
                 self._outbox.ack(item)
                 self.delivered += 1

@@ -20,7 +20,7 @@ from inference.evidence import render_snapshot
 from inference.rules import DwellRule, EventPhase, RuleEvent
 from inference.tracking import ObjectTracker
 from streams.frames import VideoFrame
-from streams.orders import work_order_payload
+from streams.orders import event_end_payload, work_order_payload
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class SharedDetector:
 
 
 class CameraPipeline:
+    # Set by the worker to send rule ENDs through its outbox (camera re-check);
+    # None: ENDs are only logged, as before.
+    submit_event_end: Callable[[str, dict], None] | None = None
+
     def __init__(
         self,
         camera_id: str,
@@ -111,6 +115,9 @@ class CameraPipeline:
             self.camera_id, event.phase.value, event.rule_id, event.zone_id, ",".join(event.labels),
             event.dwell_s, list(event.track_ids),
         )
+        if event.phase is EventPhase.END and self.submit_event_end is not None:
+            self._send_event_end(event, template, frame, tracked, rule)
+            return
         if event.phase is not EventPhase.START:
             return
         snapshot = render_snapshot(
@@ -133,6 +140,20 @@ class CameraPipeline:
             snapshot_jpeg=snapshot,
         )
         self._submit_order(event.idempotency_key(), payload)
+
+    def _send_event_end(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked,
+                        rule: DwellRule) -> None:
+        """The zone is empty again: send the frame that shows it, so the API can
+        verify an order waiting for feedback without anyone going on site."""
+        snapshot = render_snapshot(
+            frame.image,
+            rule.spec.zone,
+            event.detections,
+            context=tracked,
+            caption=f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended",
+            captured_at=frame.captured_at,
+        )
+        self.submit_event_end(event.idempotency_key(), event_end_payload(event, snapshot_jpeg=snapshot))
 
     def stats(self) -> dict:
         source_stats = self.source.stats()

@@ -98,12 +98,19 @@ class Worker:
         self._outbox.put(idempotency_key, payload)
         self._pusher.notify()
 
+    def submit_event_end(self, idempotency_key: str, payload: dict) -> None:
+        """A rule event ended: queued behind its START in the same durable outbox."""
+        self._outbox.put(idempotency_key, payload, kind="event_end")
+        self._pusher.notify()
+
     def run(self, stop: threading.Event) -> None:
         """Run every camera until ``stop`` is set; returns after a clean shutdown."""
         log.info("worker starting %d camera(s); %d work order(s) waiting in the outbox", len(self.pipelines), self._outbox.pending_count())
         self._reporter.start()
         self._pusher.start()
         for pipeline in self.pipelines:
+            if pipeline.submit_event_end is None:  # rule ENDs go through the outbox too (camera re-check)
+                pipeline.submit_event_end = self.submit_event_end
             t = threading.Thread(target=pipeline.run, args=(stop,), name=f"camera-{pipeline.camera_id}", daemon=True)
             t.start()
             self._threads.append(t)
