@@ -18,9 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
+from api import metrics as api_metrics
 from api.auth import TokenRegistry, check_secrets
 from api.db import make_engine, prepare_storage, session_factory, writer_engine
 from api.evidence import EvidenceStore
+from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
 from api.models import utcnow
 from api.routes import cameras, events, grid, handling, health, stats, webhooks, work_orders
@@ -79,14 +81,41 @@ async def _transition_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code)
 
 
+def _openapi_with_plain_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Our 422s carry either FastAPI's list of field errors or one sentence (a check
+    the schema cannot express, e.g. "'since' is after 'until'"): document both."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=app.routes, tags=app.openapi_tags)
+            error = spec.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+            if error is not None:
+                error["properties"]["detail"] = {
+                    "anyOf": [
+                        {"type": "string"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                    ],
+                    "title": "Detail",
+                }
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    return openapi
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     webhook_client: httpx.Client | None = None,
+    ingest: IngestSettings | None = None,
 ) -> FastAPI:
     """Build the app. ``clock`` is the server's notion of now (tests inject a fake one);
-    ``webhook_client`` sends webhooks (tests pass one with a mock transport).
+    ``webhook_client`` sends webhooks (tests pass one with a mock transport);
+    ``ingest`` configures the Redis Stream ingest (default: ``GRIDSIGHT_REDIS_*`` variables;
+    without a Redis URL there is none).
 
     Raises :class:`api.auth.InsecureSettings` outside dev mode when a secret is
     empty or a well-known default."""
@@ -104,9 +133,12 @@ def create_app(
         jobs = None
         if settings.job_interval_s > 0:
             jobs = asyncio.create_task(job_loop(app.state.write_sessions, settings, clock, client))
+        ingestor = start_ingest(app, ingest)
         try:
             yield
         finally:
+            if ingestor is not None:
+                await run_in_threadpool(ingestor.stop)
             if jobs is not None:
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -130,6 +162,7 @@ def create_app(
             {"name": "health", "description": "Liveness and database reachability"},
         ],
     )
+    app.openapi = _openapi_with_plain_422(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
@@ -141,6 +174,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(TransitionError, _transition_error)
+    api_metrics.install(app)
     app.include_router(health.router)
     for module in (work_orders, handling, cameras, grid, events, stats, webhooks):
         app.include_router(module.router, prefix=API_V1)
