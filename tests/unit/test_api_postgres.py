@@ -133,3 +133,29 @@ def test_values_postgres_refuses_are_422_not_500(pg_client: TestClient) -> None:
     assert "NUL" in response.json()["detail"]
     assert pg_client.get("/api/v1/work-orders", params={"camera_id": "a\x00b"}).status_code == 422
     assert pg_client.get("/api/v1/work-orders").json()["total"] == 0
+
+
+def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_url: str, pg_client: TestClient, tmp_path: Path) -> None:
+    from api.jobs import run_overdue_job
+    from api.migrate import current, head
+    from tests.unit.test_api_ops_support import FakeClock
+
+    assert current(pg_client.app.state.engine) == head()
+    clock = FakeClock()
+    settings = make_settings(tmp_path, database_url=pg_url, merge_window=dt.timedelta(hours=24))
+    with TestClient(create_app(settings, clock=clock)) as client:
+        first = post_order(client, order_body(), "key-pg-flow-01").json()
+        merged = post_order(client, order_body(event_id="evt-2"), "key-pg-flow-02")
+        assert merged.status_code == 200 and merged.json()["repeat_count"] == 1
+        for state in ("filed", "dispatched", "accepted"):
+            moved = client.post(f"/api/v1/work-orders/{first['id']}/transitions", json={"to": state})
+            assert moved.status_code == 200, moved.text
+        illegal = client.post(f"/api/v1/work-orders/{first['id']}/transitions", json={"to": "closed"})
+        assert illegal.status_code == 409 and illegal.json()["allowed"]
+        report = run_overdue_job(client.app.state.write_sessions, settings, clock.now + dt.timedelta(days=3))
+        assert report.overdue == [first["id"]] and report.escalated == [first["id"]]
+        actions = [e["action"] for e in client.get(f"/api/v1/work-orders/{first['id']}/timeline").json()["items"]]
+        assert actions == ["created", "merged", "transition", "transition", "transition", "overdue", "escalated"]
+        at = "2026-11-30T00:00:00+08:00"
+        baseline = client.get("/api/v1/stats/baselines", params={"at": at, "unit": "category"}).json()
+        assert baseline["items"][0]["current"] == 1
