@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from api.settings import Settings
 
@@ -41,7 +41,6 @@ class Principal:
     grids: frozenset[str] | None = None
     # In dev mode a request without a token may read (legacy open reads) but not write.
     read_only: bool = False
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def can_write(self) -> bool:  # kept for code written against the old seam

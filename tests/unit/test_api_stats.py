@@ -19,7 +19,7 @@ from api.migrate import current, head, upgrade
 from api.schemas import Priority
 from api.schemas_workflow import Period
 from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    OP_A, SUP, WORKER, FakeClock, clock, file_order, ops, secured_settings,
+    OP_A, SUP, WORKER, clock, file_order, ops,
 )
 from tests.unit.test_api_support import make_settings, order_body, post_order
 
