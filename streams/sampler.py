@@ -26,6 +26,12 @@ class FrameSampler:
         self._next_due: float | None = None
         self._last_ts: float | None = None
 
+    def set_fps(self, fps: float | None) -> None:
+        """Change the rate on the fly (load shedding); the next due time keeps its anchor."""
+        if fps is not None and fps < 0:
+            raise ValueError("analysis fps must be >= 0 or None")
+        self.period = 1.0 / fps if fps else 0.0
+
     def reset(self) -> None:
         """Forget the timeline; the next frame is sampled. Call after a reconnect."""
         self._next_due = None

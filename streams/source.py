@@ -87,6 +87,8 @@ class CameraSource:
         self._online_since: float | None = None  # monotonic; current connection's first frame
         self._next_frame_id = 0
         self._stats = SourceStats()
+        # Optional metrics hook: seconds spent decoding one packet (set by the worker).
+        self.observe_decode: Callable[[float], None] | None = None
 
     def __repr__(self) -> str:
         return f"<CameraSource {self.camera_id!r} {self.display_url!r} state={self.state}>"
@@ -138,9 +140,19 @@ class CameraSource:
         self._status.set(CameraState.STOPPED, "stopped by request", attempt=self._failures)
         return not alive
 
+    def set_analysis_fps(self, fps: float) -> None:
+        """Sample at a new rate from the next frame on (used to shed load)."""
+        self._sampler.set_fps(fps)
+
+    @property
+    def reason(self) -> str | None:
+        """Why the camera is in its current state (error/offline), already redacted."""
+        return self._status.reason
+
     def stats(self) -> dict:
         out = self._stats.snapshot()
         out.update(frames_delivered=self._buffer.delivered, frames_dropped=self._buffer.dropped,
+                   queue_depth=len(self._buffer), queue_capacity=self._buffer.capacity,
                    state=self.state, policy=self._buffer.policy.value)
         return out
 
@@ -234,8 +246,11 @@ class CameraSource:
             for packet in container.demux(stream):
                 if self._stop.is_set():
                     return None, epoch
+                decode_started = time.perf_counter()
                 try:
                     frames = packet.decode()
+                    if self.observe_decode is not None:
+                        self.observe_decode(time.perf_counter() - decode_started)
                 except (av.error.InvalidDataError, av.error.PatchWelcomeError) as exc:
                     bad_packets += 1
                     self._stats.decode_error()
