@@ -8,6 +8,7 @@ resolve against the config file's own directory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -41,6 +42,63 @@ class WorkerConfig(_Strict):
     retry_initial_s: float = Field(default=0.5, gt=0, le=60, description="First retry delay when the API is unreachable")
     retry_max_s: float = Field(default=15.0, gt=0, le=600, description="Longest retry delay when the API stays unreachable")
     stats_interval_s: float = Field(default=30.0, gt=0, le=3600, description="How often per-camera statistics are logged")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="Serve Prometheus /metrics and /health on this port (0: any free port, logged); None: off",
+    )
+    metrics_host: str = Field(default="0.0.0.0", min_length=1, max_length=255, description="Address the metrics server binds")
+    shed_min_fps: float = Field(
+        default=0.2, gt=0, le=60,
+        description="Lowest analysis fps a camera is shed to when inference cannot keep up (restored as it recovers)",
+    )
+
+
+class RedisConfig(_Strict):
+    """Cluster mode: camera leases, config and the work-order stream live in Redis."""
+
+    url: str = Field(
+        repr=False, pattern=r"^(redis|rediss|unix)://", max_length=512,
+        description="Redis URL, e.g. redis://redis:6379/0 (credentials are never logged)",
+    )
+    stream: str = Field(
+        default="gridsight:orders", pattern=r"^[A-Za-z0-9:_.{}-]{1,128}$",
+        description="Redis Stream that work orders are published to (the API's ingest reads it)",
+    )
+    key_prefix: str = Field(
+        default="gridsight", pattern=r"^[A-Za-z0-9:_.{}-]{1,64}$",
+        description="Prefix of every coordination key (workers, leases, camera config)",
+    )
+    max_cameras: int = Field(
+        default=8, ge=1, le=10_000,
+        description="Cameras this worker may hold at once (its GPU/stream budget); the cluster never assigns more",
+    )
+    lease_ttl_s: float = Field(
+        default=8.0, ge=1, le=300,
+        description="Lease and heartbeat lifetime: a dead worker's cameras move after at most this long (+ one tick)",
+    )
+    heartbeat_interval_s: float = Field(
+        default=2.0, ge=0.1, le=60,
+        description="How often the worker renews its heartbeat and leases and rebalances; must be < lease_ttl_s / 2",
+    )
+    settle_s: float = Field(
+        default=4.0, ge=0, le=600,
+        description="A newly seen worker must stay alive this long before cameras are handed over to it",
+    )
+    cameras_from: Literal["file", "redis", "both"] = Field(
+        default="both",
+        description="Where cameras come from: this file, the Redis hash <key_prefix>:cameras (live-reloaded), or both "
+        "(Redis wins on the same id)",
+    )
+    socket_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Redis command timeout")
+
+    @model_validator(mode="after")
+    def _heartbeat_fits_ttl(self) -> "RedisConfig":
+        if self.heartbeat_interval_s * 2 >= self.lease_ttl_s:
+            raise ValueError(
+                f"heartbeat_interval_s ({self.heartbeat_interval_s}) must be less than half of lease_ttl_s "
+                f"({self.lease_ttl_s}), or a single late renewal loses every lease"
+            )
+        return self
 
 
 class ModelConfig(_Strict):
@@ -126,10 +184,24 @@ class GridSightConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig, description="Where work orders go")
     worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Worker process settings")
     models: dict[Identifier, ModelConfig] = Field(min_length=1, description="Models by id")
-    cameras: dict[Identifier, CameraConfig] = Field(min_length=1, description="Cameras by id")
+    cameras: dict[Identifier, CameraConfig] = Field(description="Cameras by id (may be empty when redis supplies them)")
+    redis: RedisConfig | None = Field(
+        default=None, description="Cluster mode (leases, live config, Redis Stream); absent: this worker runs every camera"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_cameras_optional(cls, raw):
+        # In cluster mode the cameras may all live in Redis; without redis a missing
+        # section stays "Field required".
+        if isinstance(raw, dict) and raw.get("redis") is not None and "cameras" not in raw:
+            raw = {**raw, "cameras": {}}
+        return raw
 
     @model_validator(mode="after")
     def _cameras_name_models(self) -> "GridSightConfig":
+        if not self.cameras and (self.redis is None or self.redis.cameras_from == "file"):
+            raise ValueError("cameras: at least one camera is required (or a redis section with cameras_from redis/both)")
         for camera_id, camera in self.cameras.items():
             if camera.model not in self.models:
                 raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
@@ -156,8 +228,8 @@ def _resolve_paths(config: GridSightConfig, base: Path) -> GridSightConfig:
     return config.model_copy(update={"models": models, "worker": worker})
 
 
-def check_model_labels(config: GridSightConfig) -> None:
-    """Every rule's labels must be produced by its camera's model, or the rule could never fire."""
+def model_labels(config: GridSightConfig) -> dict[str, frozenset[str]]:
+    """Canonical labels each model provides (reads the manifests, not the weights)."""
     provided: dict[str, frozenset[str]] = {}
     for model_id, model in config.models.items():
         try:
@@ -165,14 +237,37 @@ def check_model_labels(config: GridSightConfig) -> None:
         except ManifestError as exc:
             raise ConfigError(f"models.{model_id}.manifest: {exc}") from None
         provided[model_id] = manifest.provides()
+    return provided
+
+
+def _check_camera_labels(camera_id: str, camera: CameraConfig, provided: dict[str, frozenset[str]]) -> None:
+    for rule_id, rule in camera.rules.items():
+        missing = sorted(set(rule.labels) - provided[camera.model])
+        if missing:
+            raise ConfigError(
+                f"cameras.{camera_id}.rules.{rule_id}.labels: model '{camera.model}' does not map any class to "
+                f"{missing}; it provides {sorted(provided[camera.model])}"
+            )
+
+
+def check_model_labels(config: GridSightConfig) -> None:
+    """Every rule's labels must be produced by its camera's model, or the rule could never fire."""
+    provided = model_labels(config)
     for camera_id, camera in config.cameras.items():
-        for rule_id, rule in camera.rules.items():
-            missing = sorted(set(rule.labels) - provided[camera.model])
-            if missing:
-                raise ConfigError(
-                    f"cameras.{camera_id}.rules.{rule_id}.labels: model '{camera.model}' does not map any class to "
-                    f"{missing}; it provides {sorted(provided[camera.model])}"
-                )
+        _check_camera_labels(camera_id, camera, provided)
+
+
+def parse_camera(camera_id: str, raw: object, config: GridSightConfig, provided: dict[str, frozenset[str]] | None = None) -> CameraConfig:
+    """Validate one camera that arrived at run time (cluster mode: the Redis camera hash)
+    against this worker's models, with the same checks as the file."""
+    try:
+        camera = GridSightConfig.model_validate(
+            {"models": {k: m.model_dump() for k, m in config.models.items()}, "cameras": {camera_id: raw}}
+        ).cameras[camera_id]
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(Path(f"<camera {camera_id}>"), exc)) from None
+    _check_camera_labels(camera_id, camera, provided if provided is not None else model_labels(config))
+    return camera
 
 
 def parse_config(raw: object, source: Path, base_dir: Path | None = None) -> GridSightConfig:
@@ -185,7 +280,34 @@ def parse_config(raw: object, source: Path, base_dir: Path | None = None) -> Gri
     return _resolve_paths(config, base_dir or source.parent)
 
 
-def load_config(path: str | Path, *, check_models: bool = True) -> GridSightConfig:
+# Environment variables a container can set instead of editing the file (Kubernetes:
+# one ConfigMap for every replica, the per-pod bits from the environment).
+ENV_OVERRIDES = {
+    "GRIDSIGHT_WORKER_NAME": ("worker", "name"),
+    "GRIDSIGHT_SPOOL_DIR": ("worker", "spool_dir"),
+    "GRIDSIGHT_METRICS_PORT": ("worker", "metrics_port"),
+    "GRIDSIGHT_API_URL": ("api", "url"),
+    "GRIDSIGHT_API_TOKEN": ("api", "token"),
+    "GRIDSIGHT_REDIS_URL": ("redis", "url"),
+    "GRIDSIGHT_MAX_CAMERAS": ("redis", "max_cameras"),
+}
+
+
+def apply_env(raw: object, env: Mapping[str, str]) -> object:
+    """Overlay ``ENV_OVERRIDES`` that are set (and not empty) onto the raw YAML mapping;
+    the values are then validated like the file's own."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        value = env.get(var, "").strip()
+        if value:
+            raw[section] = {**(raw.get(section) or {}), key: value}
+    return raw
+
+
+def load_config(path: str | Path, *, check_models: bool = True, env: Mapping[str, str] | None = None) -> GridSightConfig:
+    """Read, validate and resolve a worker config; ``env`` (e.g. os.environ) applies ENV_OVERRIDES."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -193,6 +315,8 @@ def load_config(path: str | Path, *, check_models: bool = True) -> GridSightConf
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    if env is not None:
+        raw = apply_env(raw, env)
     config = parse_config(raw, path)
     if check_models:
         check_model_labels(config)

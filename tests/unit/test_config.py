@@ -87,3 +87,40 @@ def test_rule_label_the_model_cannot_produce_fails_at_start(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"rules\.(west|east)-litter\.labels: model 'demo' does not map any class to \['garbage_bag', 'litter'\]"):
         load_config(path)
+
+
+def test_redis_section_cluster_mode_and_bounds():
+    raw = mutate(lambda r: r.update(redis={"url": "redis://redis:6379/0", "max_cameras": 16}))
+    config = parse(raw)
+    assert config.redis.max_cameras == 16 and config.redis.lease_ttl_s == 8.0 and config.redis.stream == "gridsight:orders"
+    assert "redis://redis" not in repr(config.redis), "the URL may carry a password: not in repr"
+    raw = mutate(lambda r: (r.pop("cameras"), r.update(redis={"url": "redis://x:6379"})))
+    assert parse(raw).cameras == {}, "cameras may all come from Redis"
+    for redis, expected in [
+        ({"url": "http://x"}, r"redis\.url: String should match pattern"),
+        ({"url": "redis://x", "lease_ttl_s": 4, "heartbeat_interval_s": 2}, r"must be less than half of lease_ttl_s"),
+        ({"url": "redis://x", "max_cameras": 0}, r"redis\.max_cameras: Input should be greater than or equal to 1"),
+        ({"url": "redis://x", "leases": 1}, r"redis\.leases: unknown field"),
+        ({"url": "redis://x", "cameras_from": "file"}, None),
+    ]:
+        raw = mutate(lambda r, redis=redis: r.update(redis=redis))
+        if expected is None:
+            parse(raw)
+            continue
+        with pytest.raises(ConfigError, match=expected):
+            parse(raw)
+    with pytest.raises(ConfigError, match="at least one camera"):
+        parse(mutate(lambda r: (r.update(cameras={}), r.update(redis={"url": "redis://x", "cameras_from": "file"}))))
+
+
+def test_environment_overrides_for_containers(tmp_path):
+    from gridsight.config import apply_env
+
+    raw = apply_env(demo_raw(), {"GRIDSIGHT_REDIS_URL": "redis://r:6379/0", "GRIDSIGHT_WORKER_NAME": "pod-7",
+                                 "GRIDSIGHT_MAX_CAMERAS": "12", "GRIDSIGHT_METRICS_PORT": "9100", "GRIDSIGHT_API_URL": ""})
+    config = parse(raw)
+    assert (config.redis.url, config.redis.max_cameras, config.worker.name, config.worker.metrics_port) == (
+        "redis://r:6379/0", 12, "pod-7", 9100)
+    assert config.api.url == demo_raw()["api"]["url"], "empty variables change nothing"
+    with pytest.raises(ConfigError, match=r"redis\.url: Field required"):
+        parse(apply_env(demo_raw(), {"GRIDSIGHT_MAX_CAMERAS": "3"}))
