@@ -53,7 +53,7 @@ def cmd_worker(args) -> int:
     from gridsight.config import ConfigError, load_config
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, env=os.environ)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -75,13 +75,19 @@ def cmd_check_config(args) -> int:
     from gridsight.config import ConfigError, load_config
 
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, env=os.environ)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rules = sum(len(c.rules) for c in config.cameras.values())
     print(f"ok: {len(config.cameras)} camera(s), {rules} rule(s), {len(config.models)} model(s)")
     return 0
+
+
+def cmd_cluster(args) -> int:
+    from gridsight.cluster_cli import run_cluster_command
+
+    return run_cluster_command(args)
 
 
 def cmd_demo(args) -> int:
@@ -161,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True)
     p.add_argument("--api-url", help="override api.url from the config")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("cluster", help="cluster mode: show workers and leases, push camera config to Redis")
+    p.add_argument("action", choices=["status", "push", "remove"])
+    p.add_argument("cameras", nargs="*", help="remove: camera ids")
+    p.add_argument("--config", help="worker config (its redis section, and for push its cameras)")
+    p.add_argument("--redis-url", default=os.environ.get("GRIDSIGHT_REDIS_URL"), help="overrides the config's redis.url")
+    p.add_argument("--prefix", help="key prefix (default: the config's redis.key_prefix or 'gridsight')")
+    p.add_argument("--replace", action="store_true", help="push: also remove Redis cameras that are not in the file")
+    p.add_argument("--json", action="store_true", help="status: machine-readable output")
+    p.set_defaults(func=cmd_cluster)
 
     p = sub.add_parser("check-config", help="validate a worker config and exit")
     p.add_argument("config")

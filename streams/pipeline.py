@@ -50,6 +50,14 @@ class SharedDetector:
         with self._lock:
             return self._detector.detect(images)
 
+    def detect_timed(self, images):
+        """(detections, inference seconds, seconds spent waiting for the other cameras)."""
+        asked = time.perf_counter()
+        with self._lock:
+            started = time.perf_counter()
+            result = self._detector.detect(images)
+            return result, time.perf_counter() - started, started - asked
+
 
 class CameraPipeline:
     # Set by the worker to send rule ENDs through its outbox (camera re-check);
@@ -65,6 +73,9 @@ class CameraPipeline:
         rules: list[tuple[DwellRule, WorkOrderTemplate]],
         clock: FrameClock,
         submit_order: Callable[[str, dict], None],
+        *,
+        governor=None,
+        observe_inference: Callable[[float], None] | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.source = source
@@ -73,9 +84,29 @@ class CameraPipeline:
         self._rules = rules
         self._clock = clock
         self._submit_order = submit_order
+        self.governor = governor  # streams.shedding.FpsGovernor, or None: never shed
+        self._observe_inference = observe_inference
         self.frames_analysed = 0
         self.events = {phase: 0 for phase in EventPhase}
         self._inference_ms_total = 0.0
+        self.last_captured_at: float | None = None  # capture time of the newest analysed frame
+        self._fps_ema: float | None = None  # analysed frames per second (EMA of intervals)
+        self._last_done: float | None = None
+        # Set once the analysis loop has exited (the source may still be closing):
+        # from then on this pipeline files no more orders.
+        self.analysis_stopped = threading.Event()
+
+    def replace_rules(self, rules: list[tuple[DwellRule, WorkOrderTemplate]]) -> None:
+        """Swap the zone rules of a running camera (edited zones/rules); the source keeps running."""
+        self._rules = list(rules)
+
+    @property
+    def rules(self) -> list[tuple[DwellRule, WorkOrderTemplate]]:
+        return list(self._rules)
+
+    @property
+    def clock(self) -> FrameClock:
+        return self._clock
 
     def run(self, stop: threading.Event) -> None:
         self.source.start()
@@ -92,21 +123,46 @@ class CameraPipeline:
             # One camera's bug must not take the other cameras on this worker down with it.
             log.exception("camera %s: analysis loop crashed", self.camera_id)
         finally:
+            self.analysis_stopped.set()
             self.source.stop()
 
     def process(self, frame: VideoFrame) -> list[RuleEvent]:
         started = time.perf_counter()
-        detections = self._detector.detect([frame.image])[0]
-        self._inference_ms_total += (time.perf_counter() - started) * 1000
+        if hasattr(self._detector, "detect_timed"):
+            batch, inference_s, _waited_s = self._detector.detect_timed([frame.image])
+        else:
+            batch = self._detector.detect([frame.image])
+            inference_s = time.perf_counter() - started
+        detections = batch[0]
+        self._inference_ms_total += inference_s * 1000
+        if self._observe_inference is not None:
+            self._observe_inference(inference_s)
         tracked = self._tracker.update(detections, timestamp=frame.captured_at)
         self._clock.advance_to(frame.captured_at)
         self.frames_analysed += 1
+        self.last_captured_at = frame.captured_at
         emitted = []
         for rule, template in self._rules:
             for event in rule.update(tracked, (frame.width, frame.height)):
                 self.events[event.phase] += 1
                 emitted.append(event)
                 self._on_event(event, template, frame, tracked, rule)
+        done = time.perf_counter()
+        if self._last_done is not None and done > self._last_done:
+            rate = 1.0 / (done - self._last_done)
+            self._fps_ema = rate if self._fps_ema is None else 0.8 * self._fps_ema + 0.2 * rate
+        self._last_done = done
+        if self.governor is not None:
+            before = self.governor.fps
+            new_fps = self.governor.observe(done - started)
+            if new_fps is not None:
+                log.log(
+                    logging.WARNING if new_fps < before else logging.INFO,
+                    "camera %s: busy %.0f ms per analysed frame; analysis fps %s %.2f -> %.2f (configured %.2f)",
+                    self.camera_id, (self.governor.busy_s or 0) * 1000, "shed" if new_fps < before else "restored",
+                    before, new_fps, self.governor.target_fps,
+                )
+                self.source.set_analysis_fps(new_fps)
         return emitted
 
     def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked, rule: DwellRule) -> None:
@@ -157,10 +213,20 @@ class CameraPipeline:
 
     def stats(self) -> dict:
         source_stats = self.source.stats()
-        return {
+        out = {
             "camera_id": self.camera_id,
             "frames_analysed": self.frames_analysed,
             "inference_ms_avg": round(self._inference_ms_total / self.frames_analysed, 1) if self.frames_analysed else None,
             "events_started": self.events[EventPhase.START],
             **{k: v for k, v in source_stats.items() if k != "camera_id"},
         }
+        if self.governor is not None:
+            out["analysis_fps"] = round(self.governor.fps, 3)
+        return out
+
+    @property
+    def fps_analysed(self) -> float:
+        """Analysed frames per second lately (0 once nothing has been analysed for 5 s)."""
+        if self._last_done is None or time.perf_counter() - self._last_done > 5.0:
+            return 0.0
+        return self._fps_ema or 0.0

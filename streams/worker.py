@@ -20,9 +20,12 @@ from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.api_client import ApiClient
 from streams.backoff import Backoff
+from streams.buffer import DropPolicy
 from streams.frames import CameraStatusEvent
+from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline, SharedDetector, WorkOrderTemplate
+from streams.shedding import FpsGovernor
 from streams.source import CameraSource, SourceOptions
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,11 @@ class StatusReporter:
         with self._lock:
             self._latest[event.camera_id] = event
         self._changed.set()
+
+    def discard(self, camera_id: str) -> None:
+        """Drop a camera's unsent status (cluster mode: it moved, its next owner reports now)."""
+        with self._lock:
+            self._latest.pop(camera_id, None)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -86,13 +94,31 @@ def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource
 
 
 class Worker:
-    def __init__(self, pipelines: list[CameraPipeline], pusher: OutboxPusher, reporter: StatusReporter, outbox: DurableOutbox, stats_interval_s: float) -> None:
+    """Embedded mode: runs every configured camera itself, orders go over HTTP."""
+
+    def __init__(self, pipelines: list[CameraPipeline], pusher: OutboxPusher, reporter: StatusReporter, outbox: DurableOutbox,
+                 stats_interval_s: float, *, metrics: WorkerMetrics | None = None, config: GridSightConfig | None = None) -> None:
         self.pipelines = pipelines
         self._pusher = pusher
         self._reporter = reporter
         self._outbox = outbox
         self._stats_interval_s = stats_interval_s
         self._threads: list[threading.Thread] = []
+        self.metrics = metrics
+        self._config = config
+        if metrics is not None:
+            metrics.add_collector(lambda: pipeline_families(self.pipelines))
+
+    def health(self) -> dict:
+        cameras = {p.camera_id: p.source.state for p in self.pipelines}
+        pending = self._outbox.pending_count()
+        bad = sorted(c for c, st in cameras.items() if st in ("error", "offline"))
+        degraded = {}
+        if bad:
+            degraded["cameras"] = f"{len(bad)} camera(s) in error/offline: {', '.join(bad[:10])}"
+        if self._pusher.retries and pending:
+            degraded["spool"] = f"{pending} record(s) waiting for the API"
+        return {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras, "spool_pending": pending}
 
     def submit_order(self, idempotency_key: str, payload: dict) -> None:
         self._outbox.put(idempotency_key, payload)
@@ -106,6 +132,7 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Run every camera until ``stop`` is set; returns after a clean shutdown."""
         log.info("worker starting %d camera(s); %d work order(s) waiting in the outbox", len(self.pipelines), self._outbox.pending_count())
+        server = start_metrics_server(self._config, self.metrics, self.health) if self._config is not None else None
         self._reporter.start()
         self._pusher.start()
         for pipeline in self.pipelines:
@@ -127,34 +154,50 @@ class Worker:
                 t.join(timeout=15)
             self._pusher.stop(flush_timeout_s=5)
             self._reporter.stop()
+            if server is not None:
+                server.stop()
             log.info(
                 "worker stopped: %d order(s) delivered this run, %d still pending on disk, %d rejected",
                 self._pusher.delivered, self._outbox.pending_count(), self._outbox.rejected_count(),
             )
 
 
-def build_worker(config: GridSightConfig) -> Worker:
-    """Factory: reads config, loads and verifies each model once, wires every camera."""
-    client = ApiClient(config.api.url, token=config.api.token, timeout_s=config.api.timeout_s)
-    reporter = StatusReporter(client)
-    outbox = DurableOutbox(config.worker.spool_dir)
-    pusher = OutboxPusher(
-        outbox, client, Backoff(config.worker.retry_initial_s, config.worker.retry_max_s, 2.0, 0.3, random.Random())
-    )
+class PipelineFactory:
+    """Builds one camera's pipeline from its config around the shared detectors.
 
-    detectors: dict[str, SharedDetector] = {}
-    for model_id, model in config.models.items():
-        if any(c.model == model_id for c in config.cameras.values()):
-            detectors[model_id] = SharedDetector(
-                YoloDetector.from_manifest(model.manifest, confidence=model.confidence, iou=model.iou, device=model.device)
-            )
+    Used once per camera at start (embedded mode) or whenever a lease is won or a
+    camera's config changes (cluster mode)."""
 
-    worker = Worker([], pusher, reporter, outbox, config.worker.stats_interval_s)
-    for camera_id, camera in config.cameras.items():
-        clock = FrameClock()
+    def __init__(self, config: GridSightConfig, detectors: dict[str, SharedDetector], on_status, submit_order,
+                 metrics: WorkerMetrics | None = None) -> None:
+        self.config = config
+        self.detectors = detectors
+        self._on_status = on_status
+        self._submit_order = submit_order
+        self._metrics = metrics
+
+    @staticmethod
+    def build_rules(camera_id: str, camera: CameraConfig, clock: FrameClock, previous: CameraConfig | None = None,
+                    running: list | None = None) -> list[tuple[DwellRule, WorkOrderTemplate]]:
+        """The camera's rules; a rule whose spec and zone did not change keeps its running
+        state (an open event stays open, so an edit elsewhere does not re-file it)."""
+        kept = {}
+        if previous is not None and running:
+            for (rule, _template) in running:
+                rid = rule.spec.rule_id
+                old, new = previous.rules.get(rid), camera.rules.get(rid)
+                if old is None or new is None:
+                    continue
+                same_rule = old.model_dump(exclude=_TEMPLATE_FIELDS) == new.model_dump(exclude=_TEMPLATE_FIELDS)
+                if same_rule and previous.zones.get(old.zone) == camera.zones.get(new.zone):
+                    kept[rid] = rule
         zones = {zid: PolygonZone.from_points(zid, z.polygon) for zid, z in camera.zones.items()}
         rules = []
         for rule_id, rule in camera.rules.items():
+            template = WorkOrderTemplate(rule.category_code, rule.category_name, rule.priority, camera.grid_cell, camera.address)
+            if rule_id in kept:
+                rules.append((kept[rule_id], template))
+                continue
             spec = DwellRuleSpec(
                 rule_id=rule_id,
                 zone=zones[rule.zone],
@@ -165,14 +208,103 @@ def build_worker(config: GridSightConfig) -> Worker:
                 cooldown_s=rule.cooldown_s,
                 update_interval_s=rule.update_interval_s,
             )
-            template = WorkOrderTemplate(rule.category_code, rule.category_name, rule.priority, camera.grid_cell, camera.address)
             rules.append((DwellRule(spec, camera_id, clock), template))
+        return rules
+
+    def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
+        clock = FrameClock()
+        rules = self.build_rules(camera_id, camera, clock)
         tracker = ObjectTracker(
             frame_rate=camera.analysis_fps,
             lost_track_seconds=camera.tracker.lost_track_seconds,
             activation_threshold=camera.tracker.activation_threshold,
         )
-        worker.pipelines.append(
-            CameraPipeline(camera_id, _source_for(camera_id, camera, reporter), detectors[camera.model], tracker, rules, clock, worker.submit_order)
+        source = _source_for(camera_id, camera, on_status or self._on_status)
+        submit = self._submit_order
+        observe_inference = None
+        if self._metrics is not None:
+            source.observe_decode = self._metrics.decode_seconds.labels(camera_id).observe
+            observe_inference = self._metrics.inference_seconds.labels(camera_id).observe
+            submitted = self._metrics.orders_submitted.labels(camera_id)
+
+            def submit(key: str, payload: dict, _inner=self._submit_order) -> None:
+                _inner(key, payload)
+                submitted.inc()
+
+        governor = None
+        if source.policy is DropPolicy.LATEST:  # live: shed fps under load; files (block) never drop
+            governor = FpsGovernor(camera.analysis_fps, min(self.config.worker.shed_min_fps, camera.analysis_fps))
+        return CameraPipeline(
+            camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
+            governor=governor, observe_inference=observe_inference,
         )
+
+
+_TEMPLATE_FIELDS = {"category_code", "category_name", "priority"}
+
+
+def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetector]:
+    """Load and verify each model once; every camera on it shares the instance.
+
+    One inference on a blank frame warms each model up, so a camera's first real
+    frame (at start, or right after a takeover) is not the slow one."""
+    import numpy as np
+
+    detectors = {}
+    for model_id, model in config.models.items():
+        if model_id not in set(model_ids):
+            continue
+        detector = YoloDetector.from_manifest(model.manifest, confidence=model.confidence, iou=model.iou, device=model.device)
+        detector.detect([np.zeros((240, 320, 3), np.uint8)])
+        detectors[model_id] = SharedDetector(detector)
+    return detectors
+
+
+def make_outbox_metrics(metrics: WorkerMetrics | None, outbox: DurableOutbox, transport: str):
+    """The spool gauges, read at scrape time; returns the pusher's on_delivered hook."""
+    if metrics is None:
+        return None
+    from prometheus_client.core import GaugeMetricFamily
+
+    def spool():
+        pending = GaugeMetricFamily("gridsight_worker_spool_pending", "Records on disk waiting for delivery")
+        pending.add_metric([], outbox.pending_count())
+        rejected = GaugeMetricFamily("gridsight_worker_spool_rejected", "Records refused permanently (kept for a person)")
+        rejected.add_metric([], outbox.rejected_count())
+        return [pending, rejected]
+
+    metrics.add_collector(spool)
+    delivered = metrics.orders_delivered.labels(transport)
+    return lambda _item, _result: delivered.inc()
+
+
+def start_metrics_server(config: GridSightConfig, metrics: WorkerMetrics | None, health) -> MetricsServer | None:
+    if metrics is None:
+        return None
+    server = MetricsServer(config.worker.metrics_host, config.worker.metrics_port, metrics, health).start()
+    log.info("metrics and health on http://%s:%d/metrics", config.worker.metrics_host, server.port)
+    return server
+
+
+def build_worker(config: GridSightConfig):
+    """Factory: reads config, loads and verifies each model once, wires every camera.
+
+    With a ``redis`` section the cluster worker (streams.cluster) is built instead."""
+    if config.redis is not None:
+        from streams.cluster import build_cluster_worker
+
+        return build_cluster_worker(config)
+    metrics = WorkerMetrics(config.worker.name) if config.worker.metrics_port is not None else None
+    client = ApiClient(config.api.url, token=config.api.token, timeout_s=config.api.timeout_s)
+    reporter = StatusReporter(client)
+    outbox = DurableOutbox(config.worker.spool_dir)
+    pusher = OutboxPusher(
+        outbox, client, Backoff(config.worker.retry_initial_s, config.worker.retry_max_s, 2.0, 0.3, random.Random()),
+        on_delivered=make_outbox_metrics(metrics, outbox, "http"),
+    )
+    detectors = load_detectors(config, {c.model for c in config.cameras.values()})
+    worker = Worker([], pusher, reporter, outbox, config.worker.stats_interval_s, metrics=metrics, config=config)
+    factory = PipelineFactory(config, detectors, reporter, worker.submit_order, metrics)
+    for camera_id, camera in config.cameras.items():
+        worker.pipelines.append(factory.build(camera_id, camera))
     return worker

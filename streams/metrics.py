@@ -1,0 +1,182 @@
+"""Prometheus metrics of a worker, served with a /health on ``worker.metrics_port``.
+
+Latencies (decode, inference, publish) are histograms observed as they
+happen; everything a pipeline or the outbox already counts (frames decoded,
+analysed, dropped, queue depths, reconnects, spool size, ...) is read at
+scrape time by a collector, so there is one source of truth and no
+double bookkeeping. Each worker has its own registry (tests run several).
+
+Metric names start with ``gridsight_worker_``; per-camera series carry a
+``camera`` label and disappear when the camera moves to another worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+CAMERA_STATES = ("connecting", "online", "reconnecting", "offline", "error", "stopped")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class WorkerMetrics:
+    def __init__(self, worker_name: str) -> None:
+        self.worker_name = worker_name
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.decode_seconds = Histogram(
+            "gridsight_worker_decode_seconds", "Time to decode one packet", ["camera"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.inference_seconds = Histogram(
+            "gridsight_worker_inference_seconds", "Detector time per analysed frame", ["camera"], buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.publish_seconds = Histogram(
+            "gridsight_worker_publish_seconds", "Time to hand one order to the API or the Redis Stream", ["transport"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.orders_submitted = Counter(
+            "gridsight_worker_orders_submitted", "Work orders written to the spool", ["camera"], registry=r
+        )
+        self.orders_delivered = Counter(
+            "gridsight_worker_orders_delivered", "Spooled orders acknowledged by the API or Redis", ["transport"], registry=r
+        )
+        self.publish_failures = Counter(
+            "gridsight_worker_publish_failures", "Failed deliveries (the order stays in the spool)", ["transport"], registry=r
+        )
+        self.lease_moves = Counter(
+            "gridsight_worker_lease_moves",
+            "Camera leases acquired, released (handed over / shutdown) or lost (taken while we were away)",
+            ["direction"], registry=r,
+        )
+        self.redis_up = Gauge("gridsight_worker_redis_up", "1 when the last Redis call succeeded", registry=r)
+        self.cluster_workers = Gauge("gridsight_worker_cluster_workers", "Live workers this worker sees", registry=r)
+        self.cameras_unassigned = Gauge(
+            "gridsight_worker_cameras_unassigned", "Cameras no live worker has room for", registry=r
+        )
+        self.config_reloads = Counter(
+            "gridsight_worker_config_reloads", "Camera config changes applied without a restart", ["kind"], registry=r
+        )
+        self._sources: list[Callable[[], list]] = []
+        r.register(_Collector(self))
+
+    def add_collector(self, fn: Callable[[], list]) -> None:
+        """``fn()`` returns metric families, read at every scrape."""
+        self._sources.append(fn)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _Collector:
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self._metrics = metrics
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        for fn in self._metrics._sources:
+            try:
+                yield from fn()
+            except Exception:  # a scrape must never take the worker down
+                log.exception("metrics collector failed")
+
+
+def pipeline_families(pipelines) -> list:
+    """Per-camera families from running pipelines (``CameraPipeline.stats()`` and friends)."""
+    counters = {
+        "frames_decoded": ("gridsight_worker_frames_decoded", "Frames decoded (every frame of the stream)"),
+        "frames_sampled": ("gridsight_worker_frames_sampled", "Frames sampled for analysis"),
+        "frames_analysed": ("gridsight_worker_frames_analysed", "Frames run through detector, tracker and rules"),
+        "frames_dropped": ("gridsight_worker_frames_dropped", "Sampled frames dropped by the hand-off's drop policy"),
+        "reconnects": ("gridsight_worker_reconnects", "Reconnect attempts of the camera source"),
+        "decode_errors": ("gridsight_worker_decode_errors", "Undecodable packets"),
+        "events_started": ("gridsight_worker_events_started", "Rule events started (each files one order)"),
+    }
+    fams = {k: CounterMetricFamily(name, doc, labels=["camera", "policy"] if k == "frames_dropped" else ["camera"])
+            for k, (name, doc) in counters.items()}
+    fps_in = GaugeMetricFamily("gridsight_worker_fps_in", "Decoded frames per second", labels=["camera"])
+    fps_an = GaugeMetricFamily("gridsight_worker_fps_analysed", "Analysed frames per second", labels=["camera"])
+    fps_target = GaugeMetricFamily(
+        "gridsight_worker_analysis_fps", "Effective analysis fps (lower than configured while shedding)", labels=["camera"]
+    )
+    depth = GaugeMetricFamily("gridsight_worker_queue_depth", "Frames waiting in the hand-off buffer", labels=["camera", "stage"])
+    capacity = GaugeMetricFamily("gridsight_worker_queue_capacity", "Capacity of the hand-off buffer", labels=["camera", "stage"])
+    lag = GaugeMetricFamily(
+        "gridsight_worker_stream_lag_seconds", "Wall clock minus the capture time of the newest analysed frame",
+        labels=["camera"],
+    )
+    state = GaugeMetricFamily("gridsight_worker_camera_state", "1 for the camera's current state", labels=["camera", "state"])
+    sheds = CounterMetricFamily("gridsight_worker_fps_sheds", "Times the analysis fps was lowered for load", labels=["camera"])
+    now = time.time()
+    for p in pipelines:
+        st = p.stats()
+        cam = p.camera_id
+        for key, fam in fams.items():
+            if key == "frames_dropped":
+                fam.add_metric([cam, st.get("policy", "")], st.get(key, 0) or 0)
+            else:
+                fam.add_metric([cam], st.get(key, 0) or 0)
+        fps_in.add_metric([cam], st.get("fps_in", 0.0) or 0.0)
+        fps_an.add_metric([cam], p.fps_analysed)
+        if p.governor is not None:
+            fps_target.add_metric([cam], p.governor.fps)
+            sheds.add_metric([cam], p.governor.sheds)
+        depth.add_metric([cam, "decode_to_analysis"], st.get("queue_depth", 0) or 0)
+        capacity.add_metric([cam, "decode_to_analysis"], st.get("queue_capacity", 0) or 0)
+        if p.last_captured_at is not None:
+            lag.add_metric([cam], max(0.0, now - p.last_captured_at))
+        for s in CAMERA_STATES:
+            state.add_metric([cam, s], 1.0 if st.get("state") == s else 0.0)
+    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds]
+
+
+class MetricsServer:
+    """GET /metrics (Prometheus text) and GET /health (JSON; 503 when unhealthy)."""
+
+    def __init__(self, host: str, port: int, metrics: WorkerMetrics, health: Callable[[], dict]) -> None:
+        metrics_ref, health_ref = metrics, health
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    body, ctype, code = metrics_ref.exposition(), CONTENT_TYPE_LATEST, 200
+                elif path in ("/health", "/healthz"):
+                    report = health_ref()
+                    code = 503 if report.get("status") == "unhealthy" else 200
+                    body, ctype = json.dumps(report).encode(), "application/json"
+                else:
+                    body, ctype, code = b"not found\n", "text/plain", 404
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):  # scrapes every few seconds would flood the log
+                pass
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics-http", daemon=True)
+
+    def start(self) -> "MetricsServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
