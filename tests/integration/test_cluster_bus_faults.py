@@ -1,0 +1,152 @@
+"""Fault tests 2 and 3: events keep flowing while Redis (30 s) or the API (60 s)
+is down; afterwards every event is exactly one work order.
+
+Events come from the synthetic producer (`python -m streams.loadgen`): the
+worker's own durable outbox and Redis publisher, without a detector - these
+tests exercise the bus. Test 2 also runs a real cluster worker on an RTSP
+camera through the outage: it keeps analysing, and holds its lease after.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cluster import STREAM, IngestApi, camera_config, run_producer, start_cluster_worker, wait_until
+from tests.media import make_test_clip
+from tests.redis_server import RedisServer, requires_redis_server
+from tests.rtsp import RtspServer, requires_rtsp_server
+
+pytestmark = [pytest.mark.integration, requires_redis_server, pytest.mark.timeout(300)]
+
+
+def published_keys(report: Path) -> list[str]:
+    if not report.exists():
+        return []
+    return [json.loads(line)["key"] for line in report.read_text().splitlines() if line.strip()]
+
+
+def producer_summary(proc) -> dict:
+    match = re.search(r"SUMMARY (\{.*\})", proc.log_text())
+    return json.loads(match.group(1)) if match else {}
+
+
+def check_exactly_once(api: IngestApi, redis_server: RedisServer, run_id: str, produced: int, report: Path) -> dict:
+    expected = {f"{run_id}-{i:08d}" for i in range(produced)}
+    wait_until(lambda: expected <= set(api.stored_keys()), 90, "every produced event stored",
+               poll_s=1, on_timeout=lambda: api.proc.log_text()[-3000:])
+    time.sleep(2)  # a duplicate, if any, would land now
+    stored = [k for k in api.stored_keys() if k.startswith(run_id)]
+    r = redis_server.client()
+    group = next(g for g in r.xinfo_groups(STREAM) if g["name"] == "gridsight-api")
+    counts = {
+        "produced": produced,
+        "xadd_acks": len(published_keys(report)),
+        "stored": len(stored),
+        "distinct": len(set(stored)),
+        "missing": len(expected - set(stored)),
+        "unexpected": len(set(stored) - expected),
+        "pending": int(group["pending"]),
+        "dead_lettered": r.xlen(f"{STREAM}:dead"),
+    }
+    assert counts["missing"] == 0 and counts["unexpected"] == 0, counts
+    assert counts["stored"] == counts["distinct"] == produced, f"duplicates: {counts}"
+    assert counts["pending"] == 0 and counts["dead_lettered"] == 0, counts
+    return counts
+
+
+@requires_rtsp_server
+def test_redis_down_30s_every_event_becomes_exactly_one_order(tmp_path):
+    run_id = "redisdown"
+    report = tmp_path / "published.jsonl"
+    clip = make_test_clip(None, seconds=20, fps=15, size=(320, 240))
+    # AOF fsynced on every write: what the deployment runs (a stream must survive a Redis restart).
+    redis_server = RedisServer(workdir=tmp_path / "redis", persistent=True).start()
+    with RtspServer({"/cam": clip}, loop=True) as rtsp:
+        api = IngestApi(tmp_path / "api", redis_server.url).start()
+        worker = start_cluster_worker(tmp_path, "worker-1", api_url=api.url, redis_url=redis_server.url,
+                                      cameras={"cam": camera_config(rtsp.url("/cam"))}, max_cameras=2)
+        producer = None
+        try:
+            wait_until(lambda: worker.analysed().get("cam", 0) > 0, 120, "worker analysing its camera",
+                       on_timeout=lambda: worker.log_text()[-3000:])
+            producer = run_producer(redis_server.url, tmp_path / "spool", run_id=run_id, count=800, rate=20,
+                                    report=report, log_path=tmp_path / "producer.log")
+            wait_until(lambda: len(published_keys(report)) >= 60, 30, "events flowing")
+            before = len(published_keys(report))
+            redis_server.kill()
+            down_at = time.monotonic()
+            print(f"injected: kill -9 redis-server with {before} events published; down for 30 s")
+            spool = tmp_path / "spool" / "pending"
+            peak, analysed_at_kill = 0, worker.analysed().get("cam", 0)
+            while time.monotonic() - down_at < 30:
+                peak = max(peak, len(list(spool.glob("*.json"))))
+                time.sleep(0.5)
+            analysed_during = worker.analysed().get("cam", 0) - analysed_at_kill
+            health = worker.health()
+            assert health.get("degraded", {}).get("redis"), health
+            redis_server.start()
+            print(f"injected: redis-server restarted on port {redis_server.port} (AOF replayed); "
+                  f"{peak} events waited in the producer's spool; worker analysed {analysed_during:.0f} frames "
+                  f"while Redis was down")
+            assert producer.proc.wait(120) == 0, producer.log_text()[-3000:]
+            summary = producer_summary(producer)
+            counts = check_exactly_once(api, redis_server, run_id, summary["produced"], report)
+            print(f"checked: {counts}; producer retries {summary['retries']}")
+            assert peak > 100, "events kept coming while Redis was down"
+            assert analysed_during > 0, "the worker kept analysing its camera during the outage"
+            lease = redis_server.client().get("gridsight:lease:cam")
+            wait_until(lambda: redis_server.client().get("gridsight:lease:cam") == worker.worker_id, 20,
+                       "lease held again", on_timeout=lambda: worker.log_text()[-3000:])
+            print(f"checked: after the restart the camera's lease is {worker.worker_id}'s again (was {lease})")
+        finally:
+            if producer is not None:
+                producer.stop(signal.SIGTERM)
+            worker.stop(signal.SIGTERM, timeout_s=20)
+            api.stop()
+            redis_server.kill()
+
+
+def test_api_down_60s_every_event_becomes_exactly_one_order(tmp_path):
+    run_id = "apidown"
+    report = tmp_path / "published.jsonl"
+    with RedisServer(workdir=tmp_path / "redis", persistent=True) as redis_server:
+        api = IngestApi(tmp_path / "api", redis_server.url, claim_idle_s=5).start()
+        producer = None
+        try:
+            producer = run_producer(redis_server.url, tmp_path / "spool", run_id=run_id, count=1500, rate=20,
+                                    report=report, log_path=tmp_path / "producer.log")
+            wait_until(lambda: len(api.stored_keys()) >= 60, 60, "orders being stored",
+                       on_timeout=lambda: api.proc.log_text()[-3000:] + producer.log_text()[-2000:])
+            stored_before = len(api.stored_keys())
+            api.kill()
+            down_at = time.monotonic()
+            r = redis_server.client()
+            pending_dead = int(next(g for g in r.xinfo_groups(STREAM) if g["name"] == "gridsight-api")["pending"])
+            print(f"injected: kill -9 the API with {stored_before} orders stored, {pending_dead} entries delivered "
+                  "to it but not acked; down for 60 s")
+            lag_peak = 0
+            while time.monotonic() - down_at < 60:
+                group = next(g for g in r.xinfo_groups(STREAM) if g["name"] == "gridsight-api")
+                lag_peak = max(lag_peak, int(group.get("lag") or 0))
+                time.sleep(1)
+            api.start()
+            print(f"injected: API restarted (new consumer); {lag_peak} entries had piled up in the stream")
+            assert producer.proc.wait(120) == 0, producer.log_text()[-3000:]
+            summary = producer_summary(producer)
+            counts = check_exactly_once(api, redis_server, run_id, summary["produced"], report)
+            claimed = re.search(r"^gridsight_api_ingest_claimed_total (\S+)$", api.metrics(), re.M)
+            replayed = re.search(r'^gridsight_api_work_orders_total\{result="replayed",source="stream"\} (\S+)$',
+                                 api.metrics(), re.M)
+            print(f"checked: {counts}; claimed from the dead consumer: {claimed.group(1) if claimed else 0}; "
+                  f"replayed (already stored): {replayed.group(1) if replayed else 0}")
+            assert lag_peak > 500, "events kept coming while the API was down"
+        finally:
+            if producer is not None:
+                producer.stop(signal.SIGTERM)
+            api.stop()

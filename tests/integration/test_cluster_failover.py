@@ -1,0 +1,85 @@
+"""Fault test 1: kill -9 one of two cluster workers; its cameras resume on the
+other within 15 s. Real processes: Redis, API with the stream ingest, a
+GStreamer RTSP server with four cameras, two `gridsight worker`s."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.integration.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.media import make_test_clip
+from tests.redis_server import RedisServer, requires_redis_server
+from tests.rtsp import RtspServer, requires_rtsp_server
+
+pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_redis_server, pytest.mark.timeout(240)]
+
+CAMERAS = [f"cam-{i}" for i in range(1, 5)]
+TAKEOVER_LIMIT_S = 15.0
+
+
+def owners(r) -> dict[str, str | None]:
+    return dict(zip(CAMERAS, r.mget([f"gridsight:lease:{c}" for c in CAMERAS])))
+
+
+def test_kill9_worker_its_cameras_resume_on_the_other_within_15s(tmp_path):
+    clip = make_test_clip(None, seconds=20, fps=15, size=(320, 240))
+    with RedisServer(workdir=tmp_path / "redis") as redis_server, \
+            RtspServer({f"/{c}": clip for c in CAMERAS}, loop=True) as rtsp:
+        r = redis_server.client()
+        api = IngestApi(tmp_path / "api", redis_server.url).start()
+        workers = []
+        try:
+            cameras = {c: camera_config(rtsp.url(f"/{c}")) for c in CAMERAS}
+            # Default lease_ttl_s (8) and heartbeat (2 s): the takeover bound is the shipped one.
+            for name in ("worker-a", "worker-b"):
+                workers.append(start_cluster_worker(tmp_path, name, api_url=api.url, redis_url=redis_server.url,
+                                                    cameras=cameras, max_cameras=4))
+            a, b = workers
+            logs = lambda: "\n".join(f"--- {w.name}\n{w.log_text()[-3000:]}" for w in workers)  # noqa: E731
+
+            def settled():
+                held = owners(r)
+                ids = {a.worker_id, b.worker_id}
+                if None in held.values() or not set(held.values()) <= ids:
+                    return False
+                # every camera analysed by the worker holding its lease
+                by_id = {a.worker_id: a.analysed(), b.worker_id: b.analysed()}
+                return all(by_id[held[c]].get(c, 0) > 0 for c in CAMERAS) and held
+
+            held = wait_until(settled, 150, "all four cameras leased and analysed", poll_s=1, on_timeout=logs)
+            time.sleep(6)  # past settle_s: let a join-time rebalance finish
+            held = wait_until(settled, 30, "cameras analysed after settling", poll_s=1, on_timeout=logs)
+            count = {w.worker_id: sum(1 for o in held.values() if o == w.worker_id) for w in workers}
+            victim, survivor = (a, b) if count[a.worker_id] >= count[b.worker_id] else (b, a)
+            moved = sorted(c for c, o in held.items() if o == victim.worker_id)
+            print(f"before: {count}; killing {victim.worker_id} holding {moved}")
+
+            victim.kill()  # SIGKILL: no goodbye, leases stay until they expire
+            killed_at = time.monotonic()
+            print(f"injected: kill -9 {victim.name} (pid {victim.proc.pid})")
+            resumed_at: dict[str, float] = {}
+
+            def resumed():
+                now_owned = owners(r)
+                analysed = survivor.analysed()
+                for c in moved:
+                    if c not in resumed_at and now_owned[c] == survivor.worker_id and analysed.get(c, 0) > 0:
+                        resumed_at[c] = time.monotonic() - killed_at
+                return len(resumed_at) == len(moved)
+
+            wait_until(resumed, TAKEOVER_LIMIT_S + 15, "takeover by the survivor", poll_s=0.25, on_timeout=logs)
+            worst = max(resumed_at.values())
+            print(f"checked: {len(moved)} camera(s) moved to {survivor.worker_id}; analysing again after "
+                  + ", ".join(f"{c} {t:.1f}s" for c, t in sorted(resumed_at.items())) + f"; worst {worst:.1f}s")
+            assert worst <= TAKEOVER_LIMIT_S, f"takeover took {worst:.1f}s"
+            assert set(owners(r).values()) == {survivor.worker_id}, "no camera left without its lease"
+            assert r.zrange("gridsight:workers", 0, -1) == [survivor.worker_id], "the dead worker's heartbeat expired"
+            assert 'gridsight_worker_lease_moves_total{direction="acquired"}' in survivor.metrics()
+            assert survivor.alive
+        finally:
+            for w in workers:
+                w.stop(signal.SIGTERM, timeout_s=20)
+            api.stop()
