@@ -7,16 +7,18 @@ PY := $(VENV)/bin/python
 export YOLO_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# Debian packages: ffmpeg (test media), GStreamer's RTSP server (a real camera stand-in).
+# Debian packages: ffmpeg (test media), GStreamer's RTSP server (a real camera stand-in),
+# chromium and a CJK font (the dashboard's browser tests and their Chinese screenshots).
 APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
+	chromium fonts-wqy-microhei
 
-.PHONY: demo test setup system-deps venv clean
+.PHONY: demo test setup system-deps services venv clean
 
 demo: setup
 	$(VENV)/bin/gridsight demo
 
-test: setup
+test: setup services
 	$(PY) -m pytest -q -p no:cacheprovider
 
 setup: system-deps venv
@@ -27,6 +29,28 @@ system-deps:
 		echo "installing Debian packages:" $$missing; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# The tests talk to a real Redis and PostgreSQL on loopback. Start them if they are
+# installed but stopped; install them if absent. A PostgreSQL installed here is ours,
+# so its superuser gets the password the tests use (trust-auth servers ignore it).
+export GRIDSIGHT_TEST_PG_DSN ?= host=127.0.0.1 port=5432 user=postgres password=gridsight-test dbname=postgres
+services:
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then \
+		command -v redis-server >/dev/null || { $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q redis-server redis-tools; }; \
+		echo "starting Redis on 127.0.0.1:6379"; \
+		$$SUDO redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+	fi; \
+	if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+		fresh=; \
+		if ! ls -d /etc/postgresql/*/main >/dev/null 2>&1; then \
+			$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql && fresh=1; \
+		fi; \
+		echo "starting PostgreSQL on 127.0.0.1:5432"; \
+		$$SUDO pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -1) main start || true; \
+		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+		if [ -n "$$fresh" ]; then $$SUDO runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'gridsight-test'"; fi; \
 	fi
 
 venv: $(VENV)/.installed
