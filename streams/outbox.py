@@ -18,6 +18,7 @@ human, and the queue moves on.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -89,6 +90,11 @@ class DurableOutbox:
         self._next_seq = max(existing, default=0) + 1
         for stale in self.pending_dir.glob("*.tmp"):
             stale.unlink(missing_ok=True)  # a crash mid-write left half a file; its order was never acknowledged
+        # Sorted pending paths known to this process, so peek() does not list and sort the
+        # directory for every record (quadratic in a backlog of thousands after an outage).
+        # Refilled from disk whenever it runs empty: files another process put there are
+        # picked up then.
+        self._queue: list[Path] = []
 
     def put(self, idempotency_key: str, payload: dict, kind: str = WORK_ORDER) -> Path:
         if not idempotency_key.replace("-", "").isalnum():
@@ -106,24 +112,46 @@ class DurableOutbox:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
+        with self._lock:
+            # An empty queue is refilled from disk, which sees this file; a refill may also
+            # have raced this put and listed it already.
+            i = bisect.bisect_left(self._queue, final)
+            if self._queue and (i == len(self._queue) or self._queue[i] != final):
+                self._queue.insert(i, final)
         return final
 
     def peek(self) -> OutboxItem | None:
-        for path in sorted(self.pending_dir.glob("*.json")):
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._queue = sorted(self.pending_dir.glob("*.json"))
+                if not self._queue:
+                    return None
+                path = self._queue[0]
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
                 return OutboxItem(path, record["idempotency_key"], record["payload"], record.get("kind", WORK_ORDER))
+            except FileNotFoundError:
+                self._forget(path)  # acknowledged or moved meanwhile
             except (OSError, ValueError, KeyError) as exc:
                 self._reject(path, f"unreadable outbox file: {exc}")
-        return None
+
+    def _forget(self, path: Path) -> None:
+        with self._lock:
+            if self._queue and self._queue[0] == path:
+                self._queue.pop(0)
+            elif path in self._queue:
+                self._queue.remove(path)
 
     def ack(self, item: OutboxItem) -> None:
         item.path.unlink(missing_ok=True)
+        self._forget(item.path)
 
     def reject(self, item: OutboxItem, reason: str) -> None:
         self._reject(item.path, reason)
 
     def _reject(self, path: Path, reason: str) -> None:
+        self._forget(path)
         target = self.rejected_dir / path.name
         os.replace(path, target)
         target.with_suffix(".reason.txt").write_text(reason, encoding="utf-8")
