@@ -71,6 +71,10 @@ class IngestSettings(BaseSettings):
     ingest_consumer: str | None = Field(
         default=None, max_length=128, description="Consumer name; default <hostname>-<pid> (unique per process)"
     )
+    ingest_threads: int = Field(
+        default=1, ge=1, le=32,
+        description="Consumers per API process; more help on PostgreSQL (parallel transactions), not on SQLite",
+    )
     ingest_batch: int = Field(default=64, ge=1, le=1000, description="Entries read per XREADGROUP")
     ingest_block_ms: int = Field(default=1000, ge=10, le=60_000, description="How long one read waits for new entries")
     ingest_claim_idle_s: float = Field(
@@ -457,14 +461,58 @@ class StreamIngestor:
         }
 
 
-def start_ingest(app, cfg: IngestSettings | None = None) -> StreamIngestor | None:
+class IngestPool:
+    """``ingest_threads`` consumers in one process, seen from outside as one ingest."""
+
+    def __init__(self, members: list[StreamIngestor]) -> None:
+        self.members = members
+
+    def start(self) -> "IngestPool":
+        for m in self.members:
+            m.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        for m in self.members:
+            m._stop.set()
+        for m in self.members:
+            m.stop(timeout_s)
+
+    @property
+    def status(self) -> IngestStatus:
+        first = self.members[0].status
+        merged = IngestStatus(**vars(first))
+        merged.running = all(m.status.running for m in self.members)
+        merged.redis_ok = None if all(m.status.redis_ok is None for m in self.members) else \
+            all(m.status.redis_ok is not False for m in self.members)
+        if any(m.status.database_ok is False for m in self.members):
+            merged.database_ok = False
+        merged.handled = sum(m.status.handled for m in self.members)
+        return merged
+
+    def health(self) -> dict:
+        reports = [m.health() for m in self.members]
+        merged = dict(reports[0])
+        problems = sorted({r["detail"] for r in reports if r["detail"]})
+        merged.update(status="degraded" if problems else "ok", detail="; ".join(problems) or None,
+                      handled=sum(r["handled"] for r in reports), consumers=[r["consumer"] for r in reports])
+        merged.pop("consumer", None)
+        return merged
+
+
+def start_ingest(app, cfg: IngestSettings | None = None) -> IngestPool | None:
     """Called from the app's lifespan: start the ingest when a Redis URL is configured."""
     cfg = cfg if cfg is not None else IngestSettings()
     if not cfg.redis_url:
         return None
-    ingestor = StreamIngestor(
-        cfg, app.state.write_sessions, app.state.evidence_store, app.state.settings,
-        clock=app.state.clock, metrics=getattr(app.state, "metrics", None),
-    )
-    app.state.ingest = ingestor
-    return ingestor.start()
+    base = cfg.ingest_consumer or f"{socket.gethostname()}-{os.getpid()}"
+    members = []
+    for i in range(cfg.ingest_threads):
+        name = base if cfg.ingest_threads == 1 else f"{base}-{i}"
+        members.append(StreamIngestor(
+            cfg.model_copy(update={"ingest_consumer": name}), app.state.write_sessions, app.state.evidence_store,
+            app.state.settings, clock=app.state.clock, metrics=getattr(app.state, "metrics", None),
+        ))
+    pool = IngestPool(members)
+    app.state.ingest = pool
+    return pool.start()

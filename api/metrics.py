@@ -77,6 +77,24 @@ def order_result(status: int, headers: dict[str, str]) -> str | None:
     return None
 
 
+def route_template(scope) -> str:
+    """The matched route's template with its router prefix ("/api/v1/work-orders/{order_id}"),
+    so ids never become label values; "unmatched" for 404s."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not template:
+        return "unmatched"
+    path = scope.get("path", "")
+    try:
+        rendered = template.format(**scope.get("path_params", {}))
+    except (KeyError, IndexError, ValueError):
+        return template
+    # Included routers may report their routes without the prefix: take it from the path.
+    if path.endswith(rendered) and len(path) > len(rendered):
+        return path[: len(path) - len(rendered)] + template
+    return template
+
+
 class MetricsMiddleware:
     """Counts and times every request; classifies work-order POSTs."""
 
@@ -100,8 +118,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope.get("method", "")
             self.metrics.requests.labels(method, template, str(seen["status"])).inc()
             if template != "/api/v1/events/stream":  # a live feed lasts as long as the client stays
