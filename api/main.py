@@ -25,7 +25,7 @@ from api.evidence import EvidenceStore
 from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
 from api.models import utcnow
-from api.routes import cameras, events, grid, handling, health, stats, webhooks, work_orders
+from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
 from api.settings import Settings
 from api.workflow import TransitionError
 
@@ -176,6 +176,7 @@ def create_app(
     app.add_exception_handler(TransitionError, _transition_error)
     api_metrics.install(app)
     app.include_router(health.router)
-    for module in (work_orders, handling, cameras, grid, events, stats, webhooks):
+    for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks):
         app.include_router(module.router, prefix=API_V1)
+    dashboard.install(app)  # the operations-centre pages at /dashboard (and / redirects there)
     return app

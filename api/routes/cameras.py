@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi import status as http
 
+from api.auth import Principal, Role
 from api.crud import cameras as crud
 from api.crud import registry
-from api.deps import AdminDep, ClockDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
+from api.deps import (AdminDep, ClockDep, PrincipalDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep,
+                      require_role)
 from api.models import Camera, Zone
 from api.schemas import CameraDetail, CameraList, CameraStatusIn
 from api.schemas_registry import CameraCreate, CameraUpdate, ZoneCreate, ZonePublic, ZoneUpdate
@@ -133,9 +135,18 @@ def _zone(z: Zone) -> ZonePublic:
     return ZonePublic(camera_id=z.camera_id, zone_id=z.zone_id, name=z.name, polygon=z.polygon, grid_cell=z.grid_cell)
 
 
+def _zone_reader(principal: PrincipalDep) -> Principal:
+    # Workers read their cameras' zones too: they pick up edits without a restart (streams/zone_sync.py).
+    if principal.role is Role.WORKER and not principal.read_only:
+        return principal
+    return require_role(Role.OPERATOR, write=False)(principal)
+
+
 @router.get("/{camera_id}/zones", response_model=list[ZonePublic], summary="List a camera's zones",
-            description="Role: operator+.", responses={404: {"description": "No such camera"}})
-def list_zones(camera_id: CameraId, session: SessionDep, _reader: ReaderDep) -> list[ZonePublic]:
+            description="Role: operator+, or worker (workers sync their zones from here).",
+            responses={404: {"description": "No such camera"}})
+def list_zones(camera_id: CameraId, session: SessionDep,
+               _reader: Annotated[Principal, Depends(_zone_reader)]) -> list[ZonePublic]:
     if session.get(Camera, camera_id) is None:
         raise HTTPException(404, f"camera {camera_id!r} not found")
     return [_zone(z) for z in registry.list_zones(session, camera_id)]

@@ -1,0 +1,116 @@
+/* Live page (the big screen): new orders appear at the top as they are filed,
+   changed orders update in place; counters, overdue list and a 14-day trend. */
+(function () {
+  "use strict";
+  const GS = window.GS;
+  const { T, h, $, api, query, show, statusBadge, priorityBadge, fmtTime, fmtDay, deadlineText, isOverdue, orderUrl } = GS;
+  const MAX_ITEMS = 60;
+  const feed = $("feed");
+  const orders = new Map(); // id -> {order, kind}
+
+  function card(order, kind) {
+    const late = isOverdue(order);
+    const place = [order.camera_id + " / " + order.zone_id, order.grid_cell, order.address].filter(Boolean).join(" · ");
+    return h("li", {
+      class: "feed-item prio-" + order.priority + (late ? " overdue" : ""),
+      "data-order-id": order.id, "data-status": order.status, "data-overdue": late ? "1" : "0",
+    },
+    h("a", { href: orderUrl(order), class: "feed-link" },
+      h("div", { class: "feed-top" },
+        h("span", { class: "order-no" }, order.order_no),
+        statusBadge(order.status), priorityBadge(order.priority),
+        late ? h("span", { class: "badge badge-overdue" }, T("overdue.badge")) : null,
+        kind ? h("span", { class: "badge kind-" + kind }, T(kind === "new" ? "feed.new" : "feed.changed")) : null),
+      h("div", { class: "feed-cat" }, order.category_name, " ", h("small", {}, order.category_code)),
+      h("div", { class: "feed-meta" }, place),
+      h("div", { class: "feed-time" }, fmtTime(order.detected_at), " · ",
+        h("span", { class: "deadline" + (late ? " late" : "") }, deadlineText(order)))));
+  }
+
+  function render(id, flash, atEnd) {
+    const entry = orders.get(id);
+    const fresh = card(entry.order, entry.kind);
+    const old = feed.querySelector(`li[data-order-id="${id}"]`);
+    if (old) old.replaceWith(fresh);
+    else if (atEnd) feed.appendChild(fresh);
+    else feed.insertBefore(fresh, feed.firstChild);
+    if (flash) {
+      fresh.classList.add("flash");
+      setTimeout(() => fresh.classList.remove("flash"), 2500);
+    }
+  }
+
+  function upsert(order, kind, flash, atEnd) {
+    const known = orders.get(order.id);
+    if (known && Date.parse(known.order.updated_at) > Date.parse(order.updated_at)) return; // an older copy
+    orders.set(order.id, { order, kind: kind || (known && known.kind) || null });
+    render(order.id, flash, atEnd);
+    while (feed.children.length > MAX_ITEMS) {
+      const last = feed.lastElementChild;
+      orders.delete(Number(last.dataset.orderId));
+      last.remove();
+    }
+    show($("feed-empty"), feed.children.length === 0);
+  }
+
+  async function loadRecent() {
+    try {
+      const page = await api("work-orders" + query({ limit: 20 }));
+      // Below whatever the stream has brought already (that is newer); newest first.
+      for (const order of page.items) {
+        if (!orders.has(order.id)) upsert(order, null, false, true);
+      }
+      show($("feed-empty"), feed.children.length === 0);
+    } catch (err) { GS.reportError(err); }
+  }
+
+  async function loadSummary() {
+    try {
+      const sum = await api("stats/summary");
+      $("kpi-open").textContent = sum.open;
+      $("kpi-overdue").textContent = sum.overdue;
+      $("kpi-closed").textContent = sum.by_status.closed || 0;
+      $("kpi-total").textContent = sum.total;
+    } catch (err) { /* counters wait for the next refresh */ }
+  }
+
+  async function loadOverdue() {
+    try {
+      const page = await api("work-orders" + query({ overdue: "true", limit: 10 }));
+      const list = GS.clear($("overdue-list"));
+      for (const order of page.items) {
+        list.appendChild(h("li", { class: "overdue", "data-order-id": order.id },
+          h("a", { href: orderUrl(order) }, h("span", { class: "order-no" }, order.order_no), " ",
+            order.category_name, " ", h("span", { class: "deadline late" }, deadlineText(order)))));
+      }
+      show($("overdue-empty"), page.items.length === 0);
+    } catch (err) { /* shown by the banner when it is auth */ }
+  }
+
+  async function loadTrend() {
+    try {
+      const series = await api("stats/timeseries" + query({ period: "day", buckets: 14 }));
+      GS.charts.columns($("trend-chart"), series.buckets.map((b) => ({ label: fmtDay(b.start), value: b.count })), { height: 180 });
+    } catch (err) { /* idem */ }
+  }
+
+  const refreshSide = GS.debounce(() => { loadSummary(); loadOverdue(); loadTrend(); }, 800);
+
+  new GS.LiveFeed({
+    state: GS.feedStateLabel($("feed-state")),
+    ready: (connection) => {
+      if (connection === 1) loadRecent();  // later connections resume with Last-Event-ID
+      refreshSide();
+    },
+    message: (event, payload) => {
+      if (!payload || !payload.work_order) return;
+      upsert(payload.work_order, event === "order.created" ? "new" : "changed", true);
+      refreshSide();
+    },
+  }).start();
+
+  // Deadlines move with the clock: re-draw countdowns and overdue marks every 30 s.
+  setInterval(() => { for (const id of orders.keys()) render(id, false); }, 30000);
+  setInterval(refreshSide, 60000);
+  loadSummary(); loadOverdue(); loadTrend();
+})();
