@@ -41,6 +41,12 @@ class WorkerConfig(_Strict):
     spool_dir: Path = Field(default=Path("var/spool"), description="Durable outbox for work orders the API has not yet acknowledged")
     retry_initial_s: float = Field(default=0.5, gt=0, le=60, description="First retry delay when the API is unreachable")
     retry_max_s: float = Field(default=15.0, gt=0, le=600, description="Longest retry delay when the API stays unreachable")
+    snapshot_interval_s: float = Field(
+        default=10.0, ge=0, le=3600, description="Upload each camera's latest analysed frame this often (dashboard); 0: off",
+    )
+    zone_sync_interval_s: float = Field(
+        default=5.0, ge=0, le=3600, description="Pick up zones edited in the API this often, without a restart; 0: off",
+    )
     stats_interval_s: float = Field(default=30.0, gt=0, le=3600, description="How often per-camera statistics are logged")
     metrics_port: int | None = Field(
         default=None, ge=0, le=65535,

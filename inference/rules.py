@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -104,6 +104,16 @@ class DwellRule:
     @property
     def active(self) -> bool:
         return self._active is not None
+
+    def replace_zone(self, zone: PolygonZone) -> None:
+        """Watch a new polygon from the next frame on (a zone edited while running).
+
+        The spec is swapped in one assignment, which the analysis thread sees whole.
+        Presence and any open event carry over: an object still inside keeps its
+        dwell time, one now outside leaves after ``grace_s`` like any other."""
+        if zone.zone_id != self.spec.zone.zone_id:
+            raise ValueError(f"rule {self.spec.rule_id} watches zone {self.spec.zone.zone_id}, not {zone.zone_id}")
+        self.spec = replace(self.spec, zone=zone)
 
     def update(self, detections: Detections, frame_size: tuple[int, int]) -> list[RuleEvent]:
         now = self._clock.now()

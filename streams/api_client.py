@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 import httpx
 
@@ -27,6 +28,36 @@ class ApiClient:
 
     def put_camera_status(self, camera_id: str, status: dict) -> SendResult:
         return self._request("PUT", f"/api/v1/cameras/{camera_id}/status", status, {})
+
+    def put_camera_snapshot(self, camera_id: str, jpeg: bytes) -> SendResult:
+        """The camera's latest frame, for the dashboard (streams.snapshots)."""
+        try:
+            response = self._client.put(
+                f"/api/v1/cameras/{quote(camera_id, safe='')}/snapshot", content=jpeg,
+                headers={"Content-Type": "image/jpeg"},
+            )
+        except httpx.HTTPError as exc:
+            return SendResult(None, f"{type(exc).__name__}: {exc}")
+        return SendResult(response.status_code, response.text[:300] if response.status_code >= 400 else "")
+
+    def get_camera_zones(self, camera_id: str) -> list[dict] | None:
+        """The camera's zones as registered in the API (streams.zone_sync): [] when the
+        API does not know the camera, None when it could not be asked (network, auth)."""
+        try:
+            response = self._client.get(f"/api/v1/cameras/{quote(camera_id, safe='')}/zones")
+        except httpx.HTTPError as exc:
+            log.debug("zones of camera %s: %s", camera_id, type(exc).__name__)
+            return None
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            log.debug("zones of camera %s: HTTP %d", camera_id, response.status_code)
+            return None
+        try:
+            zones = response.json()
+        except ValueError:
+            return None
+        return zones if isinstance(zones, list) else None
 
     def _request(self, method: str, path: str, body: dict, headers: dict) -> SendResult:
         try:

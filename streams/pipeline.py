@@ -19,6 +19,7 @@ from inference.detector import Detector
 from inference.evidence import render_snapshot
 from inference.rules import DwellRule, EventPhase, RuleEvent
 from inference.tracking import ObjectTracker
+from inference.zones import PolygonZone
 from streams.frames import VideoFrame
 from streams.orders import event_end_payload, work_order_payload
 
@@ -88,6 +89,8 @@ class CameraPipeline:
         self._observe_inference = observe_inference
         self.frames_analysed = 0
         self.events = {phase: 0 for phase in EventPhase}
+        # The newest analysed frame, for streams.snapshots (swapped whole, so other threads may read it).
+        self.latest_frame: VideoFrame | None = None
         self._inference_ms_total = 0.0
         self.last_captured_at: float | None = None  # capture time of the newest analysed frame
         self._fps_ema: float | None = None  # analysed frames per second (EMA of intervals)
@@ -140,6 +143,7 @@ class CameraPipeline:
         tracked = self._tracker.update(detections, timestamp=frame.captured_at)
         self._clock.advance_to(frame.captured_at)
         self.frames_analysed += 1
+        self.latest_frame = frame
         self.last_captured_at = frame.captured_at
         emitted = []
         for rule, template in self._rules:
@@ -210,6 +214,20 @@ class CameraPipeline:
             captured_at=frame.captured_at,
         )
         self.submit_event_end(event.idempotency_key(), event_end_payload(event, snapshot_jpeg=snapshot))
+
+    def zones_in_use(self) -> dict[str, PolygonZone]:
+        """The zones this camera's rules watch, by id."""
+        return {rule.spec.zone.zone_id: rule.spec.zone for rule, _template in list(self._rules)}
+
+    def replace_zone(self, zone: PolygonZone) -> list[str]:
+        """Give every rule watching ``zone.zone_id`` the new polygon, without touching
+        the source (streams.zone_sync); returns the ids of the rules changed."""
+        changed = []
+        for rule, _template in list(self._rules):
+            if rule.spec.zone.zone_id == zone.zone_id:
+                rule.replace_zone(zone)
+                changed.append(rule.spec.rule_id)
+        return changed
 
     def stats(self) -> dict:
         source_stats = self.source.stats()

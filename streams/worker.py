@@ -25,8 +25,10 @@ from streams.frames import CameraStatusEvent
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline, SharedDetector, WorkOrderTemplate
+from streams.snapshots import SnapshotUploader
 from streams.shedding import FpsGovernor
 from streams.source import CameraSource, SourceOptions
+from streams.zone_sync import ZoneSync
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class Worker:
         self._outbox = outbox
         self._stats_interval_s = stats_interval_s
         self._threads: list[threading.Thread] = []
+        self.services: list = []  # background helpers with start()/stop() (snapshots, zone sync)
         self.metrics = metrics
         self._config = config
         if metrics is not None:
@@ -135,6 +138,8 @@ class Worker:
         server = start_metrics_server(self._config, self.metrics, self.health) if self._config is not None else None
         self._reporter.start()
         self._pusher.start()
+        for service in self.services:
+            service.start()
         for pipeline in self.pipelines:
             if pipeline.submit_event_end is None:  # rule ENDs go through the outbox too (camera re-check)
                 pipeline.submit_event_end = self.submit_event_end
@@ -152,6 +157,8 @@ class Worker:
             stop.set()
             for t in self._threads:
                 t.join(timeout=15)
+            for service in self.services:
+                service.stop()
             self._pusher.stop(flush_timeout_s=5)
             self._reporter.stop()
             if server is not None:
@@ -307,4 +314,7 @@ def build_worker(config: GridSightConfig):
     factory = PipelineFactory(config, detectors, reporter, worker.submit_order, metrics)
     for camera_id, camera in config.cameras.items():
         worker.pipelines.append(factory.build(camera_id, camera))
+    # Dashboard support: latest frames up, edited zones down (each off when its interval is 0).
+    worker.services = [s for s in (SnapshotUploader.from_config(config, client, lambda: worker.pipelines),
+                                   ZoneSync.from_config(config, client, lambda: worker.pipelines)) if s is not None]
     return worker
