@@ -438,7 +438,7 @@ def test_language_switch_changes_the_labels(api, open_page) -> None:
 # ---- 5. the worker picks up an edited zone ----------------------------------------------------
 
 @pytest.mark.timeout(240)
-def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip, tmp_path) -> None:
+def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip, tmp_path, open_page) -> None:
     from gridsight.demo import write_worker_config
 
     try:  # the shipped demo weights, or an untrained stand-in (this test needs frames analysed, not detections)
@@ -482,6 +482,15 @@ def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip
             log = worker.log_text()
             assert log.count("worker starting") == 1  # no restart
             assert "not-in-any-rule" not in log
+
+        # The zone editor shows the worker's own frame with the zone as it now is.
+        p = open_page(ADMIN_TOKEN)
+        p.goto("/dashboard/cameras/street-01/zones?lang=zh")
+        p.page.wait_for_function("document.getElementById('editor-img').naturalWidth > 100")
+        expect(p.page.locator('#zone-list button[data-zone-id="west-kerb"]')).to_be_visible()
+        p.page.click('#zone-list button[data-zone-id="west-kerb"]')
+        expect(p.page.locator("#editor-svg circle.vertex")).to_have_count(4)
+        p.shot("12-zone-editor-worker-frame-zh")
     finally:
         worker.stop()
     shutil.copy(tmp_path / "worker.log", SHOTS / "worker-zone-sync.log") if SHOTS.exists() else None
