@@ -320,7 +320,10 @@ class ClusterWorker:
         next_stats = time.monotonic() + self.config.worker.stats_interval_s
         try:
             while not self._stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a bug in one round must not end the worker; the next round retries
+                    log.exception("cluster tick failed")
                 if time.monotonic() >= next_stats:
                     next_stats = time.monotonic() + self.config.worker.stats_interval_s
                     for slot in self._slot_list():
@@ -349,12 +352,14 @@ class ClusterWorker:
             if self.metrics is not None:
                 self.metrics.cluster_workers.set(len(self._live))
                 self.metrics.cameras_unassigned.set(len(plan.unassigned))
-            for camera_id in plan.release:
-                target = plan.desired.get(camera_id)
-                self._stop_slot(camera_id, f"handing over to {target}", forward=False)
-                self.store.release(self.worker_id, [camera_id])
-                self._count("released")
             if plan.release:
+                # Stop them all at once (a handover must not hold up the other leases' renewal),
+                # then release: the analysis is over before anyone else may start it.
+                self._stop_slots(plan.release, "handing over", forward=False)
+                released = self.store.release(self.worker_id, plan.release)
+                self._count("released", released)
+                log.info("handed over %s to %s", ", ".join(plan.release),
+                         ", ".join(sorted({str(plan.desired.get(c)) for c in plan.release})))
                 self.store.wake("released")
             for camera_id in self.store.acquire(self.worker_id, plan.acquire):
                 self._count("acquired")
@@ -467,19 +472,28 @@ class ClusterWorker:
         log.info("camera %s: started on %s (%s)", camera_id, self.worker_id, why)
 
     def _stop_slot(self, camera_id: str, why: str, *, forward: bool, wait_s: float = 5.0) -> None:
+        self._stop_slots([camera_id], why, forward=forward, wait_s=wait_s)
+
+    def _stop_slots(self, camera_ids: list[str], why: str, *, forward: bool, wait_s: float = 5.0) -> None:
+        """Signal every pipeline first, then wait (bounded, shared deadline) until each
+        has finished analysing. Only the analysis must be over before a lease goes: the
+        sources may take a little longer to close in the background."""
+        stopping = []
         with self._lock:
-            slot = self.slots.pop(camera_id, None)
-        if slot is None:
-            return
-        slot.forward_status = forward
-        if not forward:
-            self.reporter.discard(camera_id)
-        slot.stop.set()
-        # Only the analysis must be over before the lease goes: the source may take a
-        # little longer to close in the background.
-        if not slot.pipeline.analysis_stopped.wait(wait_s):
-            log.warning("camera %s: analysis did not stop within %.0f s; releasing anyway", camera_id, wait_s)
-        log.info("camera %s: stopped on %s (%s)", camera_id, self.worker_id, why)
+            for camera_id in camera_ids:
+                slot = self.slots.pop(camera_id, None)
+                if slot is not None:
+                    stopping.append(slot)
+        for slot in stopping:
+            slot.forward_status = forward
+            if not forward:
+                self.reporter.discard(slot.camera_id)
+            slot.stop.set()
+        deadline = time.monotonic() + wait_s
+        for slot in stopping:
+            if not slot.pipeline.analysis_stopped.wait(max(0.0, deadline - time.monotonic())):
+                log.warning("camera %s: analysis did not stop within %.0f s; going on anyway", slot.camera_id, wait_s)
+            log.info("camera %s: stopped on %s (%s)", slot.camera_id, self.worker_id, why)
 
     def _restart_dead_pipelines(self) -> None:
         for camera_id, slot in list(self.slots.items()):
@@ -503,12 +517,7 @@ class ClusterWorker:
         at once), then the spool is flushed to Redis."""
         started = time.monotonic()
         held = sorted(self.slots)
-        for slot in self._slot_list():  # signal every pipeline at once, then wait
-            slot.forward_status = False
-            self.reporter.discard(slot.camera_id)
-            slot.stop.set()
-        for camera_id in held:
-            self._stop_slot(camera_id, "worker shutting down", forward=False, wait_s=3.0)
+        self._stop_slots(held, "worker shutting down", forward=False, wait_s=3.0)
         released = 0
         try:
             released = self.store.release(self.worker_id, held)

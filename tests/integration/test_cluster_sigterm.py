@@ -63,15 +63,6 @@ def test_sigterm_releases_leases_at_once_flushes_spool_and_orphans_nothing(tmp_p
                   f"{in_spool} of {SEEDED} seeded orders still in its spool")
             released = wait_until(lambda: all(o != leaving.worker_id for o in owners(r).values())
                                   and time.monotonic() - sent_at, 10, "leases released", poll_s=0.05, on_timeout=logs)
-            code = leaving.proc.wait(30)
-            exited = time.monotonic() - sent_at
-            print(f"checked: leases released after {released:.2f}s (lease ttl 8 s), exit code {code} after {exited:.1f}s")
-            assert released < 5.0, "released at shutdown, not left to expire"
-            assert code == 0
-            assert r.zscore("gridsight:workers", leaving.worker_id) is None, "left the worker set"
-            assert leaving.pending_spool() == 0, "spool flushed before exit"
-            assert "released 3 lease(s) and left the cluster" in leaving.log_text()
-
             taken: dict[str, float] = {}
 
             def all_running_on_staying():
@@ -82,6 +73,15 @@ def test_sigterm_releases_leases_at_once_flushes_spool_and_orphans_nothing(tmp_p
                 return len(taken) == len(CAMERAS)
 
             wait_until(all_running_on_staying, 30, "every camera running on the remaining worker", on_timeout=logs)
+            code = leaving.proc.wait(30)
+            exited = time.monotonic() - sent_at
+            print(f"checked: leases released after {released:.2f}s (lease ttl 8 s), exit code {code} after {exited:.1f}s")
+            assert released < 5.0, "released at shutdown, not left to expire"
+            assert code == 0
+            assert r.zscore("gridsight:workers", leaving.worker_id) is None, "left the worker set"
+            assert leaving.pending_spool() == 0, "spool flushed before exit"
+            assert "released 3 lease(s) and left the cluster" in leaving.log_text()
+
             stored = wait_until(lambda: (set(keys) <= set(api.stored_keys())) and api.stored_keys(), 30,
                                 "spooled orders stored", on_timeout=lambda: api.proc.log_text()[-3000:])
             time.sleep(1)
