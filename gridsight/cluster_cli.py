@@ -67,8 +67,15 @@ def run_cluster_command(args) -> int:
         if not args.cameras:
             print("error: remove needs camera ids", file=sys.stderr)
             return 2
-        version = store.delete_cameras(args.cameras)
-        print(f"removed {len(args.cameras)} camera(s); config version {version}")
+        known = set(store.cameras())
+        missing = sorted(set(args.cameras) - known)
+        if missing:
+            print(f"not in Redis (nothing to remove): {', '.join(missing)}", file=sys.stderr)
+        present = [c for c in args.cameras if c in known]
+        if not present:
+            return 1
+        version = store.delete_cameras(present)
+        print(f"removed {len(present)} camera(s): {', '.join(present)}; config version {version}")
         return 0
     except redis.RedisError as exc:
         print(f"error: Redis at {redact_url(url)}: {type(exc).__name__}: {exc}", file=sys.stderr)
