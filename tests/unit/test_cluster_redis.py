@@ -161,3 +161,36 @@ def test_health_reports_redis_down_as_degraded_not_down(tmp_path: Path):
         body = response.json()
         assert body["status"] == "degraded" and body["database"] == "ok"
         assert body["components"]["redis"]["status"] == "degraded" and "redis" in body["detail"]
+
+
+def test_cluster_cli_push_status_remove(tmp_path, redis_server, capsys):
+    import yaml
+
+    from gridsight.cli import main
+
+    r = redis_server.client()
+    r.flushall()
+    demo = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "demo.yaml").read_text())
+    camera = demo["cameras"]["street-01"]
+    camera["rules"] = {k: {**v, "labels": ["litter"]} for k, v in camera["rules"].items()}
+    config = {
+        "models": {"coco": {"manifest": str(Path(__file__).resolve().parents[2] / "weights" / "coco-yolo11n.yaml")}},
+        "cameras": {"cam-a": {**camera, "model": "coco"}, "cam-b": {**camera, "model": "coco"}},
+    }
+    path = tmp_path / "cameras.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["cluster", "push", "--config", str(path), "--redis-url", redis_server.url]) == 0
+    assert sorted(r.hkeys("gridsight:cameras")) == ["cam-a", "cam-b"] and r.get("gridsight:config-version") == "1"
+    stored = json.loads(r.hget("gridsight:cameras", "cam-a"))
+    assert stored["zones"]["west-kerb"]["polygon"][0] == [0.05, 0.7]
+    r.set("gridsight:lease:cam-a", "w-1")
+    capsys.readouterr()
+    assert main(["cluster", "status", "--json", "--redis-url", redis_server.url]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["leases"]["cam-a"]["worker"] == "w-1" and report["redis_cameras"] == ["cam-a", "cam-b"]
+    assert main(["cluster", "remove", "cam-b", "cam-x", "--redis-url", redis_server.url]) == 0
+    assert r.hkeys("gridsight:cameras") == ["cam-a"] and r.get("gridsight:config-version") == "2"
+    bad = dict(config, cameras={"cam-c": {**camera, "model": "coco", "analysis_fps": 0}})
+    path.write_text(yaml.safe_dump(bad))
+    assert main(["cluster", "push", "--config", str(path), "--redis-url", redis_server.url]) == 2, "validated first"
+    assert r.get("gridsight:config-version") == "2"
