@@ -1,0 +1,137 @@
+"""Check a detector against a rendered clip's JSON ground truth.
+
+Decodes the mp4 (so the model sees what a camera stream would deliver, H.264
+artefacts included), runs an ultralytics model on every ``stride``-th frame
+and matches detections to the per-frame ground-truth boxes by class and IoU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridsight.synth.clip import ground_truth_path
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class ClipCheck:
+    objects: list[dict[str, Any]]  # per ground-truth object: frames present/detected, first detection time...
+    per_second: list[dict[str, Any]]  # per second: detections per class, ground truth visible
+    false_positives: dict[str, int]  # detections matching no ground-truth object, per class
+    frames_checked: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"objects": self.objects, "per_second": self.per_second, "false_positives": self.false_positives,
+                "frames_checked": self.frames_checked}
+
+
+def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, iou_match: float = 0.3,
+               stride: int = 1, device: str = "cpu", classes_map: dict[str, str] | None = None) -> ClipCheck:
+    """Run ``weights`` over ``clip`` and compare with ``<clip>.json``.
+
+    An object counts as detected in a frame when a detection of its class
+    overlaps its ground-truth box with IoU >= ``iou_match``."""
+    os.environ["YOLO_OFFLINE"] = "1"
+    import av
+    from ultralytics import YOLO
+
+    gt = json.loads(ground_truth_path(clip).read_text(encoding="utf-8"))
+    W, H = gt["size"]
+    fps = gt["fps"]
+    model = YOLO(str(weights), task="detect")
+    names = model.names
+    classes_map = classes_map or {}
+    objs = {o["id"]: {**o, "present": 0, "hit": 0, "first_hit_s": None, "hits_after_static": 0, "present_after_static": 0}
+            for o in gt["objects"]}
+    per_second: dict[int, dict[str, Any]] = {}
+    fps_count: dict[str, int] = {}
+    checked = 0
+    with av.open(str(clip)) as container:
+        for idx, frame in enumerate(container.decode(video=0)):
+            if idx % stride:
+                continue
+            img = frame.to_ndarray(format="bgr24")
+            r = model.predict(img, imgsz=imgsz, conf=conf, device=device, verbose=False)[0]
+            dets = []
+            if r.boxes is not None and len(r.boxes):
+                for box, c, p in zip(r.boxes.xyxy.cpu().numpy(), r.boxes.cls.cpu().numpy(), r.boxes.conf.cpu().numpy()):
+                    label = classes_map.get(names[int(c)], names[int(c)])
+                    dets.append((label, [box[0] / W, box[1] / H, box[2] / W, box[3] / H], float(p)))
+            checked += 1
+            t = idx / fps
+            sec = per_second.setdefault(int(t), {"second": int(t), "frames": 0, "detections": {}, "visible": {}})
+            sec["frames"] += 1
+            for label, _, _ in dets:
+                sec["detections"][label] = sec["detections"].get(label, 0) + 1
+            used = set()
+            for oid, o in objs.items():
+                b = o["boxes"].get(str(idx))
+                if b is None:
+                    continue
+                o["present"] += 1
+                sec["visible"][o["class"]] = sec["visible"].get(o["class"], 0) + 1
+                static_from = o["static"][0]["from"] if o["static"] else None
+                after = static_from is not None and t >= static_from
+                o["present_after_static"] += after
+                best, best_i = 0.0, None
+                for k, (label, db, _) in enumerate(dets):
+                    if label == o["class"] and k not in used:
+                        v = _iou(b, db)
+                        if v > best:
+                            best, best_i = v, k
+                if best >= iou_match:
+                    used.add(best_i)
+                    o["hit"] += 1
+                    o["hits_after_static"] += after
+                    if o["first_hit_s"] is None:
+                        o["first_hit_s"] = round(t, 2)
+            for k, (label, _, _) in enumerate(dets):
+                if k not in used:
+                    fps_count[label] = fps_count.get(label, 0) + 1
+    objects = []
+    for o in objs.values():
+        objects.append({
+            "id": o["id"], "class": o["class"], "appear_s": o["appear_s"], "disappear_s": o["disappear_s"],
+            "static_from_s": o["static"][0]["from"] if o["static"] else None,
+            "frames_visible": o["present"], "frames_detected": o["hit"],
+            "fraction_detected": round(o["hit"] / o["present"], 3) if o["present"] else None,
+            "fraction_detected_while_static": round(o["hits_after_static"] / o["present_after_static"], 3) if o["present_after_static"] else None,
+            "first_detected_s": o["first_hit_s"],
+        })
+    return ClipCheck(objects, [per_second[k] for k in sorted(per_second)], fps_count, checked)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m gridsight.synth.verify")
+    p.add_argument("weights", type=Path)
+    p.add_argument("clip", type=Path)
+    p.add_argument("--conf", type=float, default=0.35)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--stride", type=int, default=1)
+    a = p.parse_args(argv)
+    res = check_clip(a.weights, a.clip, conf=a.conf, imgsz=a.imgsz, stride=a.stride)
+    for s in res.per_second:
+        print(f"{s['second']:>3}s  det={s['detections']}  gt={ {k: round(v / s['frames'], 1) for k, v in s['visible'].items()} }")
+    for o in res.objects:
+        print(o)
+    print("unmatched detections:", res.false_positives, "frames:", res.frames_checked)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
