@@ -74,11 +74,12 @@ def camera_config(url: str, *, analysis_fps: float = 1.0) -> dict:
 
 
 def write_cluster_config(workdir: Path, *, name: str, api_url: str, redis_url: str, cameras: dict[str, dict],
-                         max_cameras: int = 4, metrics_port: int, **redis_overrides) -> Path:
+                         max_cameras: int = 4, metrics_port: int, worker_overrides: dict | None = None,
+                         **redis_overrides) -> Path:
     raw = {
         "api": {"url": api_url},
         "worker": {"name": name, "spool_dir": str(workdir / "spool"), "stats_interval_s": 5, "retry_max_s": 2,
-                   "metrics_port": metrics_port, "metrics_host": "127.0.0.1"},
+                   "metrics_port": metrics_port, "metrics_host": "127.0.0.1", **(worker_overrides or {})},
         "models": {"demo": {"manifest": str(model_manifest()), "confidence": 0.35}},
         "cameras": cameras,
         "redis": {"url": redis_url, "stream": STREAM, "max_cameras": max_cameras, **redis_overrides},
