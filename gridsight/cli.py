@@ -106,11 +106,11 @@ def cmd_generate(args) -> int:
         data_yaml = generate_dataset(Path(args.out), n_train=args.train, n_val=args.val, seed=args.seed)
         print(f"dataset written: {data_yaml}")
     else:
-        from gridsight.synth.clip import write_clip
+        from gridsight.synth.clip import ground_truth_path, write_clip
         from gridsight.synth.scenario import demo_scenario
 
         clip = write_clip(Path(args.out), demo_scenario(), fps=args.fps, seed=args.seed)
-        print(f"clip written: {clip} (ground truth: {clip}.json)")
+        print(f"clip written: {clip} (ground truth: {ground_truth_path(clip)})")
     return 0
 
 

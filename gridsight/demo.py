@@ -21,10 +21,11 @@ DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 
 
 def ensure_demo_clip(workdir: Path) -> Path:
+    from gridsight.synth.clip import ground_truth_path, write_clip
+    from gridsight.synth.scenario import demo_scenario
+
     clip = workdir / "street.mp4"
-    if not clip.exists() or not Path(f"{clip}.json").exists():
-        from gridsight.synth.clip import write_clip
-        from gridsight.synth.scenario import demo_scenario
+    if not clip.exists() or not ground_truth_path(clip).exists():
 
         print(f"rendering the synthetic street clip -> {clip}")
         write_clip(clip, demo_scenario())

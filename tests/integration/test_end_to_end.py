@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from gridsight.synth.clip import ground_truth_path
 from tests.integration.conftest import wait_until
 from tests.rtsp import RtspServer, requires_rtsp_server
 
@@ -53,7 +54,7 @@ def check_order(order: dict, api_url: str, label: str) -> None:
 
 @requires_rtsp_server
 def test_rtsp_camera_produces_the_expected_work_orders(demo_clip, api, start_worker):
-    truth = json.loads(demo_clip.with_name(demo_clip.name + ".json").read_text())
+    truth = json.loads(ground_truth_path(demo_clip).read_text())
     expected = expected_orders(truth)
     assert expected == {"west-kerb": "garbage_bag", "east-kerb": "litter"}, "scenario no longer matches the demo zones"
 
