@@ -86,7 +86,10 @@ def test_orders_made_while_api_is_down_arrive_once_it_returns(demo_clip, api, st
         api.stop()  # down before the bag has been lying there long enough
         print("injected: API stopped")
         wait_until(lambda: worker.event_starts() >= 2, 90, "both events while the API is down", on_timeout=worker.log_text)
-        pending = list((worker.spool_dir / "pending").glob("*.json"))
+        pending = [
+            p for p in (worker.spool_dir / "pending").glob("*.json")
+            if json.loads(p.read_text()).get("kind", "work_order") == "work_order"
+        ]
         assert len(pending) == 2, "both orders should wait on disk"
         assert "cannot deliver work orders" in worker.log_text()
         api.start()
