@@ -262,7 +262,6 @@ class ClusterWorker:
         self._config_version: str | None = None
         self._redis_ok: bool | None = None
         self._live: dict[str, dict] = {}
-        self._last_tick_ok: float = time.monotonic()
         self._last_tick: float = time.monotonic()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -290,7 +289,7 @@ class ClusterWorker:
         slots = self._slot_list()
         cameras = {s.camera_id: s.pipeline.source.state for s in slots}
         degraded = {}
-        if not self._redis_ok:
+        if self._redis_ok is False:
             degraded["redis"] = "unreachable: keeping held cameras, orders wait in the spool"
         bad = sorted(c for c, st in cameras.items() if st in ("error", "offline"))
         if bad:
@@ -298,7 +297,7 @@ class ClusterWorker:
         if self._bad_cameras:
             degraded["config"] = f"refused camera config(s): {', '.join(sorted(self._bad_cameras)[:10])}"
         pending = self.outbox.pending_count()
-        if pending and not self._redis_ok:
+        if pending and self._redis_ok is False:
             degraded["spool"] = f"{pending} record(s) waiting for Redis"
         stuck = time.monotonic() - self._last_tick > max(30.0, 5 * self.rc.lease_ttl_s)
         status = "unhealthy" if stuck else ("degraded" if degraded else "ok")
@@ -369,7 +368,6 @@ class ClusterWorker:
                 # that failed half-way): run it rather than leave it dark until it expires.
                 if owner == self.worker_id and camera_id not in self.slots and camera_id not in plan.release:
                     self._start_slot(camera_id, "lease already ours")
-            self._last_tick_ok = time.monotonic()
         except REDIS_ERRORS as exc:
             self._set_redis(False, exc)
         except redis.RedisError as exc:  # e.g. a script error: log, keep going
