@@ -255,6 +255,7 @@ class ClusterWorker:
             orphan_grace_s=2 * self.rc.heartbeat_interval_s, clock=_Monotonic(),
         )
         self.slots: dict[str, Slot] = {}
+        self.services: list = []  # background helpers with start()/stop() (snapshots, zone sync), as in embedded mode
         self.cameras: dict[str, CameraConfig] = {}  # every camera in the cluster's config, by id
         self._file_cameras = dict(config.cameras) if self.rc.cameras_from in ("file", "both") else {}
         self._provided = model_labels(config)
@@ -314,6 +315,8 @@ class ClusterWorker:
         server = start_metrics_server(self.config, self.metrics, self.health)
         self.reporter.start()
         self.pusher.start()
+        for service in self.services:
+            service.start()
         threading.Thread(target=lambda: (stop.wait(), self._stop.set(), self._wake.set()), name="stop-watch", daemon=True).start()
         threading.Thread(target=self._listen, name="cluster-wake", daemon=True).start()
         next_stats = time.monotonic() + self.config.worker.stats_interval_s
@@ -430,6 +433,9 @@ class ClusterWorker:
             else:
                 rules = self.factory.build_rules(camera_id, new, slot.pipeline.clock, slot.config, slot.pipeline.rules)
                 slot.pipeline.replace_rules(rules)
+                for service in self.services:  # zone sync: the new polygons are the config baseline now
+                    if hasattr(service, "rebase"):
+                        service.rebase(slot.pipeline)
                 log.info("camera %s: zones/rules reloaded without restarting the stream (%d rule(s))", camera_id, len(rules))
                 slot.config = new
                 self._reloaded("rules")
@@ -525,6 +531,8 @@ class ClusterWorker:
         except REDIS_ERRORS as exc:
             log.warning("could not release leases (%s); they expire in %.0f s", type(exc).__name__, self.rc.lease_ttl_s)
         log.info("released %d lease(s) and left the cluster in %.2f s", released, time.monotonic() - started)
+        for service in self.services:
+            service.stop()
         self.pusher.stop(flush_timeout_s=10)
         self.reporter.stop()
         log.info(
@@ -617,4 +625,11 @@ def build_cluster_worker(config: GridSightConfig) -> ClusterWorker:
     worker = ClusterWorker(config, store, factory, reporter, outbox, pusher, metrics=metrics, worker_id=worker_id,
                            pubsub_client=pubsub_client)
     holder["w"] = worker
+    # Dashboard support, as in embedded mode: latest frames up, zones edited in the API down,
+    # for whichever cameras this worker holds at the moment.
+    from streams.snapshots import SnapshotUploader
+    from streams.zone_sync import ZoneSync
+
+    worker.services = [s for s in (SnapshotUploader.from_config(config, api, lambda: worker.pipelines),
+                                   ZoneSync.from_config(config, api, lambda: worker.pipelines)) if s is not None]
     return worker

@@ -57,6 +57,12 @@ class ZoneSync:
         interval = getattr(config.worker, "zone_sync_interval_s", 0)
         return cls(client, pipelines, interval) if interval and interval > 0 else None
 
+    def rebase(self, pipeline) -> None:
+        """The pipeline's zones were rebuilt from new config (cluster mode: the Redis camera
+        config changed): its current zones become the config baseline a deleted API zone
+        falls back to."""
+        self._initial.pop(pipeline, None)
+
     def sync_once(self) -> int:
         """One pass over every camera; returns how many zones changed."""
         changed = 0

@@ -97,6 +97,9 @@ def test_config_changes_reach_the_running_worker_without_restart(cluster):
     assert "camera good-1: zones/rules reloaded without restarting the stream" in worker.log_text()
     assert worker.log_text().count("camera good-1: started on") == restarts_before, "good-1's stream was not restarted"
     assert worker.proc.pid == pid and worker.alive
+    time.sleep(6)  # one zone-sync round (5 s): the API holds no zones, so the pushed polygon must stay
+    assert "zone west-kerb updated back to the config file's polygon" not in worker.log_text(), \
+        "zone sync must not revert a zone pushed through Redis"
     reloads = re.findall(r'gridsight_worker_config_reloads_total\{kind="(\w+)"\} (\S+)', worker.metrics())
     print(f"checked: new camera analysed {new_camera_s:.1f}s after the push; zone edit reloaded in place; "
           f"reload counters {reloads}; same worker pid {pid}")
