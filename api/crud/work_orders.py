@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,18 @@ def order_number(settings: Settings, order_id: int, created_at: dt.datetime) -> 
     return f"{settings.order_no_prefix}-{local_day:%Y%m%d}-{order_id:06d}"
 
 
+def _serialise_problem(session: Session, body: WorkOrderCreate) -> None:
+    """Make concurrent reports of one problem (camera, zone, category) take turns.
+
+    Without this, PostgreSQL lets two reports both see "no open order" and file
+    two; SQLite needs nothing because it already serialises writers. The lock is
+    transaction-scoped: the commit that files or merges the order releases it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    problem = f"{body.camera_id}|{body.zone_id}|{body.category_code}"
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:problem, 0))"), {"problem": problem})
+
+
 def create_work_order(
     session: Session,
     store: EvidenceStore,
@@ -145,6 +157,7 @@ def create_work_order(
         return replay
 
     now = now if now is not None else utcnow()
+    _serialise_problem(session, body)
     try:
         target = incidents.open_repeat_target(session, settings, body)
         previous = None if target is not None else incidents.recent_closed(session, settings, body)

@@ -159,3 +159,28 @@ def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_url: str, pg_cli
         at = "2026-11-30T00:00:00+08:00"
         baseline = client.get("/api/v1/stats/baselines", params={"at": at, "unit": "category"}).json()
         assert baseline["items"][0]["current"] == 1
+
+
+def test_concurrent_repeats_of_one_problem_make_one_order(pg_url: str, tmp_path: Path) -> None:
+    """Different events for the same zone and category arriving at the same instant merge
+    into one order: PostgreSQL does not serialise writers the way SQLite does."""
+    settings = make_settings(tmp_path, database_url=pg_url, merge_window=dt.timedelta(hours=24))
+    apps = [create_app(settings) for _ in range(6)]
+    clients = [TestClient(app).__enter__() for app in apps]
+    try:
+        barrier = threading.Barrier(len(clients))
+
+        def post(i: int):
+            barrier.wait()
+            return post_order(clients[i], order_body(event_id=f"race-{i}"), f"key-race-{i:06d}").status_code
+
+        with ThreadPoolExecutor(len(clients)) as pool:
+            codes = Counter(pool.map(post, range(len(clients))))
+        orders = clients[0].get("/api/v1/work-orders").json()
+        assert orders["total"] == 1, (codes, [(o["id"], o["event_id"]) for o in orders["items"]])
+        assert codes == Counter({201: 1, 200: len(clients) - 1})
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+        with apps[0].state.engine.begin() as conn:
+            conn.exec_driver_sql("TRUNCATE evidence, work_orders, camera_status_events, cameras RESTART IDENTITY CASCADE")
