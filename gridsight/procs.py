@@ -16,6 +16,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has gi + gst-rtsp-server; the venv does not
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it when its parent dies.
+
+    A demo or test killed with SIGKILL gets no chance to stop its children; without
+    this its API and RTSP server would linger, holding their ports."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux/glibc: children are still stopped on a normal exit
+
+
 def system_python_env() -> dict[str, str]:
     """Environment for Debian's python: the venv's paths would break its gi bindings."""
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
@@ -32,7 +45,10 @@ class ChildProcess:
     def start(self) -> "ChildProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT)
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
+            preexec_fn=_die_with_parent,
+        )
         return self
 
     @property

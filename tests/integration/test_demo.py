@@ -45,7 +45,11 @@ def test_demo_files_orders_within_a_minute_and_ctrl_c_stops_it(tmp_path):
             assert demo.wait(30) == 0, text[-3000:]
         finally:
             if demo.poll() is None:
-                demo.kill()
+                demo.send_signal(signal.SIGINT)
+                try:
+                    demo.wait(30)
+                except subprocess.TimeoutExpired:
+                    demo.kill()
     text = log_path.read_text(errors="replace")
     assert camera_up < text.index("NEW WORK ORDER")
     assert re.search(r"zone=west-kerb labels=\S*garbage_bag", text) and re.search(r"zone=east-kerb labels=\S*litter", text), text[-3000:]
