@@ -109,3 +109,14 @@ def wait_http_ok(url: str, timeout_s: float, proc: ChildProcess | None = None) -
             last = str(exc)
         time.sleep(0.2)
     raise TimeoutError(f"{url} not ready within {timeout_s:.0f}s ({last})")
+
+
+def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25, on_timeout=lambda: ""):
+    """Poll ``predicate`` until it returns something truthy; return that, or fail saying what was awaited."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{on_timeout()}")

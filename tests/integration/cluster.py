@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
 import yaml
 
-from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok
+from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
 from tests.integration.conftest import ApiProcess
 from tests.models import model_manifest
 from tests.rtsp import free_port
@@ -143,12 +142,3 @@ def run_producer(redis_url: str, spool: Path, *, run_id: str, count: int, rate: 
             "--report", str(report), "--start", str(start), "--retry-max", "1.0", "--socket-timeout", "1.0"]
     return ChildProcess(f"producer-{run_id}", argv, log_path).start()
 
-
-def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{on_timeout()}")

@@ -3,7 +3,6 @@ server, and `gridsight worker`, each in its own process as in production."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 import yaml
 
 from gridsight.demo import write_worker_config
-from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok
+from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
 from tests.rtsp import free_port
 
 
@@ -95,12 +94,3 @@ def start_worker(tmp_path):
     for worker in started:
         worker.stop()
 
-
-def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.5, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{on_timeout()}")
