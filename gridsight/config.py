@@ -126,7 +126,11 @@ class SourceConfig(_Strict):
 
 class TrackerConfig(_Strict):
     lost_track_seconds: float = Field(default=3.0, gt=0, le=120, description="Keep a track alive this long without a matching box")
-    activation_threshold: float = Field(default=0.4, ge=0.01, le=1, description="Confidence a box needs to start a new track")
+    activation_threshold: float = Field(default=0.35, ge=0.01, le=1, description="Confidence a box needs to start a new track")
+    high_confidence_threshold: float = Field(
+        default=0.35, ge=0.01, le=1,
+        description="Boxes at or above this are matched first and may start tracks; weaker ones (down to the model's confidence) only extend existing tracks",
+    )
 
 
 class ZoneConfig(_Strict):

@@ -1,6 +1,11 @@
 """Multi-object tracking with ByteTrack from Roboflow's maintained `trackers`
 library. Tracking is label-aware by keeping each label's boxes apart, so a bag
-put down by a person never inherits the person's track id."""
+put down by a person never inherits the person's track id.
+
+ByteTrack wants the detector's threshold *below* its own: boxes between the two
+cannot start a track but keep an existing one alive through a weak frame (a
+small bottle scoring 0.3 for a moment). Only boxes at or above
+``high_confidence_threshold`` (and ``activation_threshold``) start tracks."""
 
 from __future__ import annotations
 
@@ -17,8 +22,8 @@ class ObjectTracker:
         *,
         frame_rate: float,
         lost_track_seconds: float = 3.0,
-        activation_threshold: float = 0.4,
-        high_confidence_threshold: float = 0.5,
+        activation_threshold: float = 0.35,
+        high_confidence_threshold: float = 0.35,
         min_consecutive_frames: int = 2,
     ) -> None:
         self._settings = dict(

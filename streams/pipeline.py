@@ -184,7 +184,8 @@ class CameraPipeline:
             frame.image,
             rule.spec.zone,
             event.detections,
-            context=tracked[~np.isin(tracked.tracker_id, list(event.track_ids))],
+            # Untracked boxes are below the tracker's bar: noise, not context.
+            context=tracked[(tracked.tracker_id >= 0) & ~np.isin(tracked.tracker_id, list(event.track_ids))],
             caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
             captured_at=frame.captured_at,
         )

@@ -225,6 +225,7 @@ class PipelineFactory:
             frame_rate=camera.analysis_fps,
             lost_track_seconds=camera.tracker.lost_track_seconds,
             activation_threshold=camera.tracker.activation_threshold,
+            high_confidence_threshold=camera.tracker.high_confidence_threshold,
         )
         source = _source_for(camera_id, camera, on_status or self._on_status)
         submit = self._submit_order
