@@ -13,7 +13,7 @@ from inference.zones import PolygonZone
 
 _ZONE_COLOUR = (0, 200, 255)  # BGR amber
 _TRIGGER_COLOUR = (0, 0, 255)
-_CONTEXT_COLOUR = (200, 200, 200)
+_CONTEXT_COLOUR = (110, 110, 110)  # dark enough for the white label text
 
 
 def _draw_box(canvas: np.ndarray, xyxy, text: str, colour) -> None:
