@@ -13,7 +13,7 @@ import json
 import math
 import shutil
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -25,7 +25,6 @@ from gridsight.synth.render import (
     Look,
     Placed,
     Scene,
-    Sprite,
     draw_bag,
     draw_litter,
     draw_person,
@@ -55,7 +54,9 @@ def build_scene(scenario: Scenario, size=(640, 360), seed: int = 0) -> Scene:
     """The clip's fixed background: street, distractors kept clear of the action, a calm look."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed]))
     layout = scenario.make_layout(size)
-    scene = render_background(rng, size, layout=layout, n_distractors=scenario.n_distractors)
+    W, H = size
+    clear = [(x0 * W, y0 * H, x1 * W, y1 * H) for x0, y0, x1, y1 in scenario.clear_ground]
+    scene = render_background(rng, size, layout=layout, n_distractors=scenario.n_distractors, keep_clear=clear)
     L = scene.layout
     W, H = size
     # Nothing may stand in front of (or on top of) the scripted action: keep

@@ -260,7 +260,6 @@ def draw_person(style: dict, ppm: float, phase: float = 0.0, facing: str = "righ
     leg_w, shin_w, arm_w, fore_w = 0.075 * H * b, 0.06 * H * b, 0.052 * H * b, 0.042 * H * b
     L1 = L2 = 0.245 * H
     lower = style["lower"]
-    thigh_col = skin if lower == "shorts" and False else bottom
     shin_col = skin if lower in ("shorts", "skirt") else bottom
     arm_col = jacket or top
     fore_col = skin if style["sleeves"] == "short" and not jacket else arm_col
@@ -342,8 +341,6 @@ def draw_person(style: dict, ppm: float, phase: float = 0.0, facing: str = "righ
             dr.line([knee, ankle], shin_col if lower != "skirt" else skin, shin_w)
             dr.ellipse(ankle[0], ankle[1] + 0.012 * H, 0.032 * H, 0.02 * H, shoes)
         tw_s, tw_h = 0.118 * H * b, 0.088 * H * b
-        if facing == "back" and style.get("backpack") is not None:
-            pass  # drawn over the torso below
         dr.poly([[-tw_s, sh_y], [tw_s, sh_y], [tw_h, hip_y + 0.02 * H], [-tw_h, hip_y + 0.02 * H]], jacket or top)
         if jacket and facing == "front":
             dr.poly([[-0.03 * H, sh_y], [0.03 * H, sh_y], [0.03 * H, hip_y], [-0.03 * H, hip_y]], top)
@@ -488,7 +485,7 @@ def draw_litter(style: dict, ppm: float, size_px: float | None = None) -> Sprite
         w = 0.5 * L
         zig = [[-0.5 * L + (0.05 * L if k % 2 else 0.0), -w / 2 + k * w / 6] for k in range(7)]
         zag = [[0.5 * L - (0.05 * L if k % 2 else 0.0), w / 2 - k * w / 6] for k in range(7)]
-        dr.poly(zig[::-1][::-1] + [[0.5 * L, -w / 2]] + zag + [[-0.5 * L, w / 2]], body)
+        dr.poly(zig + [[0.5 * L, -w / 2]] + zag + [[-0.5 * L, w / 2]], body)
         dr.line([[-0.3 * L, w / 3], [0.2 * L, -w / 3]], acc, 0.08 * L)
         dr.line([[-0.35 * L, -w / 2.8], [0.35 * L, -w / 2.8]], _mix(body, (255, 255, 255), 0.5), 0.05 * L)
     else:  # box
@@ -666,8 +663,7 @@ def _draw_car(style, ppm):
         dr.ellipse(cx, -wr, wr * 0.5, wr * 0.5, (140, 140, 145))
     dr.ellipse(L / 2 - 0.02 * L, -0.45 * Hh, 0.02 * L, 0.04 * Hh, (180, 230, 240))
     dr.ellipse(-L / 2 + 0.015 * L, -0.45 * Hh, 0.015 * L, 0.04 * Hh, (40, 40, 200))
-    if rng.random() < 0.5:
-        dr.rotate(0.0)
+    if rng.random() < 0.5:  # facing the other way
         dr.ops = [(op[0], op[1] * [-1, 1], *op[2:]) for op in dr.ops]
     dr.shade(1.1, 0.8)
     return dr.render((0.0, 0.0), ss=2)
@@ -985,8 +981,15 @@ def _paving(img, rng, L: Layout, y0: float, y1: float, colour) -> None:
             cv2.line(img, (xx, int(yy)), (xx, int(yy + hh)), (30, 150, 180), 1)
 
 
-def _flat_clutter(img, rng, L: Layout) -> None:
+def _flat_clutter(img, rng, L: Layout, keep_clear=()) -> None:
+    """Manholes, stains, leaf/pebble clusters, cracks. Stains and leaf clusters
+    centred inside a ``keep_clear`` rectangle (x0, y0, x1, y1 pixels) are not
+    painted; the random stream is consumed exactly as if they were."""
     W, H = L.width, L.height
+
+    def clear(x, y) -> bool:
+        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in keep_clear)
+
     for _ in range(int(rng.integers(0, 3))):  # manholes
         region = _pick(rng, ["road", "near_walk", "far_walk"])
         y = rng.uniform(*L.region(region))
@@ -1002,14 +1005,19 @@ def _flat_clutter(img, rng, L: Layout) -> None:
         mask = np.zeros((H, W), np.float32)
         cv2.fillPoly(mask, [pts.astype(np.int32)], 1.0)
         mask = cv2.GaussianBlur(mask, (0, 0), 1.5)
-        img *= (1 - rng.uniform(0.15, 0.4) * mask)[..., None]
+        strength = rng.uniform(0.15, 0.4)
+        if not clear(x, y):
+            img *= (1 - strength * mask)[..., None]
     for _ in range(int(rng.integers(0, 4))):  # leaves and pebbles
         y = rng.uniform(L.near_kerb, H)
         x = rng.uniform(0, W)
+        skip = clear(x, y)
         for _ in range(int(rng.integers(3, 12))):
             c = _pick(rng, [(40, 100, 160), (40, 130, 170), (50, 110, 80), (110, 115, 120), (60, 80, 110)])
             p = (int(x + rng.normal(0, 12)), int(y + rng.normal(0, 4)))
-            cv2.ellipse(img, p, (int(rng.integers(1, 4)), int(rng.integers(1, 3))), float(rng.uniform(0, 180)), 0, 360, c, -1)
+            axes, ang = (int(rng.integers(1, 4)), int(rng.integers(1, 3))), float(rng.uniform(0, 180))
+            if not skip:
+                cv2.ellipse(img, p, axes, ang, 0, 360, c, -1)
     for _ in range(int(rng.integers(0, 4))):  # cracks
         y = rng.uniform(L.far_kerb, H)
         x = rng.uniform(0, W)
@@ -1017,8 +1025,9 @@ def _flat_clutter(img, rng, L: Layout) -> None:
         cv2.polylines(img, [pts.astype(np.int32)], False, (55, 55, 58), 1)
 
 
-def render_street(rng: np.random.Generator, layout: Layout) -> np.ndarray:
-    """The flat background: facades, pavements, road, kerbs and ground clutter (float32 BGR)."""
+def render_street(rng: np.random.Generator, layout: Layout, keep_clear=()) -> np.ndarray:
+    """The flat background: facades, pavements, road, kerbs and ground clutter (float32 BGR).
+    ``keep_clear``: pixel rectangles where no stains or leaf clusters are painted."""
     L = layout
     W, H = L.width, L.height
     img = np.zeros((H, W, 3), np.float32)
@@ -1060,7 +1069,7 @@ def render_street(rng: np.random.Generator, layout: Layout) -> np.ndarray:
         gx = rng.uniform(0, W)
         gw = 0.6 * L.ppm(b)
         cv2.rectangle(img, (int(gx), b + kh), (int(gx + gw), b + kh + max(2, int(0.2 * L.ppm(b)))), (45, 45, 48), -1)
-    _flat_clutter(img, rng, L)
+    _flat_clutter(img, rng, L, keep_clear)
     # a big cast shadow from the buildings across part of the ground
     if rng.random() < 0.4:
         mask = np.zeros((H, W), np.float32)
@@ -1142,9 +1151,10 @@ def sample_distractors(rng: np.random.Generator, layout: Layout, n: int | None =
     return out
 
 
-def render_background(rng: np.random.Generator, size=(640, 360), layout: Layout | None = None, n_distractors: int | None = None) -> Scene:
+def render_background(rng: np.random.Generator, size=(640, 360), layout: Layout | None = None, n_distractors: int | None = None,
+                      keep_clear=()) -> Scene:
     layout = layout or sample_layout(rng, size)
-    base = render_street(rng, layout)
+    base = render_street(rng, layout, keep_clear)
     statics = sample_distractors(rng, layout, n_distractors)
     return Scene(layout, base, statics, sample_look(rng))
 

@@ -88,6 +88,7 @@ class Scenario:
     layout: dict[str, float] | None = None  # Layout overrides as fractions of the frame height
     n_distractors: int | None = None
     zones: dict[str, list[Point]] = field(default_factory=dict)  # suggested zones, normalised polygons
+    clear_ground: list[tuple[float, float, float, float]] = field(default_factory=list)  # normalised rects kept free of stains/leaves
 
     def track(self, track_id: int) -> Track:
         return next(t for t in self.tracks if t.id == track_id)
@@ -164,6 +165,7 @@ def demo_scenario() -> Scenario:
         layout=DEMO_LAYOUT,
         n_distractors=None,
         zones={"west-kerb": WEST_KERB, "east-kerb": EAST_KERB},
+        clear_ground=[(0.0, 0.6, 1.0, 1.0)],  # no leaf clusters or stains on the pavement where the story happens
     )
 
 
@@ -181,4 +183,5 @@ def short_scenario(duration: float = 2.0) -> Scenario:
         background_seed=7,
         layout=DEMO_LAYOUT,
         zones={"west-kerb": WEST_KERB, "east-kerb": EAST_KERB},
+        clear_ground=[(0.0, 0.6, 1.0, 1.0)],
     )

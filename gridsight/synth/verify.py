@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from gridsight.synth.clip import ground_truth_path
 
@@ -32,18 +31,21 @@ class ClipCheck:
     per_second: list[dict[str, Any]]  # per second: detections per class, ground truth visible
     false_positives: dict[str, int]  # detections matching no ground-truth object, per class
     frames_checked: int
+    unmatched: list[dict[str, Any]]  # those detections: time, class, normalised box, confidence
 
     def as_dict(self) -> dict[str, Any]:
         return {"objects": self.objects, "per_second": self.per_second, "false_positives": self.false_positives,
-                "frames_checked": self.frames_checked}
+                "frames_checked": self.frames_checked, "unmatched": self.unmatched}
 
 
 def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, iou_match: float = 0.3,
-               stride: int = 1, device: str = "cpu", classes_map: dict[str, str] | None = None) -> ClipCheck:
+               stride: int = 1, device: str = "cpu", classes_map: dict[str, str] | None = None,
+               nms_iou: float = 0.5) -> ClipCheck:
     """Run ``weights`` over ``clip`` and compare with ``<clip>.json``.
 
     An object counts as detected in a frame when a detection of its class
-    overlaps its ground-truth box with IoU >= ``iou_match``."""
+    overlaps its ground-truth box with IoU >= ``iou_match``. ``nms_iou`` is the
+    model's NMS threshold (0.5, as :class:`inference.detector.YoloDetector` uses)."""
     os.environ["YOLO_OFFLINE"] = "1"
     import av
     from ultralytics import YOLO
@@ -58,13 +60,14 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
             for o in gt["objects"]}
     per_second: dict[int, dict[str, Any]] = {}
     fps_count: dict[str, int] = {}
+    unmatched: list[dict[str, Any]] = []
     checked = 0
     with av.open(str(clip)) as container:
         for idx, frame in enumerate(container.decode(video=0)):
             if idx % stride:
                 continue
             img = frame.to_ndarray(format="bgr24")
-            r = model.predict(img, imgsz=imgsz, conf=conf, device=device, verbose=False)[0]
+            r = model.predict(img, imgsz=imgsz, conf=conf, iou=nms_iou, device=device, verbose=False)[0]
             dets = []
             if r.boxes is not None and len(r.boxes):
                 for box, c, p in zip(r.boxes.xyxy.cpu().numpy(), r.boxes.cls.cpu().numpy(), r.boxes.conf.cpu().numpy()):
@@ -101,6 +104,7 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
             for k, (label, _, _) in enumerate(dets):
                 if k not in used:
                     fps_count[label] = fps_count.get(label, 0) + 1
+                    unmatched.append({"t": round(t, 2), "class": label, "box": [round(float(v), 3) for v in dets[k][1]], "conf": round(dets[k][2], 2)})
     objects = []
     for o in objs.values():
         objects.append({
@@ -111,7 +115,7 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
             "fraction_detected_while_static": round(o["hits_after_static"] / o["present_after_static"], 3) if o["present_after_static"] else None,
             "first_detected_s": o["first_hit_s"],
         })
-    return ClipCheck(objects, [per_second[k] for k in sorted(per_second)], fps_count, checked)
+    return ClipCheck(objects, [per_second[k] for k in sorted(per_second)], fps_count, checked, unmatched)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,13 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--conf", type=float, default=0.35)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--stride", type=int, default=1)
+    p.add_argument("--nms-iou", type=float, default=0.5)
+    p.add_argument("--show-unmatched", action="store_true")
     a = p.parse_args(argv)
-    res = check_clip(a.weights, a.clip, conf=a.conf, imgsz=a.imgsz, stride=a.stride)
+    res = check_clip(a.weights, a.clip, conf=a.conf, imgsz=a.imgsz, stride=a.stride, nms_iou=a.nms_iou)
     for s in res.per_second:
         print(f"{s['second']:>3}s  det={s['detections']}  gt={ {k: round(v / s['frames'], 1) for k, v in s['visible'].items()} }")
     for o in res.objects:
         print(o)
     print("unmatched detections:", res.false_positives, "frames:", res.frames_checked)
+    if a.show_unmatched:
+        for u in res.unmatched:
+            print("  ", u)
     return 0
 
 
