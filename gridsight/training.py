@@ -69,6 +69,39 @@ class TrainResult:
     def map50(self) -> float:
         return float(self.metrics["overall"]["map50"])
 
+    @property
+    def weights_path(self) -> Path:  # alias used by the CLI
+        return self.weights
+
+    @property
+    def class_names(self) -> list[str]:  # alias used by the CLI
+        return list(self.classes)
+
+    @property
+    def training(self) -> dict[str, Any]:
+        """The manifest's ``training`` block for this run."""
+        try:
+            import ultralytics
+
+            ul = ultralytics.__version__
+        except ImportError:  # pragma: no cover
+            ul = "?"
+        return {
+            "code": "gridsight.training.train_detector",
+            "model_cfg": self.model_cfg,
+            "pretrained": self.settings.get("pretrained", False),
+            "dataset": {"data": self.settings.get("data"), "n_train": self.n_train, "n_val": self.n_val},
+            "seed": self.seed,
+            "epochs": self.epochs,
+            "imgsz": self.imgsz,
+            "batch": self.batch,
+            "settings": {k: v for k, v in self.settings.items() if k not in ("data",)},
+            "duration_s": self.duration_s,
+            "hardware": self.hardware,
+            "ultralytics": ul,
+            "date": time.strftime("%Y-%m-%d"),
+        }
+
 
 def _count_images(data_yaml: Path) -> tuple[int, int]:
     data = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8"))
