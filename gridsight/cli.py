@@ -119,6 +119,7 @@ def cmd_train(args) -> int:
 
     result = train_detector(
         Path(args.data), Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
+        **({"name": args.name} if args.name else {}),
     )
     print(result)
     if args.name:
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", help="also write weights/<name>.yaml manifest")
+    p.add_argument("--name", help="name the weights <name>.pt and write a <name>.yaml manifest beside them in --out")
     p.add_argument("--version", default="1")
     p.set_defaults(func=cmd_train)
 
