@@ -46,13 +46,10 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from gridsight.procs import ChildProcess, free_port, wait_until  # noqa: E402
+
 STREAM = "gridsight:orders"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def machine() -> dict:
@@ -83,31 +80,6 @@ def results_dir(info: dict) -> Path:
     return REPO / "benchmarks" / "results" / f"{slug}-{info['cpus']}cpu"
 
 
-class Proc:
-    def __init__(self, argv, log: Path, env=None) -> None:
-        self.log = log
-        self._fh = open(log, "ab")
-        self.p = subprocess.Popen(argv, stdout=self._fh, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-
-    def stop(self, sig=signal.SIGTERM, timeout=20) -> None:
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait(5)
-        self._fh.close()
-
-
-def wait(predicate, timeout_s: float, what: str, poll_s: float = 0.2):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def make_database(kind: str, work: Path, pg_dsn: str) -> tuple[str, callable]:
@@ -164,13 +136,13 @@ def run_phase(name: str, *, redis_url: str, engine, work: Path, producers: int, 
                 "--spool", str(work / f"spool-{run_id}-{i}"), "--run-id", run_id, "--count", str(count),
                 "--start", str(start), "--rate", str(rate / producers if rate else 0), "--report", str(report),
                 "--worker", f"bench-{i}", "--drain-timeout", str(timeout_s)]
-        procs.append(Proc(argv, work / f"producer-{run_id}-{i}.log"))
+        procs.append(ChildProcess(f"producer-{i}", argv, work / f"producer-{run_id}-{i}.log").start())
         start += count
     expected = {f"{run_id}-{i:08d}" for i in range(events)}
     deadline = time.monotonic() + timeout_s
     try:
         for p in procs:
-            p.p.wait(max(1, deadline - time.monotonic()))
+            p.proc.wait(max(1, deadline - time.monotonic()))
     finally:
         for p in procs:
             p.stop()
@@ -181,7 +153,7 @@ def run_phase(name: str, *, redis_url: str, engine, work: Path, producers: int, 
             rec = json.loads(line)
             published[rec["key"]] = rec["published_at"]
             put[rec["key"]] = rec["put_at"]
-    wait(lambda: len(stored(engine, run_id)) >= len(expected), max(5, deadline - time.monotonic()),
+    wait_until(lambda: len(stored(engine, run_id)) >= len(expected), max(5, deadline - time.monotonic()),
          f"{name}: all {events} orders stored", poll_s=0.5)
     time.sleep(2)  # a duplicate would show up now
     rows = stored(engine, run_id)
@@ -232,18 +204,18 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="gs-busload-"))
     redis_port, api_port = free_port(), free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    rproc = Proc(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(work), "--save", "",
-                  "--appendonly", "yes", "--appendfsync", "everysec"], work / "redis.log")
+    rproc = ChildProcess("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(work), "--save", "",
+                                   "--appendonly", "yes", "--appendfsync", "everysec"], work / "redis.log").start()
     db_url, drop_db = make_database(args.database, work, args.pg_dsn)
     api = None
     try:
-        wait(lambda: _ping(redis_url), 10, "redis")
+        wait_until(lambda: _ping(redis_url), 10, "redis")
         threads = args.ingest_threads or (1 if args.database == "sqlite" else 4)
         env = {**os.environ, "GRIDSIGHT_REDIS_URL": redis_url, "GRIDSIGHT_REDIS_STREAM": STREAM,
                "GRIDSIGHT_JOB_INTERVAL_S": "0", "GRIDSIGHT_INGEST_THREADS": str(threads)}
-        api = Proc([sys.executable, "-m", "gridsight.cli", "serve", "--port", str(api_port), "--database-url", db_url,
-                    "--evidence-dir", str(work / "evidence")], work / "api.log", env=env)
-        wait(lambda: _http_ok(f"http://127.0.0.1:{api_port}/health"), 60, "API")
+        api = ChildProcess("api", [sys.executable, "-m", "gridsight.cli", "serve", "--port", str(api_port), "--database-url", db_url,
+                                   "--evidence-dir", str(work / "evidence")], work / "api.log", env=env).start()
+        wait_until(lambda: _http_ok(f"http://127.0.0.1:{api_port}/health"), 60, "API")
         engine = create_engine(db_url)
         print(f"bus load test on {info['cpu']} x{info['cpus']} ({args.database}, {threads} ingest thread(s)); "
               f"work dir {work}", flush=True)

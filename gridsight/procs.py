@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -120,3 +121,10 @@ def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.25, on_
             return value
         time.sleep(poll_s)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{on_timeout()}")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback TCP port nobody listens on (right now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]

@@ -23,15 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from gridsight.procs import free_port  # noqa: F401 (tests import it from here)
+
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).resolve().parents[1] / "streams" / "rtsp_server.py"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A loopback TCP port nobody listens on (right now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def rtsp_server_available() -> bool:
