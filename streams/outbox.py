@@ -187,6 +187,7 @@ class OutboxPusher:
         self.delivered = 0
         self.retries = 0
         self._api_down_logged = False
+        self._backing_off = False
 
     def notify(self) -> None:
         """Called after put(): send now instead of at the next poll."""
@@ -197,9 +198,11 @@ class OutboxPusher:
         while not self._stop.is_set():
             item = self._outbox.peek()
             if item is None:
+                self._backing_off = False
                 return self._idle_poll_s
             result = send_item(self._sender, item)
             if result.delivered:
+                self._backing_off = False
                 self._outbox.ack(item)
                 self.delivered += 1
                 self._backoff.reset()
@@ -213,6 +216,7 @@ class OutboxPusher:
                 self._outbox.reject(item, f"HTTP {result.status_code}: {result.detail}")
                 continue
             self.retries += 1
+            self._backing_off = True
             delay = self._backoff.next_delay()
             if not self._api_down_logged:
                 log.warning(
@@ -226,7 +230,9 @@ class OutboxPusher:
     def _run(self) -> None:
         delay = 0.0
         while not self._stop.is_set():
-            self._wake.wait(delay)
+            # While backing off, a new record must not cut the wait short: during an
+            # outage every new order would otherwise trigger another doomed attempt.
+            (self._stop if self._backing_off else self._wake).wait(delay)
             self._wake.clear()
             if self._stop.is_set():
                 break

@@ -100,3 +100,32 @@ def test_keys_are_validated(tmp_path):
 
     with pytest.raises(ValueError):
         DurableOutbox(tmp_path).put("../../etc/passwd", {})
+
+
+def test_new_records_do_not_cut_a_backoff_short(tmp_path):
+    """An outage must not turn every new order into another doomed attempt."""
+    outbox = DurableOutbox(tmp_path)
+    api = FlakyApi()
+    pusher = OutboxPusher(outbox, api, Backoff(0.5, 1.0, 2.0, 0.0, random.Random(0)), idle_poll_s=0.01)
+    pusher.start()
+    try:
+        outbox.put("first-0", {"n": 0})
+        pusher.notify()
+        for _ in range(100):
+            if api.calls:
+                break
+            threading.Event().wait(0.01)
+        calls_at_outage = api.calls
+        for i in range(1, 30):
+            outbox.put(f"more-{i}", {"n": i})
+            pusher.notify()
+            threading.Event().wait(0.005)
+        assert api.calls == calls_at_outage == 1, api.calls
+        api.up = True
+        for _ in range(300):
+            if outbox.pending_count() == 0:
+                break
+            threading.Event().wait(0.01)
+        assert [p["n"] for p in api.accepted.values()] == list(range(30))
+    finally:
+        pusher.stop(flush_timeout_s=1)
