@@ -1,0 +1,60 @@
+"""Shared pieces of the street renderer: the labelled class list, the BGR colour type and the
+colour helpers every drawing module uses (clipping, scaling, mixing, jitter, HSV conversion),
+plus the small RNG utilities (``_pick`` for weighted choices, ``_seed`` to derive a sub-seed)
+and ``stable_style`` which rounds a style dict for JSON. Nothing here draws; it has no
+dependencies inside the package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+# Labelled classes, in model class-id order. Never reorder: trained weights depend on it.
+CLASSES: tuple[str, ...] = ("person", "litter", "garbage_bag")
+
+Colour = tuple[float, float, float]  # BGR, 0..255
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def _clip_colour(c) -> Colour:
+    return tuple(float(min(255.0, max(0.0, v))) for v in c)  # type: ignore[return-value]
+
+
+def _scale_colour(c: Colour, k: float) -> Colour:
+    return _clip_colour([v * k for v in c])
+
+
+def _mix(a: Colour, b: Colour, t: float) -> Colour:
+    return _clip_colour([x * (1 - t) + y * t for x, y in zip(a, b)])
+
+
+def _jitter(rng: np.random.Generator, c: Colour, amount: float = 12.0) -> Colour:
+    return _clip_colour(np.asarray(c, float) + rng.normal(0, amount, 3))
+
+
+def _hsv(h: float, s: float, v: float) -> Colour:
+    """OpenCV HSV (h 0..180, s/v 0..255) -> BGR tuple."""
+    px = np.uint8([[[int(h) % 180, int(np.clip(s, 0, 255)), int(np.clip(v, 0, 255))]]])
+    return tuple(float(x) for x in cv2.cvtColor(px, cv2.COLOR_HSV2BGR)[0, 0])  # type: ignore[return-value]
+
+
+def _pick(rng: np.random.Generator, options, weights=None):
+    idx = rng.choice(len(options), p=None if weights is None else np.asarray(weights, float) / np.sum(weights))
+    return options[int(idx)]
+
+
+# --------------------------------------------------------------------------- RNG / style utilities
+
+
+def _seed(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def stable_style(style: dict[str, Any]) -> dict[str, Any]:
+    """Round colours so a style dict is JSON-friendly and compact."""
+    return {k: (tuple(round(float(x), 1) for x in v) if isinstance(v, tuple) else v) for k, v in style.items()}
