@@ -408,12 +408,20 @@
     });
   }
 
+  // The four headline counters, shared by the live page and the stats page.
+  function fillKpis(sum) {
+    $("kpi-open").textContent = sum.open;
+    $("kpi-overdue").textContent = sum.overdue;
+    $("kpi-closed").textContent = sum.by_status.closed || 0;
+    $("kpi-total").textContent = sum.total;
+  }
+
   initChrome();
 
   window.GS = {
     API, LANG, LOCALE, STATUSES, CLOCK_RUNNING, TERMINAL, T, h, s, clear, $, show, api, query, ApiError,
     detailText, authImage, setImage, imageLoaded, toast, reportError, fmtTime, fmtDay, fmtMonth, fmtDuration, isOverdue,
     deadlineText, statusBadge, priorityBadge, orderUrl, LiveFeed, feedStateLabel, debounce, readFileB64,
-    getToken,
+    getToken, fillKpis,
   };
 })();

@@ -67,10 +67,7 @@
   async function loadSummary() {
     try {
       const sum = await api("stats/summary");
-      $("kpi-open").textContent = sum.open;
-      $("kpi-overdue").textContent = sum.overdue;
-      $("kpi-closed").textContent = sum.by_status.closed || 0;
-      $("kpi-total").textContent = sum.total;
+      GS.fillKpis(sum);
     } catch (err) { /* counters wait for the next refresh */ }
   }
 

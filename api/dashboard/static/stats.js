@@ -9,10 +9,7 @@
   async function loadSummary() {
     try {
       const sum = await api("stats/summary");
-      $("kpi-open").textContent = sum.open;
-      $("kpi-overdue").textContent = sum.overdue;
-      $("kpi-closed").textContent = sum.by_status.closed || 0;
-      $("kpi-total").textContent = sum.total;
+      GS.fillKpis(sum);
       const statuses = GS.STATUSES.filter((st) => sum.by_status[st]);
       bars($("chart-status"), statuses.map((st) => ({ key: st, label: T("status." + st), value: sum.by_status[st], cls: "status-" + st })));
       const cats = Object.entries(sum.by_category).sort((a, b) => b[1] - a[1]);
