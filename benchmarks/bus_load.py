@@ -46,6 +46,7 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from gridsight.hardware import cpu_model  # noqa: E402
 from gridsight.procs import ChildProcess, free_port, wait_until  # noqa: E402
 
 STREAM = "gridsight:orders"
@@ -53,14 +54,7 @@ STREAM = "gridsight:orders"
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem_gib = None
     try:
         kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))

@@ -8,7 +8,6 @@ checkpoint, and reports held-out metrics in the shape the model manifest
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import shutil
@@ -20,24 +19,14 @@ from typing import Any
 
 import yaml
 
+from gridsight.hardware import cpu_model
+from inference.manifest import sha256_file
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+
 
 
 def hardware_summary(device: str = "cpu") -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
         import torch

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from gridsight.procs import free_port  # noqa: F401 (tests import it from here)
+from gridsight.procs import SYSTEM_PYTHON, free_port, system_python_env  # noqa: F401 (tests import free_port from here)
 
-SYSTEM_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).resolve().parents[1] / "streams" / "rtsp_server.py"
 
 
@@ -83,9 +82,7 @@ class RtspServer:
             cmd += ["--mount", f"{mount}={path}"]
         if self.loop:
             cmd.append("--loop")
-        # The venv must not leak into Debian's python (PYTHONPATH/PYTHONHOME would break gi).
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        env = system_python_env()
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill up
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
                                      text=True, env=env)
