@@ -92,7 +92,6 @@ class CameraPipeline:
         # The newest analysed frame, for streams.snapshots (swapped whole, so other threads may read it).
         self.latest_frame: VideoFrame | None = None
         self._inference_ms_total = 0.0
-        self.last_captured_at: float | None = None  # capture time of the newest analysed frame
         self._fps_ema: float | None = None  # analysed frames per second (EMA of intervals)
         self._last_done: float | None = None
         # Set once the analysis loop has exited (the source may still be closing):
@@ -129,6 +128,12 @@ class CameraPipeline:
             self.analysis_stopped.set()
             self.source.stop()
 
+    @property
+    def last_captured_at(self) -> float | None:
+        """Capture time of the newest analysed frame (for the stream-lag metric)."""
+        frame = self.latest_frame
+        return frame.captured_at if frame is not None else None
+
     def process(self, frame: VideoFrame) -> list[RuleEvent]:
         started = time.perf_counter()
         if hasattr(self._detector, "detect_timed"):
@@ -144,7 +149,6 @@ class CameraPipeline:
         self._clock.advance_to(frame.captured_at)
         self.frames_analysed += 1
         self.latest_frame = frame
-        self.last_captured_at = frame.captured_at
         emitted = []
         for rule, template in self._rules:
             for event in rule.update(tracked, (frame.width, frame.height)):
