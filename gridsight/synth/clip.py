@@ -97,7 +97,6 @@ def scenario_frames(scenario: Scenario, fps: int = 15, size=(640, 360), seed: in
     for tr in scenario.tracks:
         srng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, tr.id]))
         styles[tr.id] = OBJECTS[tr.cls].sample(srng, **tr.style)
-    tracks = {tr.id: tr for tr in scenario.tracks}
     walked_m = {tr.id: 0.0 for tr in scenario.tracks}
     last_px = {}
     n = int(round(scenario.duration * fps))
