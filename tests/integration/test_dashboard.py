@@ -349,7 +349,7 @@ def test_zone_editor_saves_a_polygon_and_shows_the_apis_error(api, open_page) ->
 
     card.locator("a.button").click()
     expect(page).to_have_url(f"{api.url}/dashboard/cameras/{camera}/zones")
-    page.wait_for_function("document.getElementById('editor-img').naturalWidth === 1280")
+    page.wait_for_function("() => document.getElementById('editor-img').naturalWidth === 1280")
     expect(page.locator("#editor-svg g.zone.other")).to_have_count(1)
 
     page.click("#z-new")
@@ -486,7 +486,7 @@ def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip
         # The zone editor shows the worker's own frame with the zone as it now is.
         p = open_page(ADMIN_TOKEN)
         p.goto("/dashboard/cameras/street-01/zones?lang=zh")
-        p.page.wait_for_function("document.getElementById('editor-img').naturalWidth > 100")
+        p.page.wait_for_function("() => document.getElementById('editor-img').naturalWidth > 100")
         expect(p.page.locator('#zone-list button[data-zone-id="west-kerb"]')).to_be_visible()
         p.page.click('#zone-list button[data-zone-id="west-kerb"]')
         expect(p.page.locator("#editor-svg circle.vertex")).to_have_count(4)
