@@ -1,0 +1,1 @@
+"""Model lifecycle for engineers: dataset checks, evaluation, export, verdict datasets, shadow runs."""
