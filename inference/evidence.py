@@ -1,5 +1,5 @@
 """Evidence an operator can trust at a glance: the frame, the zone, and the
-boxes that made the rule fire, burned into a JPEG."""
+boxes that made the rule fire, burned into a JPEG (or into each frame of a clip)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _draw_box(canvas: np.ndarray, xyxy, text: str, colour) -> None:
     cv2.putText(canvas, text, (x1 + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def render_snapshot(
+def annotate(
     image: np.ndarray,
     zone: PolygonZone,
     triggering: Detections,
@@ -33,9 +33,14 @@ def render_snapshot(
     context: Detections | None = None,
     caption: str = "",
     captured_at: float | None = None,
-    quality: int = 85,
-) -> bytes:
-    """Annotated JPEG: zone polygon (translucent), triggering boxes in red, other boxes in grey."""
+    box_scale: float = 1.0,
+) -> np.ndarray:
+    """A drawn-on copy of ``image``: zone polygon (translucent), triggering boxes in red,
+    other boxes in grey, caption and capture time in a banner.
+
+    ``box_scale`` maps detection pixels onto ``image``: the boxes are in the pixels the
+    detector saw, and a buffered frame may have been downscaled since (the zone is
+    normalised, so it needs no scaling)."""
     canvas = image.copy()
     height, width = canvas.shape[:2]
     poly = zone.to_pixels((width, height))
@@ -47,18 +52,68 @@ def render_snapshot(
 
     if context is not None:
         for i in range(len(context)):
-            _draw_box(canvas, context.xyxy[i], f"{context.labels[i]} {context.confidence[i]:.2f}", _CONTEXT_COLOUR)
+            _draw_box(canvas, context.xyxy[i] * box_scale, f"{context.labels[i]} {context.confidence[i]:.2f}", _CONTEXT_COLOUR)
     for i in range(len(triggering)):
         track = f" #{triggering.tracker_id[i]}" if triggering.tracker_id[i] >= 0 else ""
-        _draw_box(canvas, triggering.xyxy[i], f"{triggering.labels[i]}{track} {triggering.confidence[i]:.2f}", _TRIGGER_COLOUR)
+        _draw_box(canvas, triggering.xyxy[i] * box_scale, f"{triggering.labels[i]}{track} {triggering.confidence[i]:.2f}",
+                  _TRIGGER_COLOUR)
 
     stamp = dt.datetime.fromtimestamp(captured_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if captured_at else ""
     banner = "  ".join(t for t in (caption, stamp) if t)
     if banner:
         cv2.rectangle(canvas, (0, 0), (width, 22), (0, 0, 0), -1)
         cv2.putText(canvas, banner, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return canvas
 
-    ok, buf = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, quality])
+
+def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise RuntimeError("JPEG encoding of the evidence snapshot failed")
+        raise RuntimeError("JPEG encoding of an evidence frame failed")
     return buf.tobytes()
+
+
+def render_snapshot(image: np.ndarray, zone: PolygonZone, triggering: Detections, *, quality: int = 85, **drawing) -> bytes:
+    """Annotated JPEG: zone polygon (translucent), triggering boxes in red, other boxes in grey.
+    ``drawing``: the keywords of :func:`annotate` (context, caption, captured_at, box_scale)."""
+    return encode_jpeg(annotate(image, zone, triggering, **drawing), quality)
+
+
+def encode_mp4(images: list[np.ndarray], times_s: list[float], *, crf: int = 28, nominal_fps: float = 5.0) -> bytes:
+    """H.264 MP4 (yuv420p, so every browser and phone plays it) of equally sized BGR
+    images with even width and height (4:2:0 subsampling needs them).
+
+    Each frame keeps its own capture time (millisecond timestamps), so a camera whose
+    analysis rate was shed under load still plays at the speed the street moved;
+    ``nominal_fps`` is only the rate the stream header advertises."""
+    import io
+    from fractions import Fraction
+
+    import av  # PyAV: already the worker's decoder; imported here so JPEG-only callers do not pay for it
+
+    if len(images) != len(times_s) or not images:
+        raise ValueError("encode_mp4 needs one capture time per image, and at least one image")
+    height, width = images[0].shape[:2]
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 4:2:0 needs even dimensions, got {width}x{height}")
+    ms = Fraction(1, 1000)
+    out_buf = io.BytesIO()
+    # No +faststart: it re-opens the output by file name, and a clip of a few hundred KB
+    # is fetched whole before it plays anyway.
+    with av.open(out_buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(nominal_fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = ms
+        # veryfast: ~6 ms a 640x360 frame on one core; a clip is made once per event.
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        start, last_pts = times_s[0], -1
+        for image, at in zip(images, times_s):
+            pts = max(last_pts + 1, int(round((at - start) * 1000)))  # strictly increasing, as the muxer demands
+            last_pts = pts
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+            frame.pts, frame.time_base = pts, ms
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out_buf.getvalue()

@@ -4,8 +4,28 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inference.rules import RuleEvent
+if TYPE_CHECKING:  # read by attribute only, so any rule's event type will do
+    from inference.rules import RuleEvent
+
+JPEG = "image/jpeg"
+MP4 = "video/mp4"
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """One evidence file as the API takes it (api.schemas.EvidenceIn): ``kind`` is one of
+    snapshot (annotated key frame), before, after, clip."""
+
+    kind: str
+    content_type: str
+    data: bytes
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "content_type": self.content_type, "data_b64": base64.b64encode(self.data).decode("ascii")}
 
 
 def iso_utc(ts: float) -> str:
@@ -22,8 +42,12 @@ def work_order_payload(
     model_version: str,
     grid_cell: str | None,
     address: str | None,
-    snapshot_jpeg: bytes,
+    snapshot_jpeg: bytes | None = None,
+    evidence: Sequence[EvidenceItem] = (),
 ) -> dict:
+    """``evidence`` in the order given; ``snapshot_jpeg`` (the older spelling) goes first.
+    The idempotency key is the event's, not the payload's: evidence does not change it."""
+    items = ([EvidenceItem("snapshot", JPEG, snapshot_jpeg)] if snapshot_jpeg is not None else []) + list(evidence)
     return {
         "camera_id": event.camera_id,
         "zone_id": event.zone_id,
@@ -41,13 +65,7 @@ def work_order_payload(
         "boxes": event.detections.to_records(),
         "grid_cell": grid_cell,
         "address": address,
-        "evidence": [
-            {
-                "kind": "snapshot",
-                "content_type": "image/jpeg",
-                "data_b64": base64.b64encode(snapshot_jpeg).decode("ascii"),
-            }
-        ],
+        "evidence": [item.to_wire() for item in items],
     }
 
 
@@ -60,11 +78,5 @@ def event_end_payload(event: RuleEvent, *, snapshot_jpeg: bytes) -> dict:
         "zone_id": event.zone_id,
         "rule_id": event.rule_id,
         "ended_at": iso_utc(event.at),
-        "evidence": [
-            {
-                "kind": "after",
-                "content_type": "image/jpeg",
-                "data_b64": base64.b64encode(snapshot_jpeg).decode("ascii"),
-            }
-        ],
+        "evidence": [EvidenceItem("after", JPEG, snapshot_jpeg).to_wire()],
     }
