@@ -100,11 +100,16 @@ class LitteringRule(ZoneRule):
                 best, best_ratio = person, ratio
         return best
 
-    def _has_left(self, drop: _Drop, item: Presence, now: float) -> bool:
+    def _left_at(self, drop: _Drop, item: Presence, now: float) -> float | None:
+        """Since when the person who dropped ``item`` has been away from it; None: still by it."""
         person = self._people.get(drop.person_track_id)
-        if person is None or now - person.last_seen_at >= self.spec.leave_after_s:
-            return True
-        return person.distance_to(item.position) >= self.spec.leave_distance * person.height
+        if person is None:
+            return drop.away_since if drop.away_since is not None else now
+        if now - person.last_seen_at >= self.spec.leave_after_s:
+            return person.last_seen_at  # out of view: gone since they were last seen
+        if person.distance_to(item.position) >= self.spec.leave_distance * person.height:
+            return drop.away_since if drop.away_since is not None else now
+        return None
 
     def _evidence(self, litter: Detections, people: Detections, now: float):
         left: list[tuple[Presence, _Drop]] = []
@@ -112,10 +117,9 @@ class LitteringRule(ZoneRule):
             drop = self._drops.get(item.origin_id)
             if drop is None:
                 continue
-            if not self._has_left(drop, item, now):
-                drop.away_since = None  # came back (or never went): the clock starts again when they go
+            drop.away_since = self._left_at(drop, item, now)  # None: came back or never went
+            if drop.away_since is None:
                 continue
-            drop.away_since = now if drop.away_since is None else drop.away_since
             if now - max(drop.away_since, item.settled_at) >= self.spec.min_dwell_s:
                 left.append((item, drop))
         if not left:
