@@ -1,7 +1,13 @@
-"""One camera's analysis loop: source -> detector -> tracker -> rules -> outbox.
+"""One camera's analysis loop: source -> detector -> tracker -> rules -> evidence -> outbox.
 
 Constructors take collaborators; ``streams.worker`` is the factory that reads
 config and wires them.
+
+A START's work order waits for its evidence: ``post_s`` (3 s) of stream time
+after the rule fired, so the order carries the key frame, a before and an after
+frame and a clip around the moment (streams.evidence_buffer). Emergency-tier
+orders do not wait. Whatever is still collecting when the camera stalls, the
+source ends or the pipeline stops is sent with what it has.
 """
 
 from __future__ import annotations
@@ -10,20 +16,34 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
-
-import numpy as np
+from typing import Callable, Protocol
 
 from inference.clock import FrameClock
 from inference.detector import Detector
+from inference.detections import Detections
 from inference.evidence import render_snapshot
-from inference.rules import DwellRule, EventPhase, RuleEvent
+from inference.rules import EventPhase, RuleEvent
 from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
+from streams.evidence_buffer import EventEvidence, EvidenceRecorder
 from streams.frames import VideoFrame
 from streams.orders import event_end_payload, work_order_payload
 
 log = logging.getLogger(__name__)
+
+
+class ZoneRule(Protocol):
+    """What the pipeline needs of a rule (inference.rules.DwellRule is one)."""
+
+    spec: object  # has .rule_id and .zone (a PolygonZone)
+
+    def update(self, detections: Detections, frame_size: tuple[int, int]) -> list[RuleEvent]: ...
+
+    def replace_zone(self, zone: PolygonZone) -> None: ...
+
+
+# Orders of this tier go out at once: an emergency must not wait for its clip's tail.
+_NO_WAIT_PRIORITIES = frozenset({"emergency"})
 
 
 @dataclass(frozen=True)
@@ -71,12 +91,13 @@ class CameraPipeline:
         source,
         detector: Detector,
         tracker: ObjectTracker,
-        rules: list[tuple[DwellRule, WorkOrderTemplate]],
+        rules: list[tuple[ZoneRule, WorkOrderTemplate]],
         clock: FrameClock,
         submit_order: Callable[[str, dict], None],
         *,
         governor=None,
         observe_inference: Callable[[float], None] | None = None,
+        evidence: EvidenceRecorder | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.source = source
@@ -97,13 +118,16 @@ class CameraPipeline:
         # Set once the analysis loop has exited (the source may still be closing):
         # from then on this pipeline files no more orders.
         self.analysis_stopped = threading.Event()
+        self._evidence = evidence if evidence is not None else EvidenceRecorder()
+        # START events whose order waits for its evidence: event id -> (event, template at START).
+        self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate]] = {}
 
-    def replace_rules(self, rules: list[tuple[DwellRule, WorkOrderTemplate]]) -> None:
+    def replace_rules(self, rules: list[tuple[ZoneRule, WorkOrderTemplate]]) -> None:
         """Swap the zone rules of a running camera (edited zones/rules); the source keeps running."""
         self._rules = list(rules)
 
     @property
-    def rules(self) -> list[tuple[DwellRule, WorkOrderTemplate]]:
+    def rules(self) -> list[tuple[ZoneRule, WorkOrderTemplate]]:
         return list(self._rules)
 
     @property
@@ -119,14 +143,29 @@ class CameraPipeline:
                     if self.source.ended:
                         log.info("camera %s: source ended", self.camera_id)
                         return
+                    # No frames (camera offline, reconnecting): stream time stands still,
+                    # so waiting orders go out after a bound in wall time instead.
+                    self._submit_evidence(self._evidence.overdue())
                     continue
                 self.process(frame)
         except Exception:
             # One camera's bug must not take the other cameras on this worker down with it.
             log.exception("camera %s: analysis loop crashed", self.camera_id)
         finally:
+            try:
+                self.flush_evidence()  # before analysis_stopped: from then on no orders are filed
+            except Exception:
+                log.exception("camera %s: could not send the orders still collecting evidence", self.camera_id)
             self.analysis_stopped.set()
             self.source.stop()
+
+    def flush_evidence(self) -> int:
+        """Send every order still collecting evidence, with what it has; returns how many."""
+        ready = self._evidence.flush()
+        if ready:
+            log.info("camera %s: stopping; %d order(s) sent with the evidence collected so far", self.camera_id, len(ready))
+        self._submit_evidence(ready)
+        return len(ready)
 
     @property
     def last_captured_at(self) -> float | None:
@@ -149,6 +188,8 @@ class CameraPipeline:
         self._clock.advance_to(frame.captured_at)
         self.frames_analysed += 1
         self.latest_frame = frame
+        # Buffered before the rules run, so a START's clip ends on its own key frame.
+        self._submit_evidence(self._evidence.observe(frame, tracked))
         emitted = []
         for rule, template in self._rules:
             for event in rule.update(tracked, (frame.width, frame.height)):
@@ -173,41 +214,49 @@ class CameraPipeline:
                 self.source.set_analysis_fps(new_fps)
         return emitted
 
-    def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked, rule: DwellRule) -> None:
+    def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked: Detections,
+                  rule: ZoneRule) -> None:
         log.info(
-            "camera %s: event %s %s zone=%s labels=%s dwell=%.1fs tracks=%s",
+            "camera %s: event %s %s zone=%s labels=%s dwell=%.1fs tracks=%s%s",
             self.camera_id, event.phase.value, event.rule_id, event.zone_id, ",".join(event.labels),
-            event.dwell_s, list(event.track_ids),
+            event.dwell_s, list(event.track_ids), " (reopened)" if getattr(event, "reopened", False) else "",
         )
-        if event.phase is EventPhase.END and self.submit_event_end is not None:
-            self._send_event_end(event, template, frame, tracked, rule)
+        if event.phase is EventPhase.END:
+            # Its order must reach the outbox before the END that refers to it.
+            self._submit_evidence(self._evidence.finish(event.event_id))
+            if self.submit_event_end is not None:
+                self._send_event_end(event, template, frame, tracked, rule)
             return
         if event.phase is not EventPhase.START:
-            return
-        snapshot = render_snapshot(
-            frame.image,
-            rule.spec.zone,
-            event.detections,
-            # Untracked boxes are below the tracker's bar: noise, not context.
-            context=tracked[(tracked.tracker_id >= 0) & ~np.isin(tracked.tracker_id, list(event.track_ids))],
-            caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
-            captured_at=frame.captured_at,
-        )
-        payload = work_order_payload(
+            return  # UPDATEs, reopened ones included, belong to an order already filed
+        self._awaiting[event.event_id] = (event, template)
+        self._submit_evidence(self._evidence.open(
             event,
-            category_code=template.category_code,
-            category_name=template.category_name,
-            priority=template.priority,
-            model_name=self._detector.name,
-            model_version=self._detector.version,
-            grid_cell=template.grid_cell,
-            address=template.address,
-            snapshot_jpeg=snapshot,
-        )
-        self._submit_order(event.idempotency_key(), payload)
+            zone=rule.spec.zone,
+            frame=frame,
+            tracked=tracked,
+            caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
+            wait=str(template.priority) not in _NO_WAIT_PRIORITIES,
+        ))
+
+    def _submit_evidence(self, ready: list[EventEvidence]) -> None:
+        for evidence in ready:
+            event, template = self._awaiting.pop(evidence.event.event_id)
+            payload = work_order_payload(
+                event,
+                category_code=template.category_code,
+                category_name=template.category_name,
+                priority=template.priority,
+                model_name=self._detector.name,
+                model_version=self._detector.version,
+                grid_cell=template.grid_cell,
+                address=template.address,
+                evidence=evidence.items,
+            )
+            self._submit_order(event.idempotency_key(), payload)
 
     def _send_event_end(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked,
-                        rule: DwellRule) -> None:
+                        rule: ZoneRule) -> None:
         """The zone is empty again: send the frame that shows it, so the API can
         verify an order waiting for feedback without anyone going on site."""
         snapshot = render_snapshot(

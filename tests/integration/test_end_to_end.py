@@ -3,9 +3,11 @@ process (YOLO + ByteTrack + dwell rules) -> API on SQLite -> work orders."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
+import av
 import httpx
 import pytest
 
@@ -45,11 +47,22 @@ def check_order(order: dict, api_url: str, label: str) -> None:
         - __import__("datetime").datetime.fromisoformat(started)
     ).total_seconds()
     assert dwell >= 4.0, f"rule fired after {dwell:.1f}s, before its 4 s minimum dwell"
-    [snapshot] = order["evidence"]
-    assert snapshot["kind"] == "snapshot" and snapshot["content_type"] == "image/jpeg"
-    image = httpx.get(f"{api_url}{snapshot['url']}", timeout=10)
-    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
-    assert image.content[:3] == b"\xff\xd8\xff" and len(image.content) == snapshot["size"] > 5_000
+    # Per event: the annotated key frame, a before and an after frame, and a clip around START.
+    assert [e["kind"] for e in order["evidence"]] == ["snapshot", "before", "after", "clip"]
+    files = {}
+    for item in order["evidence"]:
+        download = httpx.get(f"{api_url}{item['url']}", timeout=10)
+        assert download.status_code == 200 and download.headers["content-type"] == item["content_type"]
+        assert len(download.content) == item["size"]
+        files[item["kind"]] = download.content
+    for kind in ("snapshot", "before", "after"):
+        assert files[kind][:3] == b"\xff\xd8\xff" and len(files[kind]) > 5_000, kind
+    assert len(files["clip"]) < 1_000_000
+    with av.open(io.BytesIO(files["clip"])) as clip:
+        frames = sum(1 for _ in clip.decode(video=0))
+        duration_s = clip.duration / av.time_base
+    # 4 s before START and 3 s after at the demo's 5 analysed fps (fewer if shed, or at the clip's end).
+    assert frames >= 10 and 3.0 <= duration_s <= 8.5, (frames, duration_s)
 
 
 @requires_rtsp_server
@@ -86,10 +99,16 @@ def test_orders_made_while_api_is_down_arrive_once_it_returns(demo_clip, api, st
         api.stop()  # down before the bag has been lying there long enough
         print("injected: API stopped")
         wait_until(lambda: worker.event_starts() >= 2, 90, "both events while the API is down", on_timeout=worker.log_text)
-        pending = [
-            p for p in (worker.spool_dir / "pending").glob("*.json")
-            if json.loads(p.read_text()).get("kind", "work_order") == "work_order"
-        ]
+
+        def spooled_orders() -> list:
+            return [
+                p for p in (worker.spool_dir / "pending").glob("*.json")
+                if json.loads(p.read_text()).get("kind", "work_order") == "work_order"
+            ]
+
+        # An order is spooled once its evidence is complete: post_s (3 s) of stream after START.
+        wait_until(lambda: len(spooled_orders()) >= 2, 30, "both orders on disk", on_timeout=worker.log_text)
+        pending = spooled_orders()
         assert len(pending) == 2, "both orders should wait on disk"
         assert "cannot deliver work orders" in worker.log_text()
         api.start()

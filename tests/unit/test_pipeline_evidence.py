@@ -1,0 +1,210 @@
+"""CameraPipeline files a START's work order once its evidence is complete (post_s of
+stream time later), at once for emergencies, and never loses one that is still
+collecting when the source ends, the camera stalls or the pipeline stops."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import av
+
+from api.schemas import WorkOrderCreate
+from inference.clock import FrameClock
+from inference.detections import Detections
+from inference.rules import EventPhase, RuleEvent
+from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
+from streams.pipeline import CameraPipeline, WorkOrderTemplate
+from tests.unit.test_evidence_buffer import BAG, FPS, PERSON, T0, ZONE, frame
+
+TRACKED = Detections.merge([BAG, PERSON])
+START_AT = 10 * FPS  # the frame index the rule fires on
+
+
+@dataclass(frozen=True)
+class Event(RuleEvent):
+    # Declared here too, so these tests run whether or not RuleEvent has the field yet.
+    reopened: bool = False
+
+
+def event(phase: EventPhase, index: int, **extra) -> Event:
+    return Event(event_id="cam-1/kerb-litter/kerb/1", phase=phase, camera_id="cam-1", rule_id="kerb-litter",
+                 zone_id="kerb", at=T0 + index / FPS, started_at=T0 + 5, labels=("garbage_bag",), track_ids=(7,),
+                 max_confidence=0.9, detections=BAG, **extra)
+
+
+class ScriptedRule:
+    """Any rule will do (the pipeline must not depend on DwellRule): events by frame number."""
+
+    def __init__(self, script: dict[int, list[Event]]) -> None:
+        self.spec = SimpleNamespace(rule_id="kerb-litter", zone=ZONE)
+        self._script = script
+        self._frames = 0
+
+    def update(self, detections, frame_size):
+        events = self._script.get(self._frames, [])
+        self._frames += 1
+        return events
+
+
+class ListSource:
+    """Frames, then either the end of the stream or (``live``) silence."""
+
+    def __init__(self, frames, *, live: bool = False, on_read=None) -> None:
+        self._frames = list(frames)
+        self._live = live
+        self._on_read = on_read
+        self.stopped = False
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    @property
+    def ended(self) -> bool:
+        return not self._frames and not self._live
+
+    def read(self, timeout=None):
+        if self._on_read is not None:
+            self._on_read(len(self._frames))
+        return self._frames.pop(0) if self._frames else None
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict]] = []  # (kind, key, payload), in submission order
+
+    def order(self, key: str, payload: dict) -> None:
+        self.records.append(("work_order", key, payload))
+
+    def end(self, key: str, payload: dict) -> None:
+        self.records.append(("event_end", key, payload))
+
+    @property
+    def orders(self) -> list[dict]:
+        return [p for kind, _k, p in self.records if kind == "work_order"]
+
+
+def pipeline(script, source=None, *, priority="normal", settings=None, wall_clock=None):
+    outbox = Outbox()
+    detector = SimpleNamespace(name="gridsight-demo-v1", version="1", detect=lambda images: [TRACKED])
+    tracker = SimpleNamespace(update=lambda detections, timestamp: detections)
+    template = WorkOrderTemplate("06010", "暴露垃圾 exposed garbage", priority, "GC-0101-07", None)
+    recorder = EvidenceRecorder(settings or EvidenceSettings(pre_s=4, post_s=3),
+                                **({"wall_clock": wall_clock} if wall_clock else {}))
+    pipe = CameraPipeline("cam-1", source, detector, tracker, [(ScriptedRule(script), template)], FrameClock(),
+                          outbox.order, evidence=recorder)
+    pipe.submit_event_end = outbox.end
+    return pipe, outbox
+
+
+def kinds(payload: dict) -> list[str]:
+    return [e["kind"] for e in payload["evidence"]]
+
+
+def test_the_order_waits_post_s_of_stream_time_and_carries_all_evidence() -> None:
+    start = event(EventPhase.START, START_AT)
+    pipe, outbox = pipeline({START_AT: [start]})
+    for i in range(START_AT + 3 * FPS):
+        pipe.process(frame(i))
+    assert outbox.records == [], "the order must wait for its after frame and clip"
+    pipe.process(frame(START_AT + 3 * FPS))  # 3 s of stream after START
+    [(kind, key, payload)] = outbox.records
+    assert kind == "work_order" and key == start.idempotency_key()  # unchanged: retries still dedupe
+    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
+    assert [e["content_type"] for e in payload["evidence"]] == ["image/jpeg"] * 3 + ["video/mp4"]
+    order = WorkOrderCreate.model_validate(payload)  # what the API will accept
+    assert order.detected_at.timestamp() == start.at and order.event_id == start.event_id
+    clip = next(e for e in order.evidence if e.kind.value == "clip")
+    with av.open(io.BytesIO(base64.b64decode(clip.data_b64))) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 4 * FPS + 1 + 3 * FPS
+
+
+def test_an_emergency_order_is_filed_on_the_start_frame() -> None:
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority="emergency")
+    for i in range(START_AT + 1):
+        pipe.process(frame(i))
+    [payload] = outbox.orders
+    # Key and before frames, and the pre-roll already buffered; no after frame to wait for.
+    assert kinds(payload) == ["snapshot", "before", "clip"]
+    for i in range(START_AT + 1, START_AT + 5 * FPS):
+        pipe.process(frame(i))
+    assert len(outbox.orders) == 1
+
+
+def test_an_order_still_collecting_is_filed_when_the_source_ends() -> None:
+    frames = [frame(i) for i in range(START_AT + FPS)]  # the file ends 1 s after START
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames))
+    pipe.run(threading.Event())
+    [payload] = outbox.orders
+    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
+    assert pipe.analysis_stopped.is_set() and pipe.source.stopped
+
+
+def test_an_order_still_collecting_is_filed_when_the_pipeline_is_stopped() -> None:
+    stop = threading.Event()
+    frames = [frame(i) for i in range(START_AT + 2)]
+    source = ListSource(frames, live=True, on_read=lambda left: stop.set() if left == 0 else None)
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, source)
+    pipe.run(stop)
+    [payload] = outbox.orders
+    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
+
+
+def test_a_stalled_camera_files_the_order_after_a_bounded_wall_time() -> None:
+    wall = [0.0]
+    stop = threading.Event()
+
+    def on_read(left: int) -> None:
+        if left == 0:  # the camera went silent: each empty read is half a second of wall time
+            wall[0] += 0.5
+            if wall[0] > 60:
+                stop.set()
+
+    frames = [frame(i) for i in range(START_AT + 2)]
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames, live=True, on_read=on_read),
+                            settings=EvidenceSettings(pre_s=4, post_s=3, stall_s=10), wall_clock=lambda: wall[0])
+    filed_at = []
+    pipe._submit_order = lambda key, payload: filed_at.append(wall[0])
+    pipe.run(stop)
+    assert filed_at == [13.0], "filed once, post_s + stall_s after START, while the camera was still silent"
+
+
+def test_an_end_within_post_s_files_the_order_first() -> None:
+    script = {START_AT: [event(EventPhase.START, START_AT)], START_AT + FPS: [event(EventPhase.END, START_AT + FPS)]}
+    pipe, outbox = pipeline(script)
+    for i in range(START_AT + 2 * FPS):
+        pipe.process(frame(i))
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
+    assert kinds(outbox.orders[0]) == ["snapshot", "before", "after", "clip"]
+
+
+def test_updates_file_no_order_reopened_or_not() -> None:
+    script = {
+        START_AT: [event(EventPhase.START, START_AT)],
+        START_AT + 20: [event(EventPhase.UPDATE, START_AT + 20)],
+        START_AT + 30: [event(EventPhase.END, START_AT + 30)],
+        START_AT + 40: [event(EventPhase.UPDATE, START_AT + 40, reopened=True)],
+    }
+    pipe, outbox = pipeline(script)
+    for i in range(START_AT + 60):
+        pipe.process(frame(i))
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
+
+
+def test_the_default_recorder_is_used_when_none_is_given() -> None:
+    detector = SimpleNamespace(name="m", version="1", detect=lambda images: [TRACKED])
+    tracker = SimpleNamespace(update=lambda detections, timestamp: detections)
+    filed = []
+    template = WorkOrderTemplate("06010", "x", "normal", None, None)
+    pipe = CameraPipeline("cam-1", None, detector, tracker, [(ScriptedRule({2: [event(EventPhase.START, 2)]}), template)],
+                          FrameClock(), lambda key, payload: filed.append(payload))
+    for i in range(3):
+        pipe.process(frame(i, (320, 180)))
+    assert filed == [] and pipe.flush_evidence() == 1
+    # No after frame yet, and the frame nearest "before" is the key frame itself: left out.
+    assert kinds(filed[0]) == ["snapshot", "clip"]
