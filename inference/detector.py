@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.detections import Detections
+from inference.backend import Backend, choose_backend
 from inference.manifest import ModelManifest, load_manifest, verify_weights
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class YoloDetector:
         iou: float = 0.5,
         device: str = "cpu",
         input_size: int | None = None,
+        backend: str = "pytorch",
     ) -> None:
         os.environ.setdefault("YOLO_OFFLINE", "1")  # never let ultralytics reach for the hub
         from ultralytics import YOLO
@@ -48,6 +50,7 @@ class YoloDetector:
         self._iou = iou
         self._device = device
         self._imgsz = input_size or manifest.input_size
+        self.backend = backend  # pytorch | onnx | tensorrt: which copy of the weights weights_path is
         self._model = YOLO(str(weights_path), task="detect")
         model_names = [self._model.names[i] for i in sorted(self._model.names)]
         if model_names != list(manifest.classes):
@@ -58,10 +61,15 @@ class YoloDetector:
         self._canonical = np.array([manifest.canonical_labels.get(c) for c in manifest.classes], dtype=object)
 
     @classmethod
-    def from_manifest(cls, manifest_path: str | Path, **kwargs) -> "YoloDetector":
+    def from_manifest(cls, manifest_path: str | Path, *, backend: Backend = "auto", **kwargs) -> "YoloDetector":
+        """Load the manifest's weights, or the fastest verified export of them (see inference.backend)."""
         manifest, weights_path = load_manifest(manifest_path)
         verify_weights(manifest, weights_path, Path(manifest_path))
-        return cls(manifest, weights_path, **kwargs)
+        choice = choose_backend(
+            manifest, weights_path, Path(manifest_path).resolve().parent,
+            device=str(kwargs.get("device", "cpu")), requested=backend,
+        )
+        return cls(manifest, choice.path, backend=choice.backend, **kwargs)
 
     def detect(self, images: list[np.ndarray]) -> list[Detections]:
         if not images:

@@ -19,6 +19,22 @@ class ManifestError(ValueError):
     """The manifest is missing, malformed, or does not match its weights."""
 
 
+class ExportRecord(BaseModel):
+    """One exported copy of the weights (``gridsight export``) and the proof that it agrees with them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["onnx", "engine"] = Field(description="onnx (ONNX Runtime, CPU) or engine (TensorRT, one GPU model)")
+    file: str = Field(min_length=1, description="Exported file, relative to the manifest")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Checksum of the exported file")
+    imgsz: int = Field(ge=32, le=4096, description="Input size the export was built for")
+    half: bool = Field(default=False, description="FP16 weights (TensorRT)")
+    parity: dict[str, Any] = Field(description="Agreement with the PyTorch weights on the same frames; passed: bool")
+    latency_ms: dict[str, float] = Field(default_factory=dict, description="Batch-1 median ms: pytorch vs this export, same machine")
+    hardware: str | None = Field(default=None, description="Where the export, parity check and timing ran")
+    created: str | None = Field(default=None, description="Date of the export")
+
+
 class ModelManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,6 +49,7 @@ class ModelManifest(BaseModel):
     description: str | None = None
     training: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
+    exports: list[ExportRecord] = Field(default_factory=list, description="Verified exports; the worker may run the fastest")
 
     @model_validator(mode="after")
     def _check_label_map(self) -> "ModelManifest":
