@@ -8,18 +8,27 @@ resolve against the config file's own directory.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator,
+)
 
 from inference.labels import CANONICAL_LABELS
 from inference.manifest import ManifestError, load_manifest
+from inference.presets import RULE_KINDS, ZONE_KINDS, UnknownPresetError, get_preset
+from inference.rules.schedule import DEFAULT_TIMEZONE, WEEKDAYS, TimeWindow, parse_clock_time
 from inference.zones import ZoneGeometryError, validate_polygon
 
+log = logging.getLogger(__name__)
+
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ZoneKind = Literal[ZONE_KINDS]  # type: ignore[valid-type]
 
 
 class ConfigError(ValueError):
@@ -138,6 +147,7 @@ class ZoneConfig(_Strict):
         min_length=3, max_length=256, description="Polygon in normalised [x, y] coordinates (0..1, origin top-left)"
     )
     description: str | None = Field(default=None, max_length=256, description="Free text for operators")
+    kind: ZoneKind = Field(default="any", description=f"What the zone covers, checked against presets: {', '.join(ZONE_KINDS)}")
 
     @field_validator("polygon")
     @classmethod
@@ -149,26 +159,134 @@ class ZoneConfig(_Strict):
         return polygon
 
 
-class DwellRuleConfig(_Strict):
-    kind: Literal["dwell"] = Field(description="Objects of these labels in the zone for at least min_dwell_s")
+def _canonical_labels(labels: list[str]) -> list[str]:
+    unknown = sorted(set(labels) - CANONICAL_LABELS)
+    if unknown:
+        raise ValueError(f"unknown label(s) {unknown}; canonical labels are {sorted(CANONICAL_LABELS)}")
+    return labels
+
+
+Labels = Annotated[list[str], AfterValidator(_canonical_labels)]
+ClockTime = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+
+
+class ScheduleWindowConfig(_Strict):
+    days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
+        default=list(WEEKDAYS), min_length=1, max_length=7, description="Weekdays the window opens on (mon..sun)",
+    )
+    start: ClockTime = Field(description="Local time the window opens, HH:MM")
+    end: ClockTime = Field(description="Local time it closes, HH:MM; at or before start: the next morning")
+
+    def window(self) -> TimeWindow:
+        return TimeWindow(frozenset(WEEKDAYS.index(d) for d in self.days), parse_clock_time(self.start), parse_clock_time(self.end))
+
+
+class ContinuityConfig(_Strict):
+    max_gap_s: float = Field(
+        default=3.0, ge=0, le=60, description="A new track id this soon after one vanished nearby takes over its dwell (id switch)",
+    )
+    max_distance: float = Field(
+        default=1.0, ge=0, le=10, description="How near (in sizes of the vanished box) the new id must appear to take over",
+    )
+    static_tolerance: float = Field(
+        default=0.25, ge=0, le=5, description="Bottom-centre movement, in box sizes, that still counts as standing still",
+    )
+
+
+class _RuleBase(_Strict):
+    preset: str | None = Field(default=None, max_length=64, description="The preset this rule starts from (see README)")
     zone: Identifier = Field(description="Zone id on the same camera")
-    labels: list[str] = Field(min_length=1, max_length=32, description="Canonical labels that count")
-    min_dwell_s: float = Field(ge=0, le=86_400, description="Seconds an object must stay before the rule fires")
-    min_count: int = Field(default=1, ge=1, le=1000, description="Objects that must be present at once")
+    labels: Labels = Field(min_length=1, max_length=32, description="Canonical labels that count")
     grace_s: float = Field(default=3.0, ge=0, le=3600, description="Missed detections shorter than this do not reset dwell")
     cooldown_s: float = Field(default=600.0, ge=0, le=7 * 86_400, description="Quiet period after an event ends")
     update_interval_s: float = Field(default=60.0, gt=0, le=86_400, description="Longest gap between updates of an open event")
+    merge_window_s: float = Field(
+        default=0.0, ge=0, le=7 * 86_400,
+        description="A repeat this soon after an event ended (and after the cooldown) reopens it: an update, never a second order",
+    )
+    schedule: list[ScheduleWindowConfig] | None = Field(
+        default=None, min_length=1, max_length=32, description="Weekly windows (camera's local time) in which events may start; absent: always",
+    )
+    continuity: ContinuityConfig = Field(default_factory=ContinuityConfig, description="Tracker id switches and 'static'")
     category_code: str = Field(pattern=r"^[0-9A-Za-z_.-]{2,32}$", description="Work-order category (standard matter code or local code)")
     category_name: str = Field(min_length=1, max_length=128, description="Human-readable category name")
     priority: Literal["normal", "urgent", "emergency"] = Field(default="normal", description="Deadline tier of the work order")
 
-    @field_validator("labels")
-    @classmethod
-    def _canonical(cls, labels):
-        unknown = sorted(set(labels) - CANONICAL_LABELS)
-        if unknown:
-            raise ValueError(f"unknown label(s) {unknown}; canonical labels are {sorted(CANONICAL_LABELS)}")
-        return labels
+    def label_fields(self) -> dict[str, list[str]]:
+        """Every label the rule relies on, by field (for the model check)."""
+        return {"labels": self.labels}
+
+
+class DwellRuleConfig(_RuleBase):
+    kind: Literal["dwell"] = Field(description="Objects of these labels in the zone for at least min_dwell_s")
+    min_dwell_s: float = Field(ge=0, le=86_400, description="Seconds an object must stay before the rule fires")
+    min_count: int = Field(default=1, ge=1, le=1000, description="Objects that must be present at once")
+    require_static: bool = Field(default=False, description="Count dwell only from when an object stopped moving")
+
+
+class KOfNRuleConfig(_RuleBase):
+    kind: Literal["k_of_n"] = Field(description="A label in the zone in at least k of the last n analysed frames")
+    k: int = Field(ge=1, le=1000, description="Frames (of the last n) that must show the label")
+    n: int = Field(ge=1, le=1000, description="Frames in the window")
+    exclude_labels: Labels = Field(
+        default_factory=list, max_length=32, description="A candidate overlapping a box of these labels does not count",
+    )
+    exclude_overlap: float = Field(
+        default=0.6, gt=0, le=1, description="Overlap (intersection over the smaller box) that excludes a candidate",
+    )
+
+    @model_validator(mode="after")
+    def _k_within_n(self) -> "KOfNRuleConfig":
+        if self.k > self.n:
+            raise ValueError(f"k ({self.k}) must not exceed n ({self.n})")
+        return self
+
+    def label_fields(self) -> dict[str, list[str]]:
+        return {"labels": self.labels, "exclude_labels": self.exclude_labels}
+
+
+class CoOccurrenceRuleConfig(DwellRuleConfig):
+    kind: Literal["co_occurrence"] = Field(  # type: ignore[assignment]
+        description="Objects of these labels with a companion next to them for at least min_dwell_s",
+    )
+    companion_labels: Labels = Field(min_length=1, max_length=32, description="Any of these near the object makes it count")
+    max_distance: float = Field(default=1.0, ge=0, le=20, description="How near, in sizes of the object's box (gap between boxes)")
+
+    def label_fields(self) -> dict[str, list[str]]:
+        return {"labels": self.labels, "companion_labels": self.companion_labels}
+
+
+class LitteringRuleConfig(_RuleBase):
+    kind: Literal["littering"] = Field(description="A new object near a person's path, left lying after they moved away")
+    actor_labels: Labels = Field(default=["person"], min_length=1, max_length=8, description="Who can drop things")
+    min_dwell_s: float = Field(default=10.0, ge=0, le=3600, description="Seconds the object lies still after the person left")
+    path_window_s: float = Field(default=5.0, gt=0, le=120, description="Seconds of each person's recent path that count")
+    near_distance: float = Field(default=0.75, ge=0, le=10, description="How near the path (person heights) a new object must appear")
+    leave_distance: float = Field(default=1.5, ge=0, le=50, description="Person heights away from the object that count as gone")
+    leave_after_s: float = Field(default=5.0, ge=0, le=600, description="Or this long out of view")
+
+    def label_fields(self) -> dict[str, list[str]]:
+        return {"labels": self.labels, "actor_labels": self.actor_labels}
+
+
+def _expand_preset(raw: object) -> object:
+    """``{preset: name, zone: z, ...overrides}`` -> the preset's full rule with the overrides on top."""
+    if not isinstance(raw, dict) or raw.get("preset") is None:
+        return raw
+    try:
+        preset = get_preset(str(raw["preset"]))
+    except UnknownPresetError as exc:
+        raise ValueError(str(exc)) from None
+    if raw.get("kind", preset.kind) != preset.kind:
+        raise ValueError(f"preset '{preset.name}' is a {preset.kind} rule; kind {raw['kind']!r} contradicts it")
+    return {**preset.rule_fields(), **raw}
+
+
+RuleConfig = Annotated[
+    DwellRuleConfig | KOfNRuleConfig | CoOccurrenceRuleConfig | LitteringRuleConfig,
+    Field(discriminator="kind"),
+    BeforeValidator(_expand_preset),
+]
 
 
 class CameraConfig(_Strict):
@@ -177,16 +295,35 @@ class CameraConfig(_Strict):
     analysis_fps: float = Field(default=5.0, gt=0, le=60, description="Frames per second analysed (the freshest frame is always used)")
     grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
     address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
+    timezone: str = Field(
+        default=DEFAULT_TIMEZONE, min_length=1, max_length=64, description="IANA timezone rule schedules are read in",
+    )
     source: SourceConfig = Field(default_factory=SourceConfig, description="Connection behaviour")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
     zones: dict[Identifier, ZoneConfig] = Field(min_length=1, description="Zones by id")
-    rules: dict[Identifier, DwellRuleConfig] = Field(min_length=1, description="Rules by id")
+    rules: dict[Identifier, RuleConfig] = Field(min_length=1, description="Rules by id: a preset (with overrides) or a full kind")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {timezone!r} (an IANA name such as Asia/Shanghai)") from None
+        return timezone
 
     @model_validator(mode="after")
     def _rules_name_zones(self) -> "CameraConfig":
         for rule_id, rule in self.rules.items():
             if rule.zone not in self.zones:
                 raise ValueError(f"rule '{rule_id}' names zone '{rule.zone}', which is not defined (zones: {sorted(self.zones)})")
+            zone_kind = self.zones[rule.zone].kind
+            if rule.preset is not None and not get_preset(rule.preset).allows_zone(zone_kind):
+                allowed = sorted(get_preset(rule.preset).zone_kinds)
+                raise ValueError(
+                    f"rule '{rule_id}': preset '{rule.preset}' applies to zones of kind {allowed} (or any); "
+                    f"zone '{rule.zone}' is kind '{zone_kind}'"
+                )
         return self
 
 
@@ -218,10 +355,15 @@ class GridSightConfig(_Strict):
         return self
 
 
+def _without_kind_tags(loc: tuple) -> tuple:
+    """pydantic names the rule kind it tried (rules.r1.dwell.min_dwell_s); the user wrote rules.r1.min_dwell_s."""
+    return tuple(p for i, p in enumerate(loc) if not (p in RULE_KINDS and i >= 2 and loc[i - 2] == "rules"))
+
+
 def _format_errors(path: Path, exc: ValidationError) -> str:
     lines = [f"config {path} is invalid:"]
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(str(p) for p in _without_kind_tags(err["loc"])) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; see the README for the schema)"
@@ -250,21 +392,52 @@ def model_labels(config: GridSightConfig) -> dict[str, frozenset[str]]:
     return provided
 
 
-def _check_camera_labels(camera_id: str, camera: CameraConfig, provided: dict[str, frozenset[str]]) -> None:
+def _unmapped_labels(rule_id: str, rule, model_id: str, provided: frozenset[str]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for labels the model cannot produce.
+
+    A label a person wrote that the model cannot produce is a mistake: an error.
+    A preset's own labels are a menu (``ebike`` or ``motorcycle``): unmapped ones are
+    a warning as long as one remains. An exclusion or companion the model cannot
+    produce can never work, and an actor that is never seen can never act: errors."""
+    errors, warnings = [], []
+    preset = get_preset(rule.preset) if rule.preset is not None else None
+    for field, labels in rule.label_fields().items():
+        missing = sorted(set(labels) - provided)
+        if not missing:
+            continue
+        where = f"rules.{rule_id}.{field}: model '{model_id}' does not map any class to {missing}"
+        from_preset = preset is not None and list(preset.rule_fields().get(field, [])) == list(labels)
+        if from_preset and field in ("labels", "companion_labels") and set(labels) & provided:
+            warnings.append(f"{where}; the preset's other labels {sorted(set(labels) & provided)} still count")
+        elif field == "exclude_labels":
+            errors.append(f"{where}, so the exclusion could never work; use a model that detects them "
+                          f"or set exclude_labels: [] to accept those false alarms")
+        else:
+            errors.append(f"{where}; it provides {sorted(provided)} (override labels with the ones it provides)")
+    return errors, warnings
+
+
+def _check_camera_labels(camera_id: str, camera: CameraConfig, provided: dict[str, frozenset[str]]) -> list[str]:
+    """Raise ConfigError for every label a rule relies on that the model cannot produce;
+    return warnings for preset labels it merely lacks."""
+    errors, warnings = [], []
     for rule_id, rule in camera.rules.items():
-        missing = sorted(set(rule.labels) - provided[camera.model])
-        if missing:
-            raise ConfigError(
-                f"cameras.{camera_id}.rules.{rule_id}.labels: model '{camera.model}' does not map any class to "
-                f"{missing}; it provides {sorted(provided[camera.model])}"
-            )
+        e, w = _unmapped_labels(rule_id, rule, camera.model, provided[camera.model])
+        errors += [f"cameras.{camera_id}.{m}" for m in e]
+        warnings += [f"cameras.{camera_id}.{m}" for m in w]
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return warnings
 
 
-def check_model_labels(config: GridSightConfig) -> None:
-    """Every rule's labels must be produced by its camera's model, or the rule could never fire."""
+def check_model_labels(config: GridSightConfig) -> list[str]:
+    """Every rule's labels must be produced by its camera's model, or the rule could never fire.
+    Returns warnings (preset labels the model lacks while others remain)."""
     provided = model_labels(config)
+    warnings = []
     for camera_id, camera in config.cameras.items():
-        _check_camera_labels(camera_id, camera, provided)
+        warnings += _check_camera_labels(camera_id, camera, provided)
+    return warnings
 
 
 def parse_camera(camera_id: str, raw: object, config: GridSightConfig, provided: dict[str, frozenset[str]] | None = None) -> CameraConfig:
@@ -276,7 +449,8 @@ def parse_camera(camera_id: str, raw: object, config: GridSightConfig, provided:
         ).cameras[camera_id]
     except ValidationError as exc:
         raise ConfigError(_format_errors(Path(f"<camera {camera_id}>"), exc)) from None
-    _check_camera_labels(camera_id, camera, provided if provided is not None else model_labels(config))
+    for warning in _check_camera_labels(camera_id, camera, provided if provided is not None else model_labels(config)):
+        log.warning("%s", warning)
     return camera
 
 
@@ -329,5 +503,6 @@ def load_config(path: str | Path, *, check_models: bool = True, env: Mapping[str
         raw = apply_env(raw, env)
     config = parse_config(raw, path)
     if check_models:
-        check_model_labels(config)
+        for warning in check_model_labels(config):
+            log.warning("config %s: %s", path, warning)
     return config

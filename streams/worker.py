@@ -15,16 +15,15 @@ import threading
 from gridsight.config import CameraConfig, GridSightConfig
 from inference.clock import FrameClock
 from inference.detector import YoloDetector
-from inference.rules import DwellRule, DwellRuleSpec
 from inference.tracking import ObjectTracker
-from inference.zones import PolygonZone
 from streams.api_client import ApiClient
 from streams.backoff import Backoff
 from streams.buffer import DropPolicy
 from streams.frames import CameraStatusEvent
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.outbox import DurableOutbox, OutboxPusher
-from streams.pipeline import CameraPipeline, SharedDetector, WorkOrderTemplate
+from streams.pipeline import CameraPipeline, SharedDetector
+from streams.rule_factory import build_rules
 from streams.snapshots import SnapshotUploader
 from streams.shedding import FpsGovernor
 from streams.source import CameraSource, SourceOptions
@@ -183,40 +182,9 @@ class PipelineFactory:
         self._submit_order = submit_order
         self._metrics = metrics
 
-    @staticmethod
-    def build_rules(camera_id: str, camera: CameraConfig, clock: FrameClock, previous: CameraConfig | None = None,
-                    running: list | None = None) -> list[tuple[DwellRule, WorkOrderTemplate]]:
-        """The camera's rules; a rule whose spec and zone did not change keeps its running
-        state (an open event stays open, so an edit elsewhere does not re-file it)."""
-        kept = {}
-        if previous is not None and running:
-            for (rule, _template) in running:
-                rid = rule.spec.rule_id
-                old, new = previous.rules.get(rid), camera.rules.get(rid)
-                if old is None or new is None:
-                    continue
-                same_rule = old.model_dump(exclude=_TEMPLATE_FIELDS) == new.model_dump(exclude=_TEMPLATE_FIELDS)
-                if same_rule and previous.zones.get(old.zone) == camera.zones.get(new.zone):
-                    kept[rid] = rule
-        zones = {zid: PolygonZone.from_points(zid, z.polygon) for zid, z in camera.zones.items()}
-        rules = []
-        for rule_id, rule in camera.rules.items():
-            template = WorkOrderTemplate(rule.category_code, rule.category_name, rule.priority, camera.grid_cell, camera.address)
-            if rule_id in kept:
-                rules.append((kept[rule_id], template))
-                continue
-            spec = DwellRuleSpec(
-                rule_id=rule_id,
-                zone=zones[rule.zone],
-                labels=frozenset(rule.labels),
-                min_dwell_s=rule.min_dwell_s,
-                min_count=rule.min_count,
-                grace_s=rule.grace_s,
-                cooldown_s=rule.cooldown_s,
-                update_interval_s=rule.update_interval_s,
-            )
-            rules.append((DwellRule(spec, camera_id, clock), template))
-        return rules
+    # One rule builder for every mode (streams.rule_factory); cluster mode passes the
+    # previous config and running rules so unchanged rules keep their state.
+    build_rules = staticmethod(build_rules)
 
     def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
         clock = FrameClock()
@@ -246,9 +214,6 @@ class PipelineFactory:
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
             governor=governor, observe_inference=observe_inference,
         )
-
-
-_TEMPLATE_FIELDS = {"category_code", "category_name", "priority"}
 
 
 def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetector]:
