@@ -412,6 +412,8 @@ def _unmapped_labels(rule_id: str, rule, model_id: str, provided: frozenset[str]
         elif field == "exclude_labels":
             errors.append(f"{where}, so the exclusion could never work; use a model that detects them "
                           f"or set exclude_labels: [] to accept those false alarms")
+        elif from_preset:
+            errors.append(f"{where}; the preset needs a model that detects at least one of them (it provides {sorted(provided)})")
         else:
             errors.append(f"{where}; it provides {sorted(provided)} (override labels with the ones it provides)")
     return errors, warnings

@@ -57,6 +57,11 @@ def validate_polygon(points) -> np.ndarray:
         raise ZoneGeometryError(
             f"point {i} {poly[i].tolist()} lies outside the frame: coordinates are normalised to 0..1"
         )
+    repeated = np.where(np.all(np.isclose(poly, np.roll(poly, 1, axis=0)), axis=1))[0]
+    if len(repeated):
+        i = int(repeated[0])
+        # Said plainly: otherwise the zero-length edge shows up as a puzzling "crossing".
+        raise ZoneGeometryError(f"point {i} {poly[i].tolist()} repeats the point before it")
     n = len(poly)
     for i in range(n):
         for j in range(i + 1, n):

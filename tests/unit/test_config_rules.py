@@ -102,6 +102,8 @@ LIFT = {"preset": "ebike_in_elevator", "zone": "car"}
         ({"r": LIFT}, {"car": {"polygon": [[0, 0], [1, 1], [1, 0], [0, 1]]}},
          r"zones\.car\.polygon: polygon self-intersects: edge 0-1 crosses edge 2-3"),
         ({"r": LIFT}, {"car": {"polygon": [[0, 0], [1.2, 0], [1, 1]]}}, r"zones\.car\.polygon: point 1 .* outside the frame"),
+        ({"r": LIFT}, {"car": {"polygon": [[0, 0], [0.5, 0], [0.5, 0], [0.5, 0.5]]}},
+         r"zones\.car\.polygon: point 2 \[0\.5, 0\.0\] repeats the point before it"),
         ({"r": LIFT}, {"car": {"polygon": SQUARE, "kind": "lift"}}, r"zones\.car\.kind: Input should be 'any', 'elevator'"),
         ({"r": {**LIFT, "min_dwell_s": 20}}, None, r"rules\.r\.min_dwell_s: unknown field"),
         ({"r": {**LIFT, "kind": "dwell"}}, None, r"preset 'ebike_in_elevator' is a k_of_n rule; kind 'dwell' contradicts it"),
