@@ -22,10 +22,12 @@ CANONICAL_LABELS: frozenset[str] = frozenset(
         "goods",
         "pile",
         "cone",
+        "barrier",
         "wheelchair",
         "stroller",
         "laundry",
         "banner",
+        "billboard",
         "grill",
         "scrap",
     }

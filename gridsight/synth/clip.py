@@ -56,7 +56,7 @@ def build_scene(scenario: Scenario, size=(640, 360), seed: int = 0) -> Scene:
     layout = scenario.make_layout(size)
     W, H = size
     clear = [(x0 * W, y0 * H, x1 * W, y1 * H) for x0, y0, x1, y1 in scenario.clear_ground]
-    scene = render_background(rng, size, layout=layout, n_distractors=scenario.n_distractors, keep_clear=clear)
+    scene = render_background(rng, size, layout=layout, n_distractors=scenario.n_distractors, keep_clear=clear, scene=scenario.scene)
     L = scene.layout
     W, H = size
     # Nothing may stand in front of (or on top of) the scripted action: keep

@@ -1,7 +1,9 @@
-"""Write a YOLO-format detection dataset of synthetic street scenes."""
+"""Write a YOLO-format detection dataset of synthetic scenes (streets, corridors, elevators;
+see :func:`gridsight.synth.render.random_image`)."""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import cv2
@@ -41,25 +43,37 @@ def render_dataset_image(seed: int, split: str, index: int, size=(640, 360)) -> 
     return image, anns, quality
 
 
-def generate_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, size=(640, 360)) -> Path:
+def _write_image(job: tuple[Path, int, str, int, tuple[int, int]]) -> None:
+    out_dir, seed, split, i, size = job
+    image, anns, quality = render_dataset_image(seed, split, i, size)
+    stem = f"{split}_{i:06d}"
+    img_path = out_dir / "images" / split / f"{stem}.jpg"
+    if not cv2.imwrite(str(img_path), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise OSError(f"could not write {img_path}")
+    lines = yolo_label_lines(anns, size)
+    (out_dir / "labels" / split / f"{stem}.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def generate_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, size=(640, 360), workers: int = 1) -> Path:
     """Render ``n_train`` + ``n_val`` images into ``out_dir`` (images/{train,val},
     labels/{train,val}, data.yaml) and return the path of data.yaml.
 
-    Deterministic for a given (seed, size); train and val images come from
-    disjoint random streams."""
+    Deterministic for a given (seed, size), whatever ``workers`` (processes rendering in
+    parallel); train and val images come from disjoint random streams."""
     out_dir = Path(out_dir).resolve()
     size = (int(size[0]), int(size[1]))
+    jobs = []
     for split, n in (("train", n_train), ("val", n_val)):
-        img_dir, lab_dir = out_dir / "images" / split, out_dir / "labels" / split
-        img_dir.mkdir(parents=True, exist_ok=True)
-        lab_dir.mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            image, anns, quality = render_dataset_image(seed, split, i, size)
-            stem = f"{split}_{i:06d}"
-            if not cv2.imwrite(str(img_dir / f"{stem}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
-                raise OSError(f"could not write {img_dir / stem}.jpg")
-            lines = yolo_label_lines(anns, size)
-            (lab_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
+        jobs += [(out_dir, seed, split, i, size) for i in range(n)]
+    if workers > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_write_image, jobs, chunksize=8):
+                pass
+    else:
+        for job in jobs:
+            _write_image(job)
     data = {
         "path": str(out_dir),
         "train": "images/train",

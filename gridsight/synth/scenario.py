@@ -89,6 +89,7 @@ class Scenario:
     n_distractors: int | None = None
     zones: dict[str, list[Point]] = field(default_factory=dict)  # suggested zones, normalised polygons
     clear_ground: list[tuple[float, float, float, float]] = field(default_factory=list)  # normalised rects kept free of stains/leaves
+    scene: str = "street"  # background: street, corridor or elevator (indoor: a random room; `layout` must be None)
 
     def track(self, track_id: int) -> Track:
         return next(t for t in self.tracks if t.id == track_id)

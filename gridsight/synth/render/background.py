@@ -20,12 +20,15 @@ from gridsight.synth.render.sprite import _ellipse_pts
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the street is in the frame (all pixels) and how big things are.
+    """Where the ground is in the frame (all pixels) and how big things are.
 
-    Rows from the top: facades (0..facade_bottom), far pavement
-    (..far_kerb), road (..near_kerb), near pavement (..height). Size scales
-    linearly with the ground row's distance below ``horizon`` (which may lie
-    above the frame)."""
+    Street (``scene="street"``), rows from the top: facades (0..facade_bottom), far
+    pavement (..far_kerb), road (..near_kerb), near pavement (..height). Indoor scenes
+    (``"corridor"``, ``"elevator"``, see :mod:`.indoor`): the floor runs from
+    ``facade_bottom`` (the foot of the far wall) to the bottom row, between the side walls
+    (``floor_x`` at the bottom row, converging on ``vx`` at ``horizon``); ``far_kerb`` and
+    ``near_kerb`` equal ``facade_bottom`` there. Size scales linearly with the ground
+    row's distance below ``horizon`` (which may lie above the frame)."""
 
     width: int
     height: int
@@ -34,17 +37,40 @@ class Layout:
     near_kerb: float
     horizon: float
     person_px_bottom: float  # pixel height of a 1.7 m person standing on the bottom row
+    scene: str = "street"
+    vx: float = 0.0  # indoor: vanishing point column
+    floor_x: tuple[float, float] = (0.0, 0.0)  # indoor: floor's left/right edge on the bottom row
 
     def ppm(self, y: float) -> float:
-        """Pixels per metre for something standing on ground row y."""
+        """Pixels per metre for something standing on ground row y. Rows above the ground
+        (the facade, the far wall) count as the ground's far edge: things hang there."""
+        y = max(float(y), self.facade_bottom)
         return self.person_px_bottom / 1.7 * (y - self.horizon) / (self.height - self.horizon)
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return ("far_walk", "road", "near_walk", "facade") if self.scene == "street" else ("floor",)
+
     def region(self, name: str) -> tuple[float, float]:
+        """Row range of a region: far_walk, road, near_walk, facade (street; things hang
+        there: cable from a window, laundry, banners) or floor (indoor)."""
+        if self.scene != "street":
+            return {"floor": (self.facade_bottom + 2, self.height + 2)}[name]
+        fb = self.facade_bottom
+        facade = (max(2.0, 0.08 * fb), max(0.1 * fb + 2, fb - 3.0 * self.ppm(fb)))
         return {
-            "far_walk": (self.facade_bottom + 2, self.far_kerb - 1),
+            "far_walk": (fb + 2, self.far_kerb - 1),
             "road": (self.far_kerb + 4, self.near_kerb - 2),
             "near_walk": (self.near_kerb + 0.02 * self.height, self.height + 2),
+            "facade": facade,
         }[name]
+
+    def x_range(self, y: float) -> tuple[float, float]:
+        """Columns where the ground is on row y (the whole width outdoors; between the walls indoors)."""
+        if self.scene == "street":
+            return 0.0, float(self.width)
+        s = (y - self.horizon) / (self.height - self.horizon)
+        return self.vx + s * (self.floor_x[0] - self.vx), self.vx + s * (self.floor_x[1] - self.vx)
 
 
 def sample_layout(rng: np.random.Generator, size=(640, 360)) -> Layout:

@@ -13,7 +13,11 @@ import cv2
 import numpy as np
 
 # Labelled classes, in model class-id order. Never reorder: trained weights depend on it.
-CLASSES: tuple[str, ...] = ("person", "litter", "garbage_bag")
+CLASSES: tuple[str, ...] = (
+    "person", "litter", "garbage_bag", "garbage_pile", "bin", "bin_full", "ebike", "bicycle", "car", "truck",
+    "cable", "power_strip", "stall", "umbrella", "goods", "pile", "cone", "barrier", "wheelchair", "stroller",
+    "laundry", "banner", "billboard", "grill", "scrap",
+)
 
 Colour = tuple[float, float, float]  # BGR, 0..255
 
@@ -53,6 +57,24 @@ def _pick(rng: np.random.Generator, options, weights=None):
 
 def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31 - 1))
+
+
+def style_rng(style: dict[str, Any]) -> np.random.Generator:
+    """The generator a draw function derives its appearance from (``style["seed"]``)."""
+    return np.random.default_rng(style["seed"])
+
+
+def sample_seeded(rng: np.random.Generator, **overrides) -> dict:
+    """The common sampler: one seed drawn from ``rng`` (the draw function derives the appearance
+    from it); ``overrides`` replace derived appearance keys, e.g. ``colour``."""
+    style: dict[str, Any] = {"seed": _seed(rng)}
+    style.update(overrides)
+    return style
+
+
+def min_scale(ppm: float, size_m: float, min_px: float) -> float:
+    """Pixels per metre, raised so an object ``size_m`` long is at least ``min_px`` pixels."""
+    return max(float(ppm), min_px / max(size_m, 1e-6))
 
 
 def stable_style(style: dict[str, Any]) -> dict[str, Any]:

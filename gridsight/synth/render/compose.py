@@ -21,9 +21,12 @@ from gridsight.synth.render.background import (
 )
 from gridsight.synth.render.common import _pick
 from gridsight.synth.render.distractors import DISTRACTOR_WEIGHTS
+from gridsight.synth.render.indoor import render_indoor, sample_indoor_layout
 from gridsight.synth.render.registry import OBJECTS
 from gridsight.synth.render.sprite import Sprite
+from gridsight.synth.render.waste import bin_row
 
+_KERB_ROWS = ("near_walk", "far_walk")  # where bin rows and parked bicycles stand when a street is dressed
 _ALPHA_ON = 0.3  # a sprite pixel counts as "drawn" (for boxes and occlusion) at this alpha
 
 
@@ -59,8 +62,8 @@ class Annotation:
 
 @dataclass
 class Scene:
-    layout: Layout
-    base: np.ndarray  # float32 BGR street without sprites
+    layout: Layout  # layout.scene: "street", "corridor" or "elevator"
+    base: np.ndarray  # float32 BGR background without sprites
     statics: list[Placed]  # unlabelled distractor sprites
     look: Look
 
@@ -73,6 +76,8 @@ def place(kind: str, style: dict, layout: Layout, x: float, y: float, label: str
 
 
 def sample_distractors(rng: np.random.Generator, layout: Layout, n: int | None = None) -> list[Placed]:
+    """Street furniture along the pavements and parked on the road: unlabelled kinds plus the
+    labelled car, cone, bicycle (often in rows) and rows of sorting bins (one sprite per bin)."""
     names = list(DISTRACTOR_WEIGHTS)
     weights = np.array([DISTRACTOR_WEIGHTS[k] for k in names])
     n = int(rng.integers(2, 11)) if n is None else n
@@ -80,24 +85,34 @@ def sample_distractors(rng: np.random.Generator, layout: Layout, n: int | None =
     for _ in range(n):
         name = _pick(rng, names, weights)
         spec = OBJECTS[name]
-        region = _pick(rng, spec.where)
+        region = _pick(rng, _KERB_ROWS if name in ("bin", "bicycle") else spec.where)
         lo, hi = layout.region(region)
-        if name in ("tree", "bollard", "pole", "bins", "bike", "planter") and region == "near_walk":
+        if name in ("tree", "bollard", "pole", "bin", "bicycle", "planter") and region == "near_walk":
             hi = lo + 0.35 * (hi - lo)  # street furniture lines up along the kerb
         if name == "car":
             lo, hi = (lo, lo + 0.3 * (hi - lo)) if rng.random() < 0.5 else (hi - 0.25 * (hi - lo), hi)
         y = rng.uniform(lo, hi)
         x = rng.uniform(-0.05, 1.05) * layout.width
-        count = int(rng.integers(2, 5)) if name in ("bollard", "bike") and rng.random() < 0.6 else 1
+        count = int(rng.integers(2, 5)) if name in ("bollard", "bicycle") and rng.random() < 0.6 else 1
         style = spec.sample(rng)
         for k in range(count):
             gap = (1.6 if name == "bollard" else 0.7) * layout.ppm(y)
-            out.append(place(name, style if name != "bike" else spec.sample(rng), layout, x + k * gap, y))
+            if name == "bin":
+                out.extend(place("bin", st, layout, x + off * max(layout.ppm(y), 30.0 / st["h_m"]), y) for off, st in bin_row(style["seed"]))
+                continue
+            out.append(place(name, style if name != "bicycle" else spec.sample(rng), layout, x + k * gap, y))
     return out
 
 
 def render_background(rng: np.random.Generator, size=(640, 360), layout: Layout | None = None, n_distractors: int | None = None,
-                      keep_clear=()) -> Scene:
+                      keep_clear=(), scene: str = "street") -> Scene:
+    """A random empty scene: ``scene`` is "street" (facades, pavements, road, dressed with
+    :func:`sample_distractors`), "corridor" or "elevator" (see :mod:`.indoor`; no distractors).
+    ``layout`` (optional) fixes the geometry; its ``scene`` wins over the argument."""
+    scene = layout.scene if layout is not None else scene
+    if scene != "street":
+        layout = layout or sample_indoor_layout(rng, size, scene)
+        return Scene(layout, render_indoor(rng, layout, keep_clear), [], sample_look(rng))
     layout = layout or sample_layout(rng, size)
     base = render_street(rng, layout, keep_clear)
     statics = sample_distractors(rng, layout, n_distractors)
@@ -123,7 +138,7 @@ def _paste(img: np.ndarray, idmap: np.ndarray, s: Sprite, x: float, y: float, in
 def _contact_shadow(img: np.ndarray, p: Placed, look: Look) -> None:
     s = p.sprite
     on = s.alpha >= _ALPHA_ON
-    if not on.any():
+    if s.hanging or not on.any():
         return
     cols = np.where(on.any(0))[0]
     w = (cols[-1] - cols[0] + 1) * 0.55

@@ -1,24 +1,22 @@
-"""Unlabelled street furniture that makes the scenes harder: trees, benches, bollards, parked cars,
-bins, hydrants, cones, planters, poles, utility cabinets and bikes. Each is a seeded ``_draw_*``
-function sharing a generic ``sample``; all are registered with ``label=None``, and
-:data:`DISTRACTOR_WEIGHTS` sets how often each is chosen when a background is dressed.
+"""Unlabelled street furniture that makes the scenes harder: trees, benches, bollards, hydrants,
+planters, poles and utility cabinets. Each is a seeded ``_draw_*`` function sharing a generic
+``sample``; all are registered with ``label=None``. :data:`DISTRACTOR_WEIGHTS` sets how often
+each kind (these plus the labelled car, bin, cone and bicycle) is chosen when a background is
+dressed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gridsight.synth.render.common import _jitter, _mix, _pick, _scale_colour, _seed
+from gridsight.synth.render.common import _jitter, _mix, _pick, _scale_colour, sample_seeded
 from gridsight.synth.render.registry import register_object
-from gridsight.synth.render.sprite import Drawing, _ellipse_pts
+from gridsight.synth.render.sprite import Drawing
 
 # --------------------------------------------------------------------------- distractors (unlabelled)
 
 
-def _sample_generic(rng: np.random.Generator, **overrides) -> dict:
-    style = {"seed": _seed(rng)}
-    style.update(overrides)
-    return style
+_sample_generic = sample_seeded  # one seed; each _draw_* derives its appearance from it
 
 
 def _draw_tree(style, ppm):
@@ -71,48 +69,6 @@ def _draw_bollard(style, ppm):
     return dr.render((0.0, 0.0), ss=4)
 
 
-def _draw_car(style, ppm):
-    rng = np.random.default_rng(style["seed"])
-    L, Hh = rng.uniform(4.2, 4.9) * ppm, rng.uniform(1.4, 1.65) * ppm
-    col = _jitter(rng, _pick(rng, [(235, 235, 235), (190, 190, 195), (30, 30, 30), (40, 40, 170), (150, 90, 40), (90, 90, 90)]), 8)
-    glass = (60, 50, 45)
-    dr = Drawing()
-    wr = 0.17 * Hh
-    body = [[-L / 2, -0.2 * Hh], [-L / 2 + 0.03 * L, -0.55 * Hh], [-0.3 * L, -0.6 * Hh], [-0.18 * L, -0.95 * Hh], [0.18 * L, -0.97 * Hh],
-            [0.3 * L, -0.62 * Hh], [L / 2 - 0.02 * L, -0.55 * Hh], [L / 2, -0.22 * Hh], [L / 2 - 0.02 * L, -0.12 * Hh], [-L / 2 + 0.02 * L, -0.12 * Hh]]
-    dr.poly(body, col)
-    dr.poly([[-0.27 * L, -0.6 * Hh], [-0.165 * L, -0.89 * Hh], [-0.01 * L, -0.9 * Hh], [-0.01 * L, -0.6 * Hh]], glass)
-    dr.poly([[0.01 * L, -0.6 * Hh], [0.01 * L, -0.9 * Hh], [0.165 * L, -0.91 * Hh], [0.27 * L, -0.61 * Hh]], glass)
-    dr.line([[-L / 2 + 0.02 * L, -0.35 * Hh], [L / 2 - 0.02 * L, -0.35 * Hh]], _scale_colour(col, 0.75), 0.02 * Hh)
-    for cx in (-0.3 * L, 0.3 * L):
-        dr.ellipse(cx, -wr, wr, wr, (25, 25, 25))
-        dr.ellipse(cx, -wr, wr * 0.5, wr * 0.5, (140, 140, 145))
-    dr.ellipse(L / 2 - 0.02 * L, -0.45 * Hh, 0.02 * L, 0.04 * Hh, (180, 230, 240))
-    dr.ellipse(-L / 2 + 0.015 * L, -0.45 * Hh, 0.015 * L, 0.04 * Hh, (40, 40, 200))
-    if rng.random() < 0.5:  # facing the other way
-        dr.ops = [(op[0], op[1] * [-1, 1], *op[2:]) for op in dr.ops]
-    dr.shade(1.1, 0.8)
-    return dr.render((0.0, 0.0), ss=2)
-
-
-def _draw_bins(style, ppm):
-    """A row of 1-4 Chinese sorting bins (green/grey/blue/red)."""
-    rng = np.random.default_rng(style["seed"])
-    n = int(rng.integers(1, 5))
-    bw, bh = rng.uniform(0.45, 0.6) * ppm, rng.uniform(0.8, 1.05) * ppm
-    cols = [(40, 110, 40), (90, 90, 90), (150, 90, 30), (40, 40, 170)]
-    dr = Drawing()
-    x = -n * bw / 2
-    for i in range(n):
-        c = _jitter(rng, cols[int(rng.integers(0, 4))] if n == 1 else cols[i % 4], 6)
-        dr.poly([[x + 0.04 * bw, 0], [x + 0.96 * bw, 0], [x + bw, -bh], [x, -bh]], c)
-        dr.poly([[x - 0.02 * bw, -bh], [x + 1.02 * bw, -bh], [x + 1.0 * bw, -bh - 0.1 * bh], [x, -bh - 0.1 * bh]], _scale_colour(c, 0.75))
-        dr.poly([[x + 0.3 * bw, -0.75 * bh], [x + 0.7 * bw, -0.75 * bh], [x + 0.7 * bw, -0.55 * bh], [x + 0.3 * bw, -0.55 * bh]], (230, 230, 230))
-        x += bw * 1.04
-    dr.shade(1.1, 0.8)
-    return dr.render((0.0, 0.0), ss=3)
-
-
 def _draw_hydrant(style, ppm):
     dr = Drawing()
     h, w = 0.7 * ppm, 0.22 * ppm
@@ -121,17 +77,6 @@ def _draw_hydrant(style, ppm):
     dr.ellipse(0, -h * 0.8, w / 2, w / 2.2, _scale_colour(red, 1.2))
     dr.line([[-w, -h * 0.55], [w, -h * 0.55]], _scale_colour(red, 0.8), w * 0.35)
     dr.shade(1.15, 0.8)
-    return dr.render((0.0, 0.0), ss=4)
-
-
-def _draw_cone(style, ppm):
-    rng = np.random.default_rng(style["seed"])
-    h = rng.uniform(0.45, 0.75) * ppm
-    orange = _jitter(rng, (20, 100, 240), 8)
-    dr = Drawing()
-    dr.poly([[-0.32 * h, 0], [0.32 * h, 0], [0.32 * h, -0.06 * h], [-0.32 * h, -0.06 * h]], _scale_colour(orange, 0.6))
-    dr.poly([[-0.22 * h, -0.06 * h], [0.22 * h, -0.06 * h], [0.05 * h, -h], [-0.05 * h, -h]], orange)
-    dr.poly([[-0.15 * h, -0.4 * h], [0.15 * h, -0.4 * h], [0.12 * h, -0.55 * h], [-0.12 * h, -0.55 * h]], (235, 235, 235))
     return dr.render((0.0, 0.0), ss=4)
 
 
@@ -180,44 +125,19 @@ def _draw_cabinet(style, ppm):
     return dr.render((0.0, 0.0), ss=3)
 
 
-def _draw_bike(style, ppm):
-    rng = np.random.default_rng(style["seed"])
-    col = _pick(rng, [(30, 200, 240), (200, 120, 30), (30, 120, 240), (60, 160, 60), (40, 40, 40)])
-    r = 0.33 * ppm
-    wb = 1.05 * ppm
-    dr = Drawing()
-    tw = max(0.6, 0.05 * ppm)
-    for cx in (-wb / 2, wb / 2):
-        pts = _ellipse_pts(cx, -r, r, r, n=32)
-        dr.line(np.vstack([pts, pts[:1]]), (30, 30, 30), tw)
-    seat = (-0.15 * wb, -2.55 * r)
-    bar = (wb * 0.42, -2.9 * r)
-    crank = (0.0, -r)
-    dr.line([(-wb / 2, -r), crank, (-0.12 * wb, -2.3 * r), (-wb / 2, -r)], col, tw * 1.2)
-    dr.line([crank, (wb * 0.35, -2.3 * r), (-0.12 * wb, -2.3 * r)], col, tw * 1.2)
-    dr.line([(wb / 2, -r), bar], col, tw * 1.2)
-    dr.line([seat, (seat[0] + 0.2 * ppm, seat[1])], (30, 30, 30), tw * 1.8)
-    dr.line([(bar[0] - 0.12 * ppm, bar[1]), (bar[0] + 0.05 * ppm, bar[1])], (40, 40, 40), tw)
-    dr.poly([[wb * 0.42, -2.6 * r], [wb * 0.62, -2.6 * r], [wb * 0.6, -2.2 * r], [wb * 0.44, -2.2 * r]], _scale_colour(col, 0.8))
-    if rng.random() < 0.5:
-        dr.ops = [(op[0], op[1] * [-1, 1], *op[2:]) for op in dr.ops]
-    return dr.render((0.0, 0.0), ss=3)
-
-
 for _name, _draw, _where in (
     ("tree", _draw_tree, ("near_walk", "far_walk")),
     ("bench", _draw_bench, ("near_walk", "far_walk")),
     ("bollard", _draw_bollard, ("near_walk", "far_walk")),
-    ("car", _draw_car, ("road",)),
-    ("bins", _draw_bins, ("near_walk", "far_walk")),
     ("hydrant", _draw_hydrant, ("near_walk", "far_walk")),
-    ("cone", _draw_cone, ("road", "near_walk")),
     ("planter", _draw_planter, ("near_walk", "far_walk")),
     ("pole", _draw_pole, ("near_walk", "far_walk")),
     ("cabinet", _draw_cabinet, ("near_walk", "far_walk")),
-    ("bike", _draw_bike, ("near_walk", "far_walk")),
 ):
     register_object(_name, sample=_sample_generic, draw=_draw, where=_where, label=None)
 
-DISTRACTOR_WEIGHTS = {"tree": 1.2, "bench": 0.8, "bollard": 1.0, "car": 1.2, "bins": 1.0, "hydrant": 0.4, "cone": 0.6,
-                      "planter": 0.8, "pole": 0.8, "cabinet": 0.5, "bike": 1.0}
+#: How often each kind is chosen when a street background is dressed. ``car``, ``bin`` (a row of
+#: sorting bins), ``cone`` and ``bicycle`` are labelled kinds (they were unlabelled distractors
+#: once; the weights and order are unchanged so existing scenes dress the same way).
+DISTRACTOR_WEIGHTS = {"tree": 1.2, "bench": 0.8, "bollard": 1.0, "car": 1.2, "bin": 1.0, "hydrant": 0.4, "cone": 0.6,
+                      "planter": 0.8, "pole": 0.8, "cabinet": 0.5, "bicycle": 1.0}

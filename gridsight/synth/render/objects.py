@@ -16,7 +16,7 @@ from gridsight.synth.render.sprite import Drawing, Sprite
 # --------------------------------------------------------------------------- litter
 
 LITTER_KINDS = ("bottle", "can", "cup", "paper", "wrapper", "box")
-LITTER_PX = (12.0, 42.0)  # long side in pixels, whatever the distance
+LITTER_PX = (26.0, 52.0)  # long side in pixels, whatever the distance (>= 13 px at a 320 px model input)
 
 
 def sample_litter(rng: np.random.Generator, **overrides) -> dict:

@@ -27,6 +27,7 @@ class Sprite:
     alpha: np.ndarray  # (h, w) float32 in [0, 1]
     anchor: tuple[float, float]  # sprite pixel that goes onto the scene position (ground contact point)
     points: dict[str, tuple[float, float]] = field(default_factory=dict)  # named points, sprite pixels
+    hanging: bool = False  # anchor is an attachment point (window, line), not a ground contact: no contact shadow
 
     @property
     def size(self) -> tuple[int, int]:
