@@ -178,6 +178,7 @@ def train_detector(
     t0 = time.monotonic()
     model.train(**settings)
     duration = time.monotonic() - t0
+    ran = int(getattr(model.trainer, "epoch", epochs - 1)) + 1  # with time= the trainer refits the epoch count
     run_dir = Path(model.trainer.save_dir)
     best = run_dir / "weights" / "best.pt"
     if not best.is_file():
@@ -192,7 +193,7 @@ def train_detector(
         sha256=sha256_file(target),
         classes=[names[i] for i in sorted(names)],
         metrics=metrics,
-        epochs=epochs,
+        epochs=ran if settings.get("time") else epochs,
         imgsz=imgsz,
         batch=batch,
         seed=seed,
@@ -249,6 +250,8 @@ def write_manifest(
 # --------------------------------------------------------------------------- the committed demo weights
 
 DEMO_NAME = "gridsight-demo-v1"
+#: The 25-class successor: every canonical label the rules use, streets plus corridors and elevators.
+DEMO_V2_NAME = "gridsight-demo-v2"
 #: Stage 1: yolo11n from scratch on the seed-0 synthetic set.
 DEMO_STAGE1: dict[str, Any] = dict(
     optimizer="AdamW", lr0=0.002, lrf=0.05, warmup_epochs=1.0, nbs=16,  # nbs = batch: one optimizer step per batch
@@ -259,17 +262,19 @@ DEMO_STAGE1: dict[str, Any] = dict(
 DEMO_STAGE2: dict[str, Any] = {**DEMO_STAGE1, "lr0": 0.001, "warmup_epochs": 0.3, "warmup_bias_lr": 0.0, "close_mosaic": 2}
 
 
-def _dataset(out_dir: Path, n_train: int, n_val: int, seed: int) -> Path:
-    """generate_dataset, reusing an existing identical render (same generator settings and counts)."""
+def _dataset(out_dir: Path, n_train: int, n_val: int, seed: int, workers: int = 1) -> Path:
+    """generate_dataset, reusing an existing identical render (same generator settings, classes and counts)."""
     from gridsight.synth.dataset import generate_dataset
+    from gridsight.synth.render import CLASSES
 
     data_yaml = out_dir / "data.yaml"
     if data_yaml.is_file():
-        meta = (yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}).get("synthetic") or {}
+        doc = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
+        meta = doc.get("synthetic") or {}
         if meta.get("seed") == seed and meta.get("n_train") == n_train and meta.get("n_val") == n_val \
-                and _count_images(data_yaml) == (n_train, n_val):
+                and doc.get("nc") == len(CLASSES) and _count_images(data_yaml) == (n_train, n_val):
             return data_yaml
-    return generate_dataset(out_dir, n_train, n_val, seed=seed)
+    return generate_dataset(out_dir, n_train, n_val, seed=seed, workers=workers)
 
 
 def _combined_yaml(out: Path, train_dirs: list[Path], val_dir: Path) -> Path:
@@ -295,8 +300,11 @@ def train_demo_weights(
     name: str = DEMO_NAME,
     version: str = "1",
     stage1_weights: Path | None = None,
+    init: Path | None = None,
+    time_hours: float | None = None,
+    render_workers: int = 1,
 ) -> Path:
-    """The whole recipe behind ``weights/gridsight-demo-v1.pt``; returns the manifest path.
+    """The whole recipe behind ``weights/gridsight-demo-v1.pt`` (and v2); returns the manifest path.
 
     1. render the synthetic sets: train/val (seed), a second train set
        (seed + 1) and a held-out test set (seed + 1000), 640x360 each;
@@ -306,31 +314,53 @@ def train_demo_weights(
     3. stage 2: continue from stage 1 on both train sets (``epochs[1]`` epochs,
        :data:`DEMO_STAGE2`), validating on the first val set;
     4. evaluate on the test set, copy the stripped weights into ``weights_dir``
-       and write the manifest (metrics = test set)."""
+       and write the manifest (metrics = test set).
+
+    ``init``: stage 1 starts from these weights instead of random init (layers whose
+    shapes match are transferred, e.g. everything but the class outputs of the detect head
+    when the class list changed). ``time_hours``: stage 1 trains for this wall-clock budget
+    (ultralytics ``time=``, which refits the epoch count after the first epoch; ``epochs[0]``
+    is then only the initial estimate). ``epochs[1] == 0`` skips stage 2 (and the second
+    train set). ``render_workers``: processes rendering the data sets."""
     from gridsight.synth.render import CLASSES
 
     work_dir, weights_dir = Path(work_dir).resolve(), Path(weights_dir).resolve()
     t0 = time.monotonic()
-    data_yaml = _dataset(work_dir / "dataset", n_train, n_val, seed)
-    test_yaml = _dataset(work_dir / "testset", 0, n_test, seed + 1000)
-    _dataset(work_dir / "dataset-extra", n_train, 0, seed + 1)
+    two_stage = epochs[1] > 0
+    data_yaml = _dataset(work_dir / "dataset", n_train, n_val, seed, render_workers)
+    test_yaml = _dataset(work_dir / "testset", 0, n_test, seed + 1000, render_workers)
+    if two_stage:
+        _dataset(work_dir / "dataset-extra", n_train, 0, seed + 1, render_workers)
     gen_s = time.monotonic() - t0
     stages: list[dict[str, Any]] = []
+    s1_settings: dict[str, Any] = dict(DEMO_STAGE1)
+    if init is not None:
+        s1_settings["pretrained"] = str(Path(init).resolve())
+    if time_hours:
+        s1_settings["time"] = float(time_hours)
+    r1 = None
     if stage1_weights is None:
         r1 = train_detector(data_yaml, work_dir, epochs=epochs[0], imgsz=imgsz, batch=batch, workers=workers, seed=seed,
-                            name=f"{name}-stage1", **DEMO_STAGE1)
+                            name=f"{name}-stage1", **s1_settings)
         stage1_weights = r1.weights
         s1_duration, s1_hw = r1.duration_s, r1.hardware
     else:
         s1_duration, s1_hw = None, None
-    stages.append({"stage": 1, "init": "none (yolo11n.yaml, random init)", "train_images": n_train, "epochs": epochs[0],
-                   "settings": dict(DEMO_STAGE1), "duration_s": s1_duration})
-    both = _combined_yaml(work_dir / "stage2-data.yaml", [work_dir / "dataset/images/train", work_dir / "dataset-extra/images/train"],
-                          work_dir / "dataset/images/val")
-    r2 = train_detector(both, work_dir, epochs=epochs[1], imgsz=imgsz, batch=batch, workers=workers, seed=seed,
-                        name=f"{name}-stage2", pretrained=str(stage1_weights), **{k: v for k, v in DEMO_STAGE2.items()})
-    stages.append({"stage": 2, "init": "stage 1 best checkpoint", "train_images": r2.n_train, "epochs": epochs[1],
-                   "settings": dict(DEMO_STAGE2), "duration_s": r2.duration_s})
+    s1_epochs = r1.epochs if r1 is not None else epochs[0]
+    stages.append({"stage": 1, "init": (f"{Path(init).name} (layers with matching shapes)" if init is not None else "none (yolo11n.yaml, random init)"),
+                   "train_images": n_train, "epochs": s1_epochs, "time_hours": time_hours,
+                   "settings": {k: v for k, v in s1_settings.items() if k != "pretrained"}, "duration_s": s1_duration})
+    final = r1
+    if two_stage:
+        both = _combined_yaml(work_dir / "stage2-data.yaml", [work_dir / "dataset/images/train", work_dir / "dataset-extra/images/train"],
+                              work_dir / "dataset/images/val")
+        final = train_detector(both, work_dir, epochs=epochs[1], imgsz=imgsz, batch=batch, workers=workers, seed=seed,
+                               name=f"{name}-stage2", pretrained=str(stage1_weights), **{k: v for k, v in DEMO_STAGE2.items()})
+        stages.append({"stage": 2, "init": "stage 1 best checkpoint", "train_images": final.n_train, "epochs": epochs[1],
+                       "settings": dict(DEMO_STAGE2), "duration_s": final.duration_s})
+    if final is None:
+        raise ValueError("nothing to train: stage 1 was skipped (stage1_weights) and stage 2 has 0 epochs")
+    r2 = final
     test_metrics = evaluate(r2.weights, test_yaml, imgsz=imgsz, batch=batch)
     weights_dir.mkdir(parents=True, exist_ok=True)
     target = weights_dir / f"{name}.pt"
@@ -341,17 +371,21 @@ def train_demo_weights(
     training = {
         "code": "gridsight.training.train_demo_weights",
         "command": (f"YOLO_OFFLINE=1 python -m gridsight.training --n-train {n_train} --n-val {n_val} --n-test {n_test} "
-                    f"--epochs {epochs[0]} {epochs[1]} --imgsz {imgsz} --batch {batch} --workers {workers} --seed {seed}"),
+                    f"--epochs {epochs[0]} {epochs[1]} --imgsz {imgsz} --batch {batch} --workers {workers} --seed {seed}"
+                    + (f" --name {name} --version {version}" if name != DEMO_NAME else "")
+                    + (f" --init {_rel(init)}" if init is not None else "")
+                    + (f" --time-hours {time_hours}" if time_hours else "")
+                    + (f" --render-workers {render_workers}" if render_workers > 1 else "")),
         "model_cfg": "yolo11n.yaml",
-        "pretrained": False,
+        "pretrained": _rel(init) if init is not None else False,
         "dataset": {
-            "generator": "gridsight.synth.dataset.generate_dataset (procedural synthetic street scenes, 640x360)",
-            "train": [{"seed": seed, "images": n_train}, {"seed": seed + 1, "images": n_train}],
+            "generator": "gridsight.synth.dataset.generate_dataset (procedural synthetic scenes: streets, corridors, elevators; 640x360)",
+            "train": [{"seed": seed, "images": n_train}] + ([{"seed": seed + 1, "images": n_train}] if two_stage else []),
             "val": {"seed": seed, "images": n_val},
             "test": {"seed": seed + 1000, "images": n_test},
         },
         "seed": seed,
-        "epochs": int(sum(epochs)),
+        "epochs": int(sum(st["epochs"] for st in stages)),
         "imgsz": imgsz,
         "batch": batch,
         "stages": stages,
@@ -368,9 +402,18 @@ def train_demo_weights(
     }
     return write_manifest(
         target, name, version, r2.classes, {c: c for c in CLASSES}, imgsz, metrics, training,
-        description="Demo detector trained only on procedurally rendered synthetic street scenes. "
-                    "Useless on real cameras; for exercising the pipeline end to end.",
+        description=f"Demo detector ({len(CLASSES)} classes) trained only on procedurally rendered synthetic scenes "
+                    "(streets; corridors and elevators from v2 on). Useless on real cameras; for exercising the pipeline end to end.",
     )
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (for the recorded command)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,9 +434,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default=DEMO_NAME)
     p.add_argument("--version", default="1")
     p.add_argument("--stage1-weights", type=Path, default=None, help="skip stage 1 and continue from this checkpoint")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start stage 1 from these weights (e.g. weights/gridsight-demo-v1.pt; matching layers are transferred)")
+    p.add_argument("--time-hours", type=float, default=None,
+                   help="wall-clock budget of stage 1 in hours (ultralytics time=; refits the epoch count)")
+    p.add_argument("--render-workers", type=int, default=1, help="processes rendering the synthetic data sets")
     a = p.parse_args(argv)
     manifest = train_demo_weights(a.work_dir, a.weights_dir, a.n_train, a.n_val, a.n_test, tuple(a.epochs), a.imgsz, a.batch,
-                                  a.workers, a.seed, a.name, a.version, a.stage1_weights)
+                                  a.workers, a.seed, a.name, a.version, a.stage1_weights, a.init, a.time_hours, a.render_workers)
     print(json.dumps({"manifest": str(manifest), **yaml.safe_load(manifest.read_text())["metrics"]}, indent=1))
     return 0
 
