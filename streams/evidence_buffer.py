@@ -48,8 +48,11 @@ class StartEvent(Protocol):
 class EvidenceSettings:
     pre_s: float = 4.0  # clip seconds before the key frame: every analysed frame is kept this long
     post_s: float = 3.0  # stream seconds collected after START before the order goes out
-    history_s: float = 600.0  # how far back a "before" frame can come from (long dwell rules)...
-    history_step_s: float = 5.0  # ...one frame per this many seconds, to stay small
+    # How far back a "before" frame can come from: rules dwell up to minutes ("litter lying
+    # for 5 minutes"), far beyond the pre-roll. One frame per step keeps it to ~140 frames
+    # (~5-9 MB at 35-64 KB a frame); a longer dwell gets the oldest frame kept, and a log line.
+    history_s: float = 420.0
+    history_step_s: float = 3.0
     before_lead_s: float = 3.0  # events without before_at: the before frame is this long before started_at
     long_side: int = 960  # buffered frames are downscaled to this (evidence, not re-detection)
     jpeg_quality: int = 80
@@ -214,8 +217,8 @@ class EvidenceRecorder:
         ``wait`` False, or post_s 0, the evidence comes back at once: key, before and
         the pre-roll clip, with no after frame."""
         highlight = frozenset(event.track_ids) | frozenset(getattr(event, "actor_track_ids", ()) or ())
-        _mine, others = _split(tracked, highlight)
-        actors = _mine[~np.isin(_mine.tracker_id, list(event.track_ids))]
+        in_event, others = _split(tracked, highlight)
+        actors = in_event[~np.isin(in_event.tracker_id, list(event.track_ids))]  # drawn red beside the objects
         snapshot = render_snapshot(frame.image, zone, Detections.merge([event.detections, actors]), context=others,
                                    caption=caption, captured_at=frame.captured_at)
         pending = _Pending(
