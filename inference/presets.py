@@ -44,10 +44,6 @@ class Preset:
     def category_name(self) -> str:
         return f"{self.name_zh} {self.name_en}"
 
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(self.params["labels"])  # type: ignore[arg-type]
-
     def rule_fields(self) -> dict[str, object]:
         """The rule this preset stands for, in config field names (overrides go on top)."""
         return {

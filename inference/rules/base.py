@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from inference.clock import Clock
 from inference.detections import Detections
 from inference.rules.incident import Evidence, IncidentLifecycle, IncidentTiming
@@ -68,7 +70,7 @@ class ZoneRule:
 def evidence_from(presences: list[Presence], detections: Detections, started_at: float, **extra) -> Evidence:
     """Evidence naming ``presences``; ``detections`` narrowed to their current boxes."""
     track_ids = sorted(p.track_id for p in presences)
-    current = detections[[int(t) in set(track_ids) for t in detections.tracker_id.tolist()]] if len(detections) else detections
+    current = detections[np.isin(detections.tracker_id, track_ids)] if len(detections) else detections
     return Evidence(
         started_at=started_at,
         object_ids=frozenset(p.origin_id for p in presences),

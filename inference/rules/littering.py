@@ -52,7 +52,7 @@ class LitteringRuleSpec(RuleSpec):
 
 @dataclass
 class _Drop:
-    person_track_id: int  # as it was at the drop; PresenceTracker.get follows later id switches
+    person_track_id: int  # the person's latest known tracker id (kept up to date across id switches)
     dropped_at: float
     before_at: float | None
     away_since: float | None = None
@@ -105,6 +105,7 @@ class LitteringRule(ZoneRule):
         person = self._people.get(drop.person_track_id)
         if person is None:
             return drop.away_since if drop.away_since is not None else now
+        drop.person_track_id = person.track_id  # follow id switches while they are still remembered
         if now - person.last_seen_at >= self.spec.leave_after_s:
             return person.last_seen_at  # out of view: gone since they were last seen
         if person.distance_to(item.position) >= self.spec.leave_distance * person.height:
@@ -124,8 +125,7 @@ class LitteringRule(ZoneRule):
                 left.append((item, drop))
         if not left:
             return None
-        actors = [self._people.get(d.person_track_id) for _item, d in left]
-        actor_ids = tuple(sorted({a.track_id if a is not None else d.person_track_id for a, (_i, d) in zip(actors, left)}))
+        actor_ids = tuple(sorted({drop.person_track_id for _item, drop in left}))
         shown_people = people[np.isin(people.tracker_id, actor_ids)] if len(people) else people
         before = [d.before_at for _i, d in left if d.before_at is not None]
         evidence = evidence_from([item for item, _d in left], litter, min(d.dropped_at for _i, d in left),

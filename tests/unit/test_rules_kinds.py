@@ -182,3 +182,12 @@ def test_old_litter_re_detected_under_a_new_id_as_someone_passes_is_not_a_drop()
     walk(rule, clock, 0, 50)
     events = walk(rule, clock, 50, 200, ("litter", 33, BOTTLE[2])) + feed(rule, clock, [(("litter", 33, BOTTLE[2]),)] * 40)
     assert events == []
+
+
+def test_tracker_renaming_the_person_standing_by_it_does_not_make_them_gone():
+    rule, clock = littering_rule()
+    walk(rule, clock, 0, 50)
+    feed(rule, clock, [(person(55), BOTTLE)] * 10)
+    assert feed(rule, clock, [(person(56, track_id=2), BOTTLE)] * 60) == []  # same person, new id, still there
+    events = walk(rule, clock, 60, 200, BOTTLE, track_id=2) + feed(rule, clock, [(BOTTLE,)] * 30)
+    assert phases(events) == [EventPhase.START] and events[0].actor_track_ids == (2,)
