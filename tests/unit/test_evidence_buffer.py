@@ -127,6 +127,10 @@ def test_clip_spans_pre_and_post_window_decodes_and_stays_small() -> None:
     items = {i.kind: i for i in evidence.items}
     assert all(items[k].content_type == "image/jpeg" and items[k].data[:3] == b"\xff\xd8\xff" for k in ("snapshot", "before", "after"))
     assert abs(level_at_left_edge(items["after"].data) - grey(start + 3 * FPS)) <= 2
+    key = cv2.imdecode(np.frombuffer(items["snapshot"].data, np.uint8), cv2.IMREAD_COLOR)
+    for x, y in ((900, 560), (100, 450)):  # left edges of the bag and of the person who left it (an actor)
+        b, g, r = (int(v) for v in key[y, x])
+        assert r > 180 and g < 80 and b < 80, (x, y, (b, g, r))
 
     clip = items["clip"]
     assert clip.content_type == "video/mp4" and clip.data[4:8] == b"ftyp"
