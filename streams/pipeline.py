@@ -236,7 +236,8 @@ class CameraPipeline:
             frame=frame,
             tracked=tracked,
             caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
-            wait=str(template.priority) not in _NO_WAIT_PRIORITIES,
+            # getattr: a str enum (api.schemas.Priority) prints as "Priority.EMERGENCY", not its value.
+            wait=getattr(template.priority, "value", template.priority) not in _NO_WAIT_PRIORITIES,
         ))
 
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:

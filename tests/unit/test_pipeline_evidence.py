@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import av
+import pytest
 
-from api.schemas import WorkOrderCreate
+from api.schemas import Priority, WorkOrderCreate
 from inference.clock import FrameClock
 from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
@@ -124,8 +125,9 @@ def test_the_order_waits_post_s_of_stream_time_and_carries_all_evidence() -> Non
         assert sum(1 for _ in container.decode(video=0)) == 4 * FPS + 1 + 3 * FPS
 
 
-def test_an_emergency_order_is_filed_on_the_start_frame() -> None:
-    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority="emergency")
+@pytest.mark.parametrize("priority", ["emergency", Priority.EMERGENCY])
+def test_an_emergency_order_is_filed_on_the_start_frame(priority) -> None:
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority=priority)
     for i in range(START_AT + 1):
         pipe.process(frame(i))
     [payload] = outbox.orders
