@@ -1,0 +1,211 @@
+"""streams.batching.BatchingDetector: batches by size, by deadline, when every camera waits;
+errors reach every caller of the batch; a full queue blocks or rejects; close releases waiters."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from streams.batching import BatchingDetector, DetectorClosed, QueueFull, resolve_device
+
+
+class FakeDetector:
+    name = "fake"
+    version = "fake 1"
+
+    def __init__(self, delay_s: float = 0.0, fail: Exception | None = None) -> None:
+        self.calls: list[int] = []
+        self.delay_s = delay_s
+        self.fail = fail
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def detect(self, images):
+        self.gate.wait(5)
+        self.calls.append(len(images))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if self.fail is not None:
+            raise self.fail
+        return [int(im[0, 0, 0]) for im in images]  # "detections": the image's marker value
+
+
+def image(value: int, shape=(8, 8, 3)) -> np.ndarray:
+    return np.full(shape, value, np.uint8)
+
+
+def call_in_threads(det, values, shape=(8, 8, 3)):
+    results, errors = {}, {}
+
+    def one(v):
+        try:
+            results[v] = det.detect_timed([image(v, shape)])
+        except Exception as exc:  # noqa: BLE001
+            errors[v] = exc
+
+    threads = [threading.Thread(target=one, args=(v,)) for v in values]
+    for t in threads:
+        t.start()
+    return threads, results, errors
+
+
+def busy_model(**settings):
+    """A detector whose model is held busy by a first image (value 100) until ``fake.gate.set()``."""
+    fake = FakeDetector(fail=settings.pop("fail", None))
+    fake.gate.clear()
+    det = BatchingDetector(fake, **settings)
+    hold, hold_results, _ = call_in_threads(det, [100])
+    time.sleep(0.1)
+    return fake, det, hold, hold_results
+
+
+def test_batch_forms_by_size_and_each_caller_gets_its_own_result():
+    fake, det, first, _ = busy_model(max_batch=4, batch_deadline_ms=10_000)
+    try:
+        # The first image occupies the (held) model; four more queue behind it.
+        threads, results, errors = call_in_threads(det, [1, 2, 3, 4])
+        time.sleep(0.2)
+        fake.gate.set()
+        for t in threads + first:
+            t.join(5)
+        assert not errors
+        assert {v: r[0] for v, r in results.items()} == {v: [v] for v in (1, 2, 3, 4)}
+        assert fake.calls == [1, 4]
+        assert det.stats()["batch_size_histogram"] == {1: 1, 4: 1}
+        assert det.triggers["size"] == 1
+    finally:
+        det.close()
+
+
+def test_batch_forms_by_deadline_when_another_camera_is_active_but_silent():
+    fake = FakeDetector()
+    det = BatchingDetector(fake, max_batch=8, batch_deadline_ms=150)
+    try:
+        # Camera B has been seen lately, so camera A's lone frame waits for it -- up to the deadline.
+        det.detect([image(9)])  # from this (test) thread: one active caller
+        t, results, errors = call_in_threads(det, [5])
+        t[0].join(5)
+        assert not errors
+        detections, inference_s, waited_s = results[5]
+        assert detections == [5]
+        assert 0.12 <= waited_s < 1.0
+        assert det.triggers["deadline"] == 1
+        assert inference_s >= 0
+    finally:
+        det.close()
+
+
+def test_single_camera_never_waits_for_the_deadline():
+    det = BatchingDetector(FakeDetector(), max_batch=8, batch_deadline_ms=5_000)
+    try:
+        started = time.perf_counter()
+        assert det.detect([image(1)]) == [1]
+        assert det.detect([image(2), image(3)]) == [2, 3]  # one call's images share a batch
+        assert time.perf_counter() - started < 1.0
+        assert det.triggers["all_waiting"] == 2
+        assert det.batch_sizes[2] == 1
+    finally:
+        det.close()
+
+
+def test_only_images_of_one_shape_share_a_batch():
+    fake, det, hold, _ = busy_model(max_batch=8, batch_deadline_ms=50)
+    try:
+        a, ra, _ = call_in_threads(det, [1, 2], shape=(8, 8, 3))
+        b, rb, _ = call_in_threads(det, [3], shape=(4, 8, 3))
+        time.sleep(0.2)
+        fake.gate.set()
+        for t in hold + a + b:
+            t.join(5)
+        assert sorted(fake.calls) == [1, 1, 2]
+        assert ra[1][0] == [1] and rb[3][0] == [3]
+    finally:
+        det.close()
+
+
+def test_a_model_error_reaches_every_caller_of_the_batch_and_the_detector_goes_on():
+    fake, det, hold, _ = busy_model(max_batch=3, batch_deadline_ms=10_000, fail=ValueError("boom"))
+    try:
+        threads, results, errors = call_in_threads(det, [1, 2, 3])
+        time.sleep(0.2)
+        fake.gate.set()
+        for t in threads + hold:
+            t.join(5)
+        assert not results
+        assert set(errors) == {1, 2, 3} and all(isinstance(e, ValueError) for e in errors.values())
+        assert det.stats()["errors"] == 2
+        fake.fail = None
+        assert det.detect([image(7)]) == [7]  # the inference thread survived
+    finally:
+        det.close()
+
+
+def full_queue(when_full):
+    """A detector whose model is busy (held) and whose one-image queue is full."""
+    fake, det, hold, _ = busy_model(max_batch=1, batch_deadline_ms=0, max_queue=1, when_full=when_full)
+    queued, queued_results, _ = call_in_threads(det, [1])  # fills the queue
+    time.sleep(0.1)
+    return fake, det, hold + queued, queued_results
+
+
+@pytest.mark.parametrize("when_full", ["reject", "block"])
+def test_a_full_queue_rejects_or_blocks_by_policy(when_full):
+    fake, det, threads, queued_results = full_queue(when_full)
+    try:
+        if when_full == "reject":
+            with pytest.raises(QueueFull):
+                det.detect([image(2)])
+            assert det.stats()["rejected"] == 1
+        else:
+            blocked, results, _ = call_in_threads(det, [2])
+            time.sleep(0.2)
+            assert blocked[0].is_alive() and not results  # backpressure: waiting for room
+            threads += blocked
+        fake.gate.set()
+        for t in threads:
+            t.join(5)
+        assert queued_results[1][0] == [1]
+        if when_full == "block":
+            assert results[2][0] == [2]
+    finally:
+        det.close()
+
+
+def test_close_releases_every_waiter_and_refuses_new_calls():
+    fake, det, hold, hres = busy_model(max_batch=8, batch_deadline_ms=10_000)
+    threads, results, errors = call_in_threads(det, [1, 2])
+    time.sleep(0.1)
+    closer = threading.Thread(target=det.close, kwargs={"timeout": 5})
+    closer.start()
+    for t in threads:
+        t.join(5)
+        assert not t.is_alive()
+    assert set(errors) == {1, 2} and all(isinstance(e, DetectorClosed) for e in errors.values())
+    fake.gate.set()  # the batch already in the model still completes
+    closer.join(5)
+    hold[0].join(5)
+    assert hres[100][0] == [100]
+    with pytest.raises(DetectorClosed):
+        det.detect([image(3)])
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        BatchingDetector(FakeDetector(), max_batch=0)
+    with pytest.raises(ValueError):
+        BatchingDetector(FakeDetector(), max_batch=4, max_queue=2)
+    with pytest.raises(ValueError):
+        BatchingDetector(FakeDetector(), when_full="drop")
+
+
+def test_cuda_request_falls_back_to_cpu_with_a_log_line(caplog, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with caplog.at_level("WARNING"):
+        assert resolve_device("cuda:0") == "cpu"
+    assert "falling back to the CPU" in caplog.text
+    assert resolve_device("cpu") == "cpu"
