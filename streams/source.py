@@ -1,8 +1,17 @@
 """One camera (RTSP/HTTP stream or local file) decoded by PyAV in its own thread.
 
-The reader thread opens the URL, decodes every frame (so ``frame_id`` counts
-them all), converts only the sampled ones to numpy, and hands them to the
+The reader thread opens the URL, decodes the frames (``frame_id`` counts every
+decoded one), converts only the sampled ones to numpy, and hands them to the
 consumer through a :class:`FrameBuffer` with a named :class:`DropPolicy`.
+
+Decoding is the cost that remains per camera, so it does no more than sampling
+needs: when the analysis interval spans at least ``NONREF_SKIP_MIN_FRAMES``
+frames, the decoder skips non-reference frames (x264's non-reference
+B-frames, which nothing else is predicted from), and the sampler takes the next
+decoded frame instead, at most a frame or two later. ``decode_threads`` sets the
+decoder's thread count (1 per camera is best when many cameras share few
+cores). ``hwaccel="cuda"`` (or ``"auto"``) decodes on NVDEC when a CUDA device
+is really there, and otherwise falls back to software with a log line.
 Failures become :class:`CameraStatusEvent`s -- never a synthetic frame -- and
 live sources reconnect with jittered exponential backoff until ``stop()``.
 """
@@ -37,6 +46,9 @@ STABLE_AFTER_S = 5.0
 # Consecutive undecodable packets, with no frame decoded since open, before the
 # stream counts as corrupt; a few bad packets before the first keyframe are normal.
 MAX_DECODE_ERRORS = 50
+# Skip non-reference frames only when the analysis interval is at least this many
+# frames long: the sampled frame then lands at most ~1 frame late.
+NONREF_SKIP_MIN_FRAMES = 3.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,9 @@ class SourceOptions:
     realtime: bool | None = None  # pace at the pts rate; None: no (live sources pace themselves)
     loop: bool = False  # files only: start over at the end
     buffer_size: int | None = None  # None: 1 for LATEST, 4 for BLOCK
+    skip_nonref: bool = True  # skip non-reference frames when sampling never needs them
+    decode_threads: int | None = None  # decoder threads; None: ffmpeg's choice (files: frame threads)
+    hwaccel: str | None = None  # "cuda" / "auto": NVDEC when present, else software (logged); None: software
 
 
 class CameraSource:
@@ -87,6 +102,8 @@ class CameraSource:
         self._online_since: float | None = None  # monotonic; current connection's first frame
         self._next_frame_id = 0
         self._stats = SourceStats()
+        self._packets = 0  # video packets fed to the decoder (one frame each)
+        self.hwaccel_in_use: str | None = None  # "cuda" once a hardware decoder opened
         # Optional metrics hook: seconds spent decoding one packet (set by the worker).
         self.observe_decode: Callable[[float], None] | None = None
 
@@ -140,6 +157,13 @@ class CameraSource:
         self._status.set(CameraState.STOPPED, "stopped by request", attempt=self._failures)
         return not alive
 
+    @property
+    def frames_skipped(self) -> int:
+        """Frames the decoder skipped (non-reference, never needed by sampling): packets in
+        minus frames out (a frame-threaded decoder holds a few back until the stream ends)."""
+        out = self._stats.snapshot()
+        return max(0, self._packets - out.get("frames_decoded", 0) - out.get("decode_errors", 0))
+
     def set_analysis_fps(self, fps: float) -> None:
         """Sample at a new rate from the next frame on (used to shed load)."""
         self._sampler.set_fps(fps)
@@ -152,6 +176,8 @@ class CameraSource:
     def stats(self) -> dict:
         out = self._stats.snapshot()
         out.update(frames_delivered=self._buffer.delivered, frames_dropped=self._buffer.dropped,
+                   frames_skipped=self.frames_skipped,
+                   hwaccel=self.hwaccel_in_use,
                    queue_depth=len(self._buffer), queue_capacity=self._buffer.capacity,
                    state=self.state, policy=self._buffer.policy.value)
         return out
@@ -216,9 +242,20 @@ class CameraSource:
         """One connection: (None, epoch) at a clean end of file/stop, else (Failure, epoch)."""
         opts = self.options
         started = time.monotonic()
+        hwaccel = self._hwaccel()
         try:
-            container = av.open(self.__url, options=self._open_options(),
-                                timeout=(opts.open_timeout_s, opts.read_timeout_s))
+            try:
+                container = av.open(self.__url, options=self._open_options(),
+                                    timeout=(opts.open_timeout_s, opts.read_timeout_s), **hwaccel)
+            except Exception as exc:
+                if not hwaccel:
+                    raise
+                log.warning("camera %s: hardware decoding (%s) failed to open (%s); decoding in software",
+                            self.camera_id, opts.hwaccel, redact_text(repr(exc), [self.__url]))
+                self._hwaccel_refused = True
+                self.hwaccel_in_use = None
+                container = av.open(self.__url, options=self._open_options(),
+                                    timeout=(opts.open_timeout_s, opts.read_timeout_s))
         except Exception as exc:
             return describe_failure(exc, phase="open", elapsed_s=time.monotonic() - started,
                                     timeout_s=opts.open_timeout_s, url=self.__url), epoch
@@ -234,11 +271,14 @@ class CameraSource:
         if not container.streams.video:
             return Failure("no video stream in source", data_error=True), epoch
         stream = container.streams.video[0]
+        if self.options.decode_threads is not None:
+            stream.codec_context.thread_count = self.options.decode_threads
         if not self.is_live:
             # Frame threading adds a frame of latency per thread: fine for files only.
             stream.thread_type = "AUTO"
         self._sampler.reset()
         rate = float(stream.average_rate or stream.guessed_rate or 25)
+        skipping = None
         first_frame, bad_packets, ts, captured_at = True, 0, 0.0, epoch
         pace_anchor = None
         t0 = last_packet = time.monotonic()
@@ -246,7 +286,12 @@ class CameraSource:
             for packet in container.demux(stream):
                 if self._stop.is_set():
                     return None, epoch
+                if skipping is not (want := self._skip_nonref(rate)):  # the sampling rate may change (shedding)
+                    skipping = want
+                    stream.codec_context.skip_frame = "NONREF" if want else "DEFAULT"
                 decode_started = time.perf_counter()
+                if packet.size:
+                    self._packets += 1
                 try:
                     frames = packet.decode()
                     if self.observe_decode is not None:
@@ -281,6 +326,34 @@ class CameraSource:
         # Next loop of a file continues the clock one frame after this one's last frame.
         return (None if not self.is_live else STREAM_ENDED), captured_at + 1.0 / rate
 
+    def _skip_nonref(self, rate: float) -> bool:
+        """Whether sampling leaves room to skip non-reference frames at this frame rate."""
+        period = self._sampler.period
+        return bool(self.options.skip_nonref and period and period * rate >= NONREF_SKIP_MIN_FRAMES)
+
+    _hwaccel_refused = False  # set once a hardware open failed: software from then on
+
+    def _hwaccel(self) -> dict:
+        """``{"hwaccel": HWAccel}`` for av.open when hardware decoding is asked for and
+        present; otherwise {} (with the reason logged once)."""
+        wanted = self.options.hwaccel
+        if not wanted or self._hwaccel_refused:
+            return {}
+        device_type = "cuda" if wanted == "auto" else wanted
+        why = _hwaccel_missing(device_type)
+        if why:
+            if not self._hwaccel_logged:
+                self._hwaccel_logged = True
+                log.info("camera %s: hardware decoding (%s) not used: %s; decoding in software",
+                         self.camera_id, device_type, why)
+            return {}
+        from av.codec.hwaccel import HWAccel
+
+        self.hwaccel_in_use = device_type
+        return {"hwaccel": HWAccel(device_type=device_type, allow_software_fallback=True)}
+
+    _hwaccel_logged = False
+
     def _went_online(self) -> None:
         self._failures = 0
         self._online_since = time.monotonic()
@@ -298,3 +371,25 @@ class CameraSource:
                           self.camera_id)
         self._stats.sampled(captured_at)
         return self._buffer.put(item)  # False only once closed, i.e. stopping
+
+
+def _hwaccel_missing(device_type: str) -> str | None:
+    """Why ``device_type`` hardware decoding cannot run here, or None if it can."""
+    try:
+        from av.codec.hwaccel import hwdevices_available
+    except ImportError:
+        return f"PyAV {av.__version__} has no hardware decoding support"
+    if device_type not in hwdevices_available():
+        return f"this FFmpeg build has no {device_type} device support"
+    if device_type == "cuda":
+        try:
+            import torch
+
+            if not torch.cuda.is_available():
+                return "no CUDA GPU is visible"
+        except ImportError:
+            import os
+
+            if not os.path.exists("/dev/nvidia0"):
+                return "no NVIDIA device node (/dev/nvidia0)"
+    return None
