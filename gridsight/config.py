@@ -121,6 +121,22 @@ class ModelConfig(_Strict):
     confidence: float = Field(default=0.35, ge=0.01, le=0.99, description="Minimum detection confidence")
     iou: float = Field(default=0.5, ge=0.05, le=0.95, description="NMS IoU threshold")
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|\d+)$", description="Torch device; GPU code paths fall back to cpu when absent")
+    backend: Literal["auto", "pytorch", "onnx", "tensorrt"] = Field(
+        default="auto",
+        description="Which copy of the weights runs: auto takes the fastest export verified in the manifest whose runtime is "
+                    "present (TensorRT needs a CUDA GPU, ONNX Runtime runs on the CPU) and otherwise PyTorch, logging why; "
+                    "naming one that cannot run here stops the worker",
+    )
+    max_batch: int = Field(
+        default=8, ge=1, le=256,
+        description="Largest batch the shared model runs; the cameras on this model queue their frames into it "
+                    "(1: no batching, one camera at a time)",
+    )
+    batch_deadline_ms: float = Field(
+        default=20.0, ge=0, le=1000,
+        description="Longest a frame waits for a batch to fill; a batch also goes as soon as it is full or every "
+                    "camera on the model is waiting",
+    )
 
 
 class SourceConfig(_Strict):

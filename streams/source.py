@@ -66,7 +66,7 @@ class SourceOptions:
     buffer_size: int | None = None  # None: 1 for LATEST, 4 for BLOCK
     skip_nonref: bool = True  # skip non-reference frames when sampling never needs them
     decode_threads: int | None = None  # decoder threads; None: ffmpeg's choice (files: frame threads)
-    hwaccel: str | None = None  # "cuda" / "auto": NVDEC when present, else software (logged); None: software
+    hwaccel: str | None = "auto"  # "auto"/"cuda": NVDEC when a CUDA GPU is present, else software (logged); None: software
 
 
 class CameraSource:

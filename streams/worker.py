@@ -18,6 +18,7 @@ from inference.detector import YoloDetector
 from inference.tracking import ObjectTracker
 from streams.api_client import ApiClient
 from streams.backoff import Backoff
+from streams.batching import BatchingDetector, resolve_device
 from streams.buffer import DropPolicy
 from streams.frames import CameraStatusEvent
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
@@ -227,9 +228,14 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
     for model_id, model in config.models.items():
         if model_id not in set(model_ids):
             continue
-        detector = YoloDetector.from_manifest(model.manifest, confidence=model.confidence, iou=model.iou, device=model.device)
+        detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
+                                              iou=model.iou, device=resolve_device(model.device))
         detector.detect([np.zeros((240, 320, 3), np.uint8)])
-        detectors[model_id] = SharedDetector(detector)
+        if model.max_batch > 1:  # cameras' frames batched into one inference (streams.batching)
+            detectors[model_id] = BatchingDetector(detector, max_batch=model.max_batch,
+                                                   batch_deadline_ms=model.batch_deadline_ms, name=f"model-{model_id}")
+        else:
+            detectors[model_id] = SharedDetector(detector)
     return detectors
 
 
