@@ -147,6 +147,12 @@ def cmd_weights(args) -> int:
     return 0
 
 
+def cmd_eval_scenarios(args) -> int:
+    from gridsight.evaluation.cli import run_eval_scenarios
+
+    return run_eval_scenarios(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
     parser.add_argument("--log-level", default=os.environ.get("GRIDSIGHT_LOG_LEVEL", "INFO"))
@@ -198,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("eval-scenarios", help="event-level precision, recall and delay of the rules on scenario clips")
+    from gridsight.evaluation.cli import add_arguments as add_eval_arguments
+
+    add_eval_arguments(p)
+    p.set_defaults(func=cmd_eval_scenarios)
 
     p = sub.add_parser("train", help="train a YOLO detector (offline, from a model .yaml)")
     p.add_argument("--data", required=True, help="YOLO dataset yaml")

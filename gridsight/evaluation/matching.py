@@ -20,16 +20,12 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-#: The rule families of issue 3; every preset belongs to exactly one.
+from inference.presets import PRESETS
+
+#: The rule families (littering, ebike, street) and their presets, in the presets' order.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "littering": ("littering", "exposed_garbage", "overflowing_bin"),
-    "ebike": ("ebike_in_elevator", "ebike_in_corridor", "ebike_charging", "flying_wire"),
-    "street": (
-        "out_of_store_trading", "occupy_road_trading", "roaming_vendor", "umbrella_on_road", "open_air_barbecue",
-        "piled_sundries", "hanging_laundry", "illegal_small_ads", "illegal_outdoor_ads", "illegal_parking_motor",
-        "illegal_parking_nonmotor", "shared_bike_disorder", "fire_lane_blocked", "construction_occupying_road",
-        "scrap_collecting",
-    ),
+    family: tuple(p.name for p in PRESETS.values() if p.family == family)
+    for family in dict.fromkeys(p.family for p in PRESETS.values())
 }
 FAMILY_OF: dict[str, str] = {preset: family for family, presets in FAMILIES.items() for preset in presets}
 

@@ -1,0 +1,44 @@
+"""The committed scenario clips through the real detector (demo weights v2), ByteTrack and the
+worker's rules, on CPU: event-level precision and recall of each rule family must be >= 0.9.
+
+Writes the full results to test-output/scenario-eval/results.json (git-ignored) and prints
+the table, so a failure shows which rule missed or over-fired and by how much."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from gridsight.evaluation.matching import FAMILIES
+from gridsight.evaluation.runner import DEFAULT_CONFIDENCE, evaluate, load_cases, report
+from gridsight.synth.scenarios import CI_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = ROOT / "weights" / "gridsight-demo-v2.yaml"
+OUT = ROOT / "test-output" / "scenario-eval"
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not MANIFEST.exists(), reason="weights/gridsight-demo-v2.yaml is not committed yet"),
+]
+
+
+def test_each_family_scores_at_least_0_9_with_the_demo_weights():
+    from inference.detector import YoloDetector
+
+    detector = YoloDetector.from_manifest(MANIFEST, confidence=DEFAULT_CONFIDENCE, device="cpu")
+    started = time.perf_counter()
+    summary = evaluate(load_cases(ROOT / CI_DIR), detector)
+    took = time.perf_counter() - started
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    print(f"\n{len(summary['clips'])} clips, {summary['frames']} frames in {took:.1f} s\n{report(summary)}")
+    for family in FAMILIES:
+        score = summary["families"][family]
+        assert score["precision"] >= 0.9 and score["recall"] >= 0.9, (
+            family, score, [fp for fp in summary["false_positives"]], [fn for fn in summary["false_negatives"]],
+        )
