@@ -29,6 +29,7 @@ class Priority(str, enum.Enum):
 
 class EvidenceKind(str, enum.Enum):
     SNAPSHOT = "snapshot"  # annotated key frame
+    FRAME = "frame"  # the same key frame unannotated, in the boxes' pixels (verdicts -> training data)
     BEFORE = "before"
     AFTER = "after"
     CLIP = "clip"

@@ -167,6 +167,7 @@ class _Pending:
     deadline: float  # stream time at which the post window is complete
     opened_wall: float
     snapshot: bytes
+    raw_key: bytes  # the key frame without drawings, full size: the boxes' pixel space, for retraining
     before: bytes | None
     frames: list[BufferedFrame]
     last: tuple[VideoFrame, Detections] | None = field(default=None)  # newest frame after the key, full size
@@ -224,7 +225,8 @@ class EvidenceRecorder:
         pending = _Pending(
             event=event, zone=zone, caption=caption, highlight=highlight,
             deadline=frame.captured_at + self.settings.post_s, opened_wall=self._wall_clock(),
-            snapshot=snapshot, before=self._before(event, zone, caption, highlight, frame),
+            snapshot=snapshot, raw_key=encode_jpeg(frame.image, quality=90),
+            before=self._before(event, zone, caption, highlight, frame),
             frames=self.buffer.recent(frame.captured_at - self.settings.pre_s),
         )
         if not wait or self.settings.post_s == 0:
@@ -270,7 +272,7 @@ class EvidenceRecorder:
 
     def _close(self, pending: _Pending, *, post_window_seen: bool) -> EventEvidence:
         self._pending.pop(pending.event.event_id, None)
-        items = [EvidenceItem("snapshot", JPEG, pending.snapshot)]
+        items = [EvidenceItem("snapshot", JPEG, pending.snapshot), EvidenceItem("frame", JPEG, pending.raw_key)]
         if pending.before is not None:
             items.append(EvidenceItem("before", JPEG, pending.before))
         if pending.last is not None:

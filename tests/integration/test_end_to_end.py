@@ -48,7 +48,7 @@ def check_order(order: dict, api_url: str, label: str) -> None:
     ).total_seconds()
     assert dwell >= 4.0, f"rule fired after {dwell:.1f}s, before its 4 s minimum dwell"
     # Per event: the annotated key frame, a before and an after frame, and a clip around START.
-    assert [e["kind"] for e in order["evidence"]] == ["snapshot", "before", "after", "clip"]
+    assert [e["kind"] for e in order["evidence"]] == ["snapshot", "frame", "before", "after", "clip"]
     files = {}
     for item in order["evidence"]:
         download = httpx.get(f"{api_url}{item['url']}", timeout=10)

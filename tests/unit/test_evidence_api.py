@@ -43,7 +43,7 @@ def test_the_api_stores_and_serves_every_kind_of_event_evidence(client: TestClie
     assert response.status_code == 201, response.text
     listed = response.json()["evidence"]
     assert [(e["kind"], e["content_type"]) for e in listed] == [
-        ("snapshot", "image/jpeg"), ("before", "image/jpeg"), ("after", "image/jpeg"), ("clip", "video/mp4"),
+        ("snapshot", "image/jpeg"), ("frame", "image/jpeg"), ("before", "image/jpeg"), ("after", "image/jpeg"), ("clip", "video/mp4"),
     ]
     for item in listed:
         download = client.get(item["url"])
@@ -56,4 +56,4 @@ def test_the_api_stores_and_serves_every_kind_of_event_evidence(client: TestClie
         assert sum(1 for _ in container.decode(video=0)) == 4 * FPS + 1 + 3 * FPS
     # The order read back lists the same four files.
     again = client.get(f"/api/v1/work-orders/{response.json()['id']}").json()
-    assert [e["kind"] for e in again["evidence"]] == ["snapshot", "before", "after", "clip"]
+    assert [e["kind"] for e in again["evidence"]] == ["snapshot", "frame", "before", "after", "clip"]

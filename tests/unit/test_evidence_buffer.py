@@ -122,7 +122,7 @@ def test_clip_spans_pre_and_post_window_decodes_and_stays_small() -> None:
     done = collect(recorder, event, start, start + 3 * FPS - 1, tracked)
     assert done == [] and recorder.pending_ids == ["e1"], "must wait for post_s of stream time"
     [evidence] = recorder.observe(frame(start + 3 * FPS), tracked)
-    assert evidence.post_window_seen and evidence.kinds == ["snapshot", "before", "after", "clip"]
+    assert evidence.post_window_seen and evidence.kinds == ["snapshot", "frame", "before", "after", "clip"]
     assert recorder.pending_ids == []
     items = {i.kind: i for i in evidence.items}
     assert all(items[k].content_type == "image/jpeg" and items[k].data[:3] == b"\xff\xd8\xff" for k in ("snapshot", "before", "after"))
@@ -172,7 +172,7 @@ def test_flush_sends_what_was_collected() -> None:
     assert collect(recorder, event, 4 * FPS, 4 * FPS + 2) == []
     [evidence] = recorder.flush()
     assert not evidence.post_window_seen
-    assert evidence.kinds == ["snapshot", "before", "after", "clip"]
+    assert evidence.kinds == ["snapshot", "frame", "before", "after", "clip"]
     assert evidence.clip_frames == 2 * FPS + 1 + 2
     assert recorder.flush() == [] and recorder.pending_ids == []
 
@@ -183,7 +183,7 @@ def test_without_waiting_there_is_no_after_frame_and_the_clip_is_the_pre_roll() 
         recorder.observe(frame(i), BAG)
     event = Event("e1", started_at=T0 + 1, track_ids=(7,), detections=BAG)
     [evidence] = recorder.open(event, zone=ZONE, frame=frame(4 * FPS), tracked=BAG, caption="c", wait=False)
-    assert evidence.kinds == ["snapshot", "before", "clip"] and evidence.clip_frames == 2 * FPS + 1
+    assert evidence.kinds == ["snapshot", "frame", "before", "clip"] and evidence.clip_frames == 2 * FPS + 1
     assert recorder.pending_ids == []
 
 

@@ -116,8 +116,8 @@ def test_the_order_waits_post_s_of_stream_time_and_carries_all_evidence() -> Non
     pipe.process(frame(START_AT + 3 * FPS))  # 3 s of stream after START
     [(kind, key, payload)] = outbox.records
     assert kind == "work_order" and key == start.idempotency_key()  # unchanged: retries still dedupe
-    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
-    assert [e["content_type"] for e in payload["evidence"]] == ["image/jpeg"] * 3 + ["video/mp4"]
+    assert kinds(payload) == ["snapshot", "frame", "before", "after", "clip"]
+    assert [e["content_type"] for e in payload["evidence"]] == ["image/jpeg"] * 4 + ["video/mp4"]
     order = WorkOrderCreate.model_validate(payload)  # what the API will accept
     assert order.detected_at.timestamp() == start.at and order.event_id == start.event_id
     clip = next(e for e in order.evidence if e.kind.value == "clip")
@@ -132,7 +132,7 @@ def test_an_emergency_order_is_filed_on_the_start_frame(priority) -> None:
         pipe.process(frame(i))
     [payload] = outbox.orders
     # Key and before frames, and the pre-roll already buffered; no after frame to wait for.
-    assert kinds(payload) == ["snapshot", "before", "clip"]
+    assert kinds(payload) == ["snapshot", "frame", "before", "clip"]
     for i in range(START_AT + 1, START_AT + 5 * FPS):
         pipe.process(frame(i))
     assert len(outbox.orders) == 1
@@ -143,7 +143,7 @@ def test_an_order_still_collecting_is_filed_when_the_source_ends() -> None:
     pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames))
     pipe.run(threading.Event())
     [payload] = outbox.orders
-    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
+    assert kinds(payload) == ["snapshot", "frame", "before", "after", "clip"]
     assert pipe.analysis_stopped.is_set() and pipe.source.stopped
 
 
@@ -154,7 +154,7 @@ def test_an_order_still_collecting_is_filed_when_the_pipeline_is_stopped() -> No
     pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, source)
     pipe.run(stop)
     [payload] = outbox.orders
-    assert kinds(payload) == ["snapshot", "before", "after", "clip"]
+    assert kinds(payload) == ["snapshot", "frame", "before", "after", "clip"]
 
 
 def test_a_stalled_camera_files_the_order_after_a_bounded_wall_time() -> None:
@@ -182,7 +182,7 @@ def test_an_end_within_post_s_files_the_order_first() -> None:
     for i in range(START_AT + 2 * FPS):
         pipe.process(frame(i))
     assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
-    assert kinds(outbox.orders[0]) == ["snapshot", "before", "after", "clip"]
+    assert kinds(outbox.orders[0]) == ["snapshot", "frame", "before", "after", "clip"]
 
 
 def test_updates_file_no_order_reopened_or_not() -> None:
@@ -209,4 +209,4 @@ def test_the_default_recorder_is_used_when_none_is_given() -> None:
         pipe.process(frame(i, (320, 180)))
     assert filed == [] and pipe.flush_evidence() == 1
     # No after frame yet, and the frame nearest "before" is the key frame itself: left out.
-    assert kinds(filed[0]) == ["snapshot", "clip"]
+    assert kinds(filed[0]) == ["snapshot", "frame", "clip"]
