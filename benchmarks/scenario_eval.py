@@ -46,8 +46,8 @@ def results_dir(info: dict) -> Path:
     return REPO / "benchmarks" / "results" / slug
 
 
-def render_long(clips: Path, factor: float) -> None:
-    cases = long_cases(factor)
+def render_long(clips: Path, factor: float, only: list[str] | None = None) -> None:
+    cases = [c for c in long_cases(factor) if not only or c.name in only]
     missing = [c for c in cases if not (clips / f"{c.name}.json").exists()]
     for i, case in enumerate(missing, 1):
         started = time.perf_counter()
@@ -62,12 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oracle", action="store_true", help="ground-truth boxes instead of the model")
     ap.add_argument("--factor", type=float, default=4.0, help="how many times slower than the CI clips")
     ap.add_argument("--clips", default="var/scenarios/long", help="where the long clips are (rendered if missing)")
+    ap.add_argument("--only", nargs="*", help="only these scenarios (long names end in -long)")
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--out", help="JSON path (default benchmarks/results/<machine>/scenario_eval[-oracle].json)")
     args = ap.parse_args(argv)
 
     clips = (REPO / args.clips) if not Path(args.clips).is_absolute() else Path(args.clips)
-    render_long(clips, args.factor)
+    render_long(clips, args.factor, args.only)
     if args.render_only:
         return 0
     detector = None
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         detector = YoloDetector.from_manifest(REPO / args.model, confidence=DEFAULT_CONFIDENCE, device=args.device)
     info = machine("cpu" if args.oracle else args.device)
     started = time.perf_counter()
-    summary = evaluate(load_cases(clips), detector,
+    summary = evaluate(load_cases(clips, args.only), detector,
                        progress=lambda run: print(f"  {run.name:<40} {run.frames:>4} frames {run.seconds:6.1f} s", flush=True))
     took = time.perf_counter() - started
     summary = {"machine": info, "detector": "oracle" if detector is None else f"{detector.name} {detector.version}",
