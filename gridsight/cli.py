@@ -114,23 +114,6 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from gridsight.training import train_detector, write_manifest
-
-    result = train_detector(
-        Path(args.data), Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, seed=args.seed,
-        **({"name": args.name} if args.name else {}),
-    )
-    print(result)
-    if args.name:
-        classes = list(result.class_names)
-        manifest = write_manifest(
-            result.weights_path, args.name, args.version, classes, {c: c for c in classes}, args.imgsz, result.metrics, result.training,
-        )
-        print(f"manifest written: {manifest}")
-    return 0
-
-
 def cmd_weights(args) -> int:
     from inference.manifest import ManifestError, load_manifest, pin_manifest, verify_weights
 
@@ -211,17 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_arguments(p)
     p.set_defaults(func=cmd_eval_scenarios)
 
-    p = sub.add_parser("train", help="train a YOLO detector (offline, from a model .yaml)")
-    p.add_argument("--data", required=True, help="YOLO dataset yaml")
-    p.add_argument("--out", required=True, help="directory for the weights")
-    p.add_argument("--model", default="yolo11n.yaml")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--imgsz", type=int, default=320)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--name", help="name the weights <name>.pt and write a <name>.yaml manifest beside them in --out")
-    p.add_argument("--version", default="1")
-    p.set_defaults(func=cmd_train)
+    from gridsight.lifecycle.cli import add_commands as add_lifecycle_commands
+
+    add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay
 
     p = sub.add_parser("weights", help="pin or verify a model manifest's checksum")
     p.add_argument("action", choices=["pin", "verify"])

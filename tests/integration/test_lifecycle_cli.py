@@ -1,0 +1,70 @@
+"""`gridsight train` checks the dataset first, refuses a broken one, and fine-tunes the demo
+model on a dataset exported from operator verdicts, recording its fingerprint."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import yaml
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from gridsight.cli import main
+from gridsight.lifecycle.dataset_check import check_dataset
+from gridsight.lifecycle.export import synthetic_frames
+from gridsight.lifecycle.verdicts import export_verdicts
+from tests.unit.test_api_support import b64, make_settings, order_body, post_order
+
+ROOT = Path(__file__).resolve().parents[2]
+V1 = ROOT / "weights" / "gridsight-demo-v1.pt"
+CLASSES = ["person", "litter", "garbage_bag"]
+
+
+def _verdict_dataset(tmp_path: Path) -> Path:
+    from ultralytics import YOLO
+
+    model = YOLO(str(V1), task="detect")
+    with TestClient(create_app(make_settings(tmp_path / "api"))) as api:
+        for n, image in enumerate(synthetic_frames(10, seed=5)):
+            found = model.predict([image], imgsz=320, conf=0.4, verbose=False)[0].boxes
+            boxes = [{"label": CLASSES[int(c)], "confidence": float(p), "xyxy": [float(v) for v in xyxy], "track_id": None}
+                     for xyxy, c, p in zip(found.xyxy.tolist(), found.cls.tolist(), found.conf.tolist())]
+            ok, jpeg = cv2.imencode(".jpg", image)
+            body = order_body(event_id=f"evt-{n}", zone_id=f"z{n}", boxes=boxes or [], labels=["garbage_bag"],
+                              evidence=[{"kind": "frame", "content_type": "image/jpeg", "data_b64": b64(jpeg.tobytes())}])
+            order = post_order(api, body, f"lifecycle-{n:04d}").json()
+            verdict = "confirmed" if boxes and n % 3 else "false_positive"
+            assert api.post(f"/api/v1/work-orders/{order['id']}/verdict",
+                            json={"verdict": verdict, "reason": "checked"}).status_code == 200
+        with api.app.state.sessions() as session:
+            result = export_verdicts(session, api.app.state.evidence_store, tmp_path / "verdicts", CLASSES, val_fraction=0.3)
+    assert result.images["train"] and result.images["val"], result.summary()
+    return result.data_yaml
+
+
+def test_train_refuses_a_broken_dataset_then_fine_tunes_on_verdicts(tmp_path, capsys):
+    data = _verdict_dataset(tmp_path)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(data.parent, broken)
+    spec = yaml.safe_load(data.read_text())
+    spec["path"] = str(broken)
+    (broken / "data.yaml").write_text(yaml.safe_dump(spec))
+    label = next((broken / "labels" / "train").glob("*.txt"))
+    label.write_text(label.read_text() + "9 0.5 0.5 0.1 0.1\n")
+    assert main(["train", "--data", str(broken / "data.yaml"), "--out", str(tmp_path / "nope")]) == 2
+    out = capsys.readouterr()
+    assert "class id is not in 0..2" in out.out and "fix them before training" in out.err
+    assert not (tmp_path / "nope").exists()
+
+    rc = main(["train", "--data", str(data), "--out", str(tmp_path / "ft"), "--init", str(V1), "--epochs", "1",
+               "--imgsz", "160", "--batch", "4", "--name", "street-ft", "--version", "ft1"])
+    assert rc == 0
+    manifest = yaml.safe_load((tmp_path / "ft" / "street-ft.yaml").read_text())
+    assert manifest["classes"] == CLASSES and manifest["version"] == "ft1"
+    assert manifest["training"]["dataset"]["fingerprint"] == check_dataset(data).fingerprint
+    assert manifest["training"]["init"] == str(V1)
+    assert (tmp_path / "ft" / "street-ft.pt").is_file()
+    assert main(["weights", "verify", str(tmp_path / "ft" / "street-ft.yaml")]) == 0
