@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gridsight.evaluation.matching import FAMILIES
-from gridsight.evaluation.runner import evaluate, load_cases, run_clip
+from gridsight.evaluation.runner import OracleDetector, evaluate, load_cases, run_clip
 from gridsight.synth.scenarios import CI_DIR, ci_cases, stretched
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +83,24 @@ def test_oracle_run_reports_the_start_time_in_clip_seconds():
     assert [(s.rule_id, s.zone_id) for s in run.starts] == [("parking", "road")]
     # The car stops at 3 s; the rule needs 6 s of standing still.
     assert 9.0 <= run.starts[0].at_s <= 10.0 and run.starts[0].min_dwell_s == 6
+
+
+def test_decoded_clip_runs_like_the_oracle():
+    """The model path decodes the mp4 (PyAV, as the worker) and times frames by their pts:
+    a detector answering each decoded frame with its ground truth gives the oracle's STARTs."""
+    clip = next(c for c in load_cases(DATA) if c.name == "littering-drop")
+    truth = OracleDetector(clip.sidecar)
+
+    class Replay:
+        name, version, calls = "replay", "0", 0
+
+        def detect(self, images):
+            (image,) = images
+            assert image.shape == (216, 384, 3)
+            self.calls += 1
+            return [truth.frame(self.calls - 1)]
+
+    replay = Replay()
+    run = run_clip(clip, replay)
+    assert replay.calls == run.frames == clip.sidecar["frame_count"]
+    assert [(s.rule_id, s.at_s) for s in run.starts] == [(s.rule_id, s.at_s) for s in run_clip(clip).starts] != []
