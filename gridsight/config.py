@@ -343,6 +343,16 @@ class CameraConfig(_Strict):
         return self
 
 
+class ShadowConfig(_Strict):
+    """A candidate model run beside the live one on the same frames; its events are logged, never filed."""
+
+    model: Identifier = Field(description="Candidate model id from the models section (never the cameras' live model)")
+    cameras: list[Identifier] | None = Field(
+        default=None, min_length=1, max_length=10_000, description="Cameras to shadow; absent: every camera",
+    )
+    log_dir: Path = Field(default=Path("var/shadow"), description="Live and candidate events, one JSON-lines file per camera")
+
+
 class GridSightConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig, description="Where work orders go")
     worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Worker process settings")
@@ -351,6 +361,12 @@ class GridSightConfig(_Strict):
     redis: RedisConfig | None = Field(
         default=None, description="Cluster mode (leases, live config, Redis Stream); absent: this worker runs every camera"
     )
+    shadow: ShadowConfig | None = Field(
+        default=None, description="Shadow mode: compare a candidate model with the live one; absent: off",
+    )
+
+    def shadows(self, camera_id: str) -> bool:
+        return self.shadow is not None and (self.shadow.cameras is None or camera_id in self.shadow.cameras)
 
     @model_validator(mode="before")
     @classmethod
@@ -365,6 +381,12 @@ class GridSightConfig(_Strict):
     def _cameras_name_models(self) -> "GridSightConfig":
         if not self.cameras and (self.redis is None or self.redis.cameras_from == "file"):
             raise ValueError("cameras: at least one camera is required (or a redis section with cameras_from redis/both)")
+        if self.shadow is not None:
+            if self.shadow.model not in self.models:
+                raise ValueError(f"shadow names model '{self.shadow.model}', which is not defined (models: {sorted(self.models)})")
+            unknown = sorted(set(self.shadow.cameras or []) - set(self.cameras)) if self.redis is None else []
+            if unknown:
+                raise ValueError(f"shadow names camera(s) {unknown}, which are not defined (cameras: {sorted(self.cameras)})")
         for camera_id, camera in self.cameras.items():
             if camera.model not in self.models:
                 raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
@@ -393,7 +415,10 @@ def _resolve_paths(config: GridSightConfig, base: Path) -> GridSightConfig:
 
     models = {mid: m.model_copy(update={"manifest": resolve(m.manifest)}) for mid, m in config.models.items()}
     worker = config.worker.model_copy(update={"spool_dir": resolve(config.worker.spool_dir)})
-    return config.model_copy(update={"models": models, "worker": worker})
+    update = {"models": models, "worker": worker}
+    if config.shadow is not None:
+        update["shadow"] = config.shadow.model_copy(update={"log_dir": resolve(config.shadow.log_dir)})
+    return config.model_copy(update=update)
 
 
 def model_labels(config: GridSightConfig) -> dict[str, frozenset[str]]:
@@ -455,6 +480,12 @@ def check_model_labels(config: GridSightConfig) -> list[str]:
     warnings = []
     for camera_id, camera in config.cameras.items():
         warnings += _check_camera_labels(camera_id, camera, provided)
+        if config.shadows(camera_id):
+            # The candidate runs the same rules: a label it cannot produce makes the comparison meaningless.
+            try:
+                warnings += _check_camera_labels(camera_id, camera.model_copy(update={"model": config.shadow.model}), provided)
+            except ConfigError as exc:
+                raise ConfigError(f"shadow: {exc}") from None
     return warnings
 
 

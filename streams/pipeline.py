@@ -84,6 +84,9 @@ class CameraPipeline:
     # Set by the worker to send rule ENDs through its outbox (camera re-check);
     # None: ENDs are only logged, as before.
     submit_event_end: Callable[[str, dict], None] | None = None
+    # Set by the worker for shadowed cameras (streams.shadow.ShadowRunner): sees every
+    # analysed frame and this frame's live events; it has no way to file an order.
+    shadow = None
 
     def __init__(
         self,
@@ -196,6 +199,8 @@ class CameraPipeline:
                 self.events[event.phase] += 1
                 emitted.append(event)
                 self._on_event(event, template, frame, tracked, rule)
+        if self.shadow is not None:
+            self.shadow.observe(frame, emitted)
         done = time.perf_counter()
         if self._last_done is not None and done > self._last_done:
             rate = 1.0 / (done - self._last_done)

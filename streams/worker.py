@@ -26,6 +26,7 @@ from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline, SharedDetector
 from streams.rule_factory import build_rules
 from streams.snapshots import SnapshotUploader
+from streams.shadow import ShadowLog, ShadowRunner
 from streams.shedding import FpsGovernor
 from streams.source import CameraSource, SourceOptions
 from streams.zone_sync import ZoneSync
@@ -182,20 +183,25 @@ class PipelineFactory:
         self._on_status = on_status
         self._submit_order = submit_order
         self._metrics = metrics
+        self._shadow_log: ShadowLog | None = None
 
     # One rule builder for every mode (streams.rule_factory); cluster mode passes the
     # previous config and running rules so unchanged rules keep their state.
     build_rules = staticmethod(build_rules)
 
-    def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
-        clock = FrameClock()
-        rules = self.build_rules(camera_id, camera, clock)
-        tracker = ObjectTracker(
+    @staticmethod
+    def _tracker_for(camera: CameraConfig) -> ObjectTracker:
+        return ObjectTracker(
             frame_rate=camera.analysis_fps,
             lost_track_seconds=camera.tracker.lost_track_seconds,
             activation_threshold=camera.tracker.activation_threshold,
             high_confidence_threshold=camera.tracker.high_confidence_threshold,
         )
+
+    def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
+        clock = FrameClock()
+        rules = self.build_rules(camera_id, camera, clock)
+        tracker = self._tracker_for(camera)
         source = _source_for(camera_id, camera, on_status or self._on_status)
         submit = self._submit_order
         observe_inference = None
@@ -211,10 +217,31 @@ class PipelineFactory:
         governor = None
         if source.policy is DropPolicy.LATEST:  # live: shed fps under load; files (block) never drop
             governor = FpsGovernor(camera.analysis_fps, min(self.config.worker.shed_min_fps, camera.analysis_fps))
-        return CameraPipeline(
+        pipeline = CameraPipeline(
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
             governor=governor, observe_inference=observe_inference,
         )
+        if self.config.shadows(camera_id):
+            pipeline.shadow = self._shadow_runner(camera_id, camera)
+        return pipeline
+
+    def _shadow_runner(self, camera_id: str, camera: CameraConfig) -> ShadowRunner:
+        """The candidate side: its own tracker, clock and copy of the rules; no outbox."""
+        if self._shadow_log is None:
+            self._shadow_log = ShadowLog(self.config.shadow.log_dir)
+        clock = FrameClock()
+        live = self.detectors[camera.model]
+        runner = ShadowRunner(
+            camera_id, self.detectors[self.config.shadow.model], self._tracker_for(camera),
+            build_rules(camera_id, camera, clock), clock, self._shadow_log, f"{live.name} {live.version}",
+        )
+        log.info("camera %s: shadowing %s with candidate %s (events logged to %s, never filed)",
+                 camera_id, runner.model, self.config.shadow.model, self._shadow_log.path(camera_id))
+        return runner
+
+
+def shadow_models(config: GridSightConfig) -> set[str]:
+    return {config.shadow.model} if config.shadow is not None else set()
 
 
 def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetector]:
@@ -281,7 +308,7 @@ def build_worker(config: GridSightConfig):
         outbox, client, Backoff(config.worker.retry_initial_s, config.worker.retry_max_s, 2.0, 0.3, random.Random()),
         on_delivered=make_outbox_metrics(metrics, outbox, "http"),
     )
-    detectors = load_detectors(config, {c.model for c in config.cameras.values()})
+    detectors = load_detectors(config, {c.model for c in config.cameras.values()} | shadow_models(config))
     worker = Worker([], pusher, reporter, outbox, config.worker.stats_interval_s, metrics=metrics, config=config)
     factory = PipelineFactory(config, detectors, reporter, worker.submit_order, metrics)
     for camera_id, camera in config.cameras.items():

@@ -237,6 +237,29 @@ def _add_replay(sub) -> None:
     p.set_defaults(func=cmd_replay)
 
 
+# --------------------------------------------------------------------------- shadow
+
+
+def cmd_shadow_report(args) -> int:
+    from streams.shadow import format_report, shadow_report
+
+    if not Path(args.log_dir).is_dir():
+        return _fail(f"no shadow log directory {args.log_dir} (set shadow.log_dir in the worker config)")
+    rows = shadow_report(args.log_dir, tolerance_s=args.tolerance)
+    print(format_report(rows))
+    if args.out:
+        Path(args.out).write_text(json.dumps([{**r.__dict__, "agreement": round(r.agreement, 4)} for r in rows], indent=1))
+    return 0
+
+
+def _add_shadow(sub) -> None:
+    p = sub.add_parser("shadow-report", help="compare the live and the candidate model's events per rule (shadow mode)")
+    p.add_argument("log_dir", help="the worker config's shadow.log_dir")
+    p.add_argument("--tolerance", type=float, default=30.0, help="seconds between two STARTs that count as the same event")
+    p.add_argument("--out", default=None, help="also write the rows as JSON")
+    p.set_defaults(func=cmd_shadow_report)
+
+
 def add_commands(sub) -> None:
-    for add in (_add_train, _add_eval, _add_export, _add_verdicts, _add_replay):
+    for add in (_add_train, _add_eval, _add_export, _add_verdicts, _add_replay, _add_shadow):
         add(sub)

@@ -115,7 +115,7 @@ def replay_clip(config: GridSightConfig, camera_id: str, clip: str | Path, *, mo
                 out_dir: str | Path | None = None) -> ReplayResult:
     """Run ``clip`` through camera ``camera_id``'s pipeline; nothing leaves this process."""
     from gridsight.config import check_model_labels
-    from streams.worker import PipelineFactory, load_detectors
+    from streams.worker import PipelineFactory, load_detectors, shadow_models
 
     clip = Path(clip)
     if not clip.is_file():
@@ -127,7 +127,7 @@ def replay_clip(config: GridSightConfig, camera_id: str, clip: str | Path, *, mo
         out.mkdir(parents=True, exist_ok=True)
     recorder = _Recorder(out)
     camera = config.cameras[camera_id]
-    detectors = load_detectors(config, [camera.model])
+    detectors = load_detectors(config, {camera.model} | shadow_models(config))  # a shadow candidate replays too
     factory = PipelineFactory(config, detectors, on_status=lambda event: log.info("source: %s", event), submit_order=recorder.order)
     pipeline = factory.build(camera_id, camera)
     pipeline.submit_event_end = recorder.event_end
