@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from gridsight.synth.scenario import Point, Scenario, Track
-from gridsight.synth.scenarios.spec import ZoneSpec
+from gridsight.synth.scenarios.spec import Expected, RuleLine, ScenarioCase, ZoneSpec
 
 #: The street every outdoor scenario uses (fractions of the frame height): facades above
 #: 0.36, far pavement to 0.42, road to 0.64, near pavement below.
@@ -54,3 +54,10 @@ def scenario(name: str, duration: float, tracks: list[Track], *, scene: str = "s
     if scene != "street" and "scene" in {f.name for f in dataclasses.fields(Scenario)}:
         kwargs["scene"] = scene
     return Scenario(**kwargs)
+
+
+def case(name: str, description: str, duration: float, tracks: list[Track], zones: dict[str, ZoneSpec],
+         rules: dict[str, RuleLine], events=(), *, seed: int, scene: str = "street", layout: dict | None = None) -> ScenarioCase:
+    """A :class:`ScenarioCase` whose scenario has the case's name (see :func:`scenario`)."""
+    return ScenarioCase(name, description, scene, scenario(name, duration, tracks, scene=scene, seed=seed, layout=layout),
+                        zones=zones, rules=rules, events=list(events))

@@ -3,7 +3,7 @@ barbecue (the fifteen street presets), with the look-alikes each must ignore."""
 
 from __future__ import annotations
 
-from gridsight.synth.scenarios.build import SHOP_STREET, beside, path, scenario, still, zone
+from gridsight.synth.scenarios.build import SHOP_STREET, beside, case, path, still, zone
 from gridsight.synth.scenarios.spec import Expected, RuleLine, ScenarioCase
 
 PAVEMENT = zone("pavement", 0.02, 0.68, 0.98, 0.99)
@@ -21,8 +21,7 @@ SUNDRIES_DWELL = {"min_dwell_s": 8}
 
 
 def _case(name, description, duration, tracks, zones, rules, events=(), seed=60, layout=None) -> ScenarioCase:
-    return ScenarioCase(name, description, "street", scenario(name, duration, tracks, seed=seed, layout=layout),
-                        zones=zones, rules=rules, events=list(events))
+    return case(name, description, duration, tracks, zones, rules, events, seed=seed, layout=layout)
 
 
 def _set_up(name: str, description: str, cls: str, at: tuple[float, float], preset: str, seed: int,
