@@ -115,16 +115,13 @@ class OracleDetector:
     name = "oracle"
     version = "ground-truth"
 
-    def __init__(self, sidecar: dict, canonical: dict[str, str | None] | None = None) -> None:
+    def __init__(self, sidecar: dict) -> None:
         w, h = sidecar["size"]
         scale = np.array([w, h, w, h], dtype=np.float32)
         self._frames: dict[int, list[tuple[str, np.ndarray]]] = {}
-        for obj in sidecar["objects"]:
-            label = obj["class"] if canonical is None else canonical.get(obj["class"])
-            if label is None:
-                continue
+        for obj in sidecar["objects"]:  # classes are canonical labels (the renderer's CLASSES)
             for index, box in obj["boxes"].items():
-                self._frames.setdefault(int(index), []).append((label, np.asarray(box, dtype=np.float32) * scale))
+                self._frames.setdefault(int(index), []).append((obj["class"], np.asarray(box, dtype=np.float32) * scale))
 
     def frame(self, index: int) -> Detections:
         items = self._frames.get(index, [])
