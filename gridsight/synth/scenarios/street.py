@@ -60,10 +60,11 @@ def shop_customers() -> ScenarioCase:
 
 def occupy_road_stall() -> ScenarioCase:
     """A vendor's stall stands on the pavement from the start, the vendor beside it (a stall is
-    not an advertising board)."""
+    neither an advertising board nor a parasol)."""
     return _set_up("occupy-road-stall", "a stall set up on the pavement", "stall", (0.40, 0.86), "occupy_road_trading", 63,
                    keeper_at=(0.56, 0.84), duration=16.0, dwell=STALL_DWELL,
-                   extra_rules={"boards": RuleLine("illegal_outdoor_ads", "pavement", DWELL)})
+                   extra_rules={"boards": RuleLine("illegal_outdoor_ads", "pavement", DWELL),
+                                "umbrella": RuleLine("umbrella_on_road", "pavement", DWELL)})
 
 
 def _vendor(stop_from: float | None, stop_until: float | None, end: float):
@@ -128,16 +129,18 @@ def sundries_brief() -> ScenarioCase:
 
 
 def scrap_collecting() -> ScenarioCase:
-    """A scrap collector's heap of cardboard and metal on the pavement, the collector sorting it."""
+    """A scrap collector's heap of cardboard and metal on the pavement, the collector sorting it
+    (not a barbecue)."""
     return _set_up("scrap-collecting", "scrap collecting on the pavement", "scrap", (0.40, 0.87), "scrap_collecting", 70,
-                   keeper_at=(0.55, 0.84))
+                   keeper_at=(0.55, 0.84), extra_rules={"bbq": RuleLine("open_air_barbecue", "pavement", DWELL)})
 
 
 def small_ads() -> ScenarioCase:
-    """A cloth banner of small ads hung on the facade."""
+    """A cloth banner of small ads hung on the facade (not laundry)."""
     banner = still(1, "banner", (0.35, 0.16), 0.0, 14.0)
     return _case("small-ads", "a small-ads banner on the facade", 14.0, [banner],
-                 {"facade": FACADE}, {"ads": RuleLine("illegal_small_ads", "facade", DWELL)},
+                 {"facade": FACADE}, {"ads": RuleLine("illegal_small_ads", "facade", DWELL),
+                                     "laundry": RuleLine("hanging_laundry", "facade", DWELL)},
                  [Expected("ads", 0.0, 14.0)], seed=71)
 
 
