@@ -49,7 +49,9 @@ class DwellRule(ZoneRule):
         candidates = self.candidates(detections, frame_size)
         self._presence.observe(candidates, now)
         self._incident.forget_objects_except(self._presence.origin_ids())
-        qualifying = [p for p in self._presence.present(now) if now - self._since(p) >= spec.min_dwell_s]
+        # Dwell is what was seen, entry to last sighting: an object that left a moment ago is
+        # still "present" for grace_s, but that grace must not count towards its dwell.
+        qualifying = [p for p in self._presence.present(now) if p.last_seen_at - self._since(p) >= spec.min_dwell_s]
         if len(qualifying) < spec.min_count:
             return self._incident.step(now, spec.zone.zone_id, None)
         evidence = evidence_from(qualifying, candidates, min(self._since(p) for p in qualifying))

@@ -229,3 +229,13 @@ def test_an_object_that_stays_never_realerts_even_across_an_id_switch():
     assert phases(run(rule, clock, 2)) == [EventPhase.END]  # occluded past the grace period
     # The same object, now track 5, at the same spot: it already had its work order.
     assert run(rule, clock, 120, ("litter", 5, IN_ZONE)) == []
+
+
+def test_grace_after_the_object_left_does_not_count_as_dwell():
+    # Seen for 8.5 s, then gone: the 2 s of grace that keep it "present" must not carry it
+    # over the 10 s dwell (a pile carried away after a few seconds is not exposed garbage).
+    rule, clock = make_rule(min_dwell_s=10, grace_s=2)
+    pile = ("garbage_bag", 7, IN_ZONE)
+    assert run(rule, clock, 9.0, pile) == []
+    assert run(rule, clock, 5.0) == []
+    assert not rule.active
