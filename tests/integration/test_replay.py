@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import av
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -17,9 +18,15 @@ from tests.unit.test_api_support import make_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_replay_files_the_demo_alerts_and_reproduces_them(demo_clip, tmp_path):
+@pytest.fixture(scope="module")
+def first_replay(demo_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("replay") / "a"
+    return replay_clip(load_config(ROOT / "configs" / "demo.yaml"), "street-01", demo_clip, out_dir=out), out
+
+
+def test_replay_files_the_demo_alerts_and_reproduces_them(first_replay, demo_clip, tmp_path):
     config = load_config(ROOT / "configs" / "demo.yaml")
-    first = replay_clip(config, "street-01", demo_clip, out_dir=tmp_path / "a")
+    first, first_dir = first_replay
     again = replay_clip(config, "street-01", demo_clip, out_dir=tmp_path / "b")
 
     assert first.frames_analysed > 50
@@ -31,18 +38,17 @@ def test_replay_files_the_demo_alerts_and_reproduces_them(demo_clip, tmp_path):
     strip = lambda orders: [{k: v for k, v in o.items() if k not in wall} for o in orders]  # noqa: E731
     assert strip(again.orders) == strip(first.orders)
 
-    lines = [json.loads(x) for x in (tmp_path / "a" / "events.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (first_dir / "events.jsonl").read_text().splitlines()]
     assert [x["rule_id"] for x in lines if x["type"] == "order"] == [o["rule_id"] for o in first.orders]
     for order in first.orders:
         assert "snapshot" in " ".join(order["evidence"])
         for name in order["evidence"]:
-            assert (tmp_path / "a" / name).stat().st_size > 1000
+            assert (first_dir / name).stat().st_size > 1000
 
 
-def test_an_orders_evidence_clip_is_fetched_and_replayed(demo_clip, tmp_path):
+def test_an_orders_evidence_clip_is_fetched_and_replayed(first_replay, tmp_path):
     config = load_config(ROOT / "configs" / "demo.yaml")
-    out = tmp_path / "first"
-    first = replay_clip(config, "street-01", demo_clip, out_dir=out)
+    first, out = first_replay
     order = first.orders[0]
     clip = next(name for name in order["evidence"] if name.endswith("clip.mp4"))
     with av.open(str(out / clip)) as container:
