@@ -76,9 +76,17 @@ def _add_train(sub) -> None:
 
 
 def cmd_eval(args) -> int:
+    from gridsight.lifecycle.dataset_check import DatasetError, check_dataset
     from gridsight.lifecycle.evaluate import evaluate_detector, format_table
     from inference.manifest import ManifestError, load_manifest, verify_weights
 
+    try:
+        report = check_dataset(args.data)
+    except DatasetError as exc:
+        return _fail(str(exc))
+    if not report.ok:
+        print(report.summary())
+        return _fail("the labelled set has errors (listed above); its numbers would be wrong")
     evaluations = []
     for manifest_path in args.model:
         try:

@@ -68,3 +68,14 @@ def test_train_refuses_a_broken_dataset_then_fine_tunes_on_verdicts(tmp_path, ca
     assert manifest["training"]["init"] == str(V1)
     assert (tmp_path / "ft" / "street-ft.pt").is_file()
     assert main(["weights", "verify", str(tmp_path / "ft" / "street-ft.yaml")]) == 0
+
+
+def test_eval_and_export_refuse_bad_input_with_the_reason(tmp_path, capsys):
+    assert main(["eval", "--model", str(ROOT / "weights" / "gridsight-demo-v1.yaml"), "--data", str(tmp_path / "none.yaml")]) == 2
+    assert "dataset description not found" in capsys.readouterr().err
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text((ROOT / "weights" / "gridsight-demo-v1.yaml").read_text())
+    assert main(["export", str(manifest)]) == 2  # the weights file is not beside this copy
+    assert "weights file for model gridsight-demo-v1 not found" in capsys.readouterr().err
+    assert main(["export", str(ROOT / "weights" / "gridsight-demo-v1.yaml"), "--format", "tensorrt"]) == 2
+    assert "TensorRT" in capsys.readouterr().err
