@@ -623,6 +623,9 @@ def main(argv=None) -> int:
     ap.add_argument("--deadline-ms", type=float, default=30.0)
     ap.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results/<hardware>)")
     ap.add_argument("--tag", default="", help="suffix for the result file names")
+    ap.add_argument("--configs", type=lambda v: [c.strip() for c in v.split(",") if c.strip()], default=None,
+                    help="end-to-end configs to run, e.g. naive,ours-pytorch-batch8,ours-onnx-batch8 (default: all at "
+                         "the first resolution, naive and the two batched ones at the others)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("inference.backend", "streams.source", "streams.pipeline", "ultralytics"):
@@ -661,8 +664,12 @@ def main(argv=None) -> int:
         for k, res_name in enumerate(resolutions):
             clip = clips[res_name]
             chosen = variants if (k == 0 and not args.quick) else variants[:2]
-            configs = {"naive": lambda n, clip=clip: run_naive(clip, n, weights, mf.input_size, args.seconds,
-                                                                args.warmup)}
+            if args.configs:
+                chosen = [v for v in variants if v[0] in args.configs]
+            configs = {}
+            if not args.configs or "naive" in args.configs:
+                configs["naive"] = lambda n, clip=clip: run_naive(clip, n, weights, mf.input_size, args.seconds,
+                                                                  args.warmup)
             closers = []
             for cfg_name, backend, max_batch, evidence in chosen:
                 detector, close = ours_detector(manifest, backend, max_batch, args.deadline_ms)
