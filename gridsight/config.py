@@ -120,6 +120,11 @@ class ModelConfig(_Strict):
     manifest: Path = Field(description="Path to the model manifest YAML (weights file, sha256, class map)")
     confidence: float = Field(default=0.35, ge=0.01, le=0.99, description="Minimum detection confidence")
     iou: float = Field(default=0.5, ge=0.05, le=0.95, description="NMS IoU threshold")
+    class_confidence: dict[str, Annotated[float, Field(ge=0.01, le=0.99)]] = Field(
+        default_factory=dict, max_length=256,
+        description="Per canonical label confidence floor (overrides the manifest's recommendation and `confidence`); "
+                    "tracks of that label also start from it",
+    )
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|\d+)$", description="Torch device; GPU code paths fall back to cpu when absent")
     backend: Literal["auto", "pytorch", "onnx", "tensorrt"] = Field(
         default="auto",
@@ -137,6 +142,15 @@ class ModelConfig(_Strict):
         description="Longest a frame waits for a batch to fill; a batch also goes as soon as it is full or every "
                     "camera on the model is waiting",
     )
+
+
+    @field_validator("class_confidence")
+    @classmethod
+    def _canonical_keys(cls, value):
+        unknown = sorted(set(value) - CANONICAL_LABELS)
+        if unknown:
+            raise ValueError(f"unknown label(s) {unknown}; canonical labels are {sorted(CANONICAL_LABELS)}")
+        return value
 
 
 class SourceConfig(_Strict):

@@ -39,6 +39,7 @@ class YoloDetector:
         device: str = "cpu",
         input_size: int | None = None,
         backend: str = "pytorch",
+        class_confidence: dict[str, float] | None = None,
     ) -> None:
         os.environ.setdefault("YOLO_OFFLINE", "1")  # never let ultralytics reach for the hub
         from ultralytics import YOLO
@@ -51,6 +52,9 @@ class YoloDetector:
         self._device = device
         self._imgsz = input_size or manifest.input_size
         self.backend = backend  # pytorch | onnx | tensorrt: which copy of the weights weights_path is
+        # Per-label floors: the manifest's recommendations, overridden by the camera's model config.
+        self.class_confidence = {**manifest.class_confidence, **(class_confidence or {})}
+        self._floor = min([confidence, *self.class_confidence.values()])
         self._model = YOLO(str(weights_path), task="detect")
         model_names = [self._model.names[i] for i in sorted(self._model.names)]
         if model_names != list(manifest.classes):
@@ -75,7 +79,7 @@ class YoloDetector:
         if not images:
             return []
         results = self._model.predict(
-            images, imgsz=self._imgsz, conf=self._confidence, iou=self._iou, device=self._device, verbose=False
+            images, imgsz=self._imgsz, conf=self._floor, iou=self._iou, device=self._device, verbose=False
         )
         return [self._to_detections(r) for r in results]
 
@@ -85,9 +89,13 @@ class YoloDetector:
             return Detections.empty()
         class_ids = boxes.cls.cpu().numpy().astype(np.int64)
         labels = self._canonical[class_ids]
+        confidence = boxes.conf.cpu().numpy()
         keep = labels != None  # noqa: E711 - elementwise comparison on an object array
+        if self.class_confidence:
+            floors = np.array([self.class_confidence.get(label, self._confidence) for label in labels], dtype=np.float32)
+            keep &= confidence >= floors
         return Detections(
             boxes.xyxy.cpu().numpy()[keep],
-            boxes.conf.cpu().numpy()[keep],
+            confidence[keep],
             labels[keep],
         )

@@ -50,6 +50,11 @@ class ModelManifest(BaseModel):
     training: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
     exports: list[ExportRecord] = Field(default_factory=list, description="Verified exports; the worker may run the fastest")
+    class_confidence: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per canonical label: the confidence floor recommended for it (`gridsight eval --write-thresholds`); "
+                    "a camera's model config can override each",
+    )
 
     @model_validator(mode="after")
     def _check_label_map(self) -> "ModelManifest":
@@ -59,6 +64,9 @@ class ModelManifest(BaseModel):
         unknown_labels = sorted(set(self.canonical_labels.values()) - CANONICAL_LABELS)
         if unknown_labels:
             raise ValueError(f"canonical_labels uses labels outside the canonical vocabulary: {unknown_labels}")
+        bad = sorted(k for k, v in self.class_confidence.items() if k not in self.provides() or not 0.01 <= v <= 0.99)
+        if bad:
+            raise ValueError(f"class_confidence: {bad} are not labels this model provides, or not within 0.01..0.99")
         return self
 
     @property

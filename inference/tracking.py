@@ -25,6 +25,7 @@ class ObjectTracker:
         activation_threshold: float = 0.35,
         high_confidence_threshold: float = 0.35,
         min_consecutive_frames: int = 2,
+        label_thresholds: dict[str, float] | None = None,
     ) -> None:
         self._settings = dict(
             lost_track_buffer=max(1, int(round(lost_track_seconds * frame_rate))),
@@ -33,8 +34,19 @@ class ObjectTracker:
             high_conf_det_threshold=high_confidence_threshold,
             minimum_consecutive_frames=min_consecutive_frames,
         )
+        # A label whose detection floor is below the start threshold could never start a
+        # track: for it, the floor is also where tracks start.
+        self._label_thresholds = dict(label_thresholds or {})
         self._per_label: dict[str, ByteTrackTracker] = {}
         self._id_offset: dict[str, int] = {}
+
+    def _settings_for(self, label: str) -> dict:
+        floor = self._label_thresholds.get(label)
+        if floor is None:
+            return self._settings
+        return {**self._settings,
+                "track_activation_threshold": min(self._settings["track_activation_threshold"], floor),
+                "high_conf_det_threshold": min(self._settings["high_conf_det_threshold"], floor)}
 
     def update(self, detections: Detections, timestamp: float) -> Detections:
         """Return the same boxes with tracker ids; boxes not yet confirmed keep NO_TRACK."""
@@ -42,7 +54,7 @@ class ObjectTracker:
         for label in sorted(set(detections.labels.tolist()) | set(self._per_label)):
             tracker = self._per_label.get(label)
             if tracker is None:
-                tracker = self._per_label[label] = ByteTrackTracker(**self._settings)
+                tracker = self._per_label[label] = ByteTrackTracker(**self._settings_for(label))
                 # Disjoint id ranges per label keep ids unique across the camera.
                 self._id_offset[label] = len(self._id_offset) * 1_000_000
             subset = detections.with_labels([label])

@@ -82,6 +82,7 @@ class BatchingDetector:
         self._detector = detector
         self.name = detector.name
         self.version = detector.version
+        self.class_confidence = dict(getattr(detector, "class_confidence", {}) or {})
         self.backend = getattr(detector, "backend", None)
         self.max_batch = int(max_batch)
         self.deadline_s = float(batch_deadline_ms) / 1000.0

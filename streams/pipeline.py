@@ -66,6 +66,7 @@ class SharedDetector:
         self._lock = threading.Lock()
         self.name = detector.name
         self.version = detector.version
+        self.class_confidence = dict(getattr(detector, "class_confidence", {}) or {})
 
     def detect(self, images):
         with self._lock:

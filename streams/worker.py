@@ -189,13 +189,14 @@ class PipelineFactory:
     # previous config and running rules so unchanged rules keep their state.
     build_rules = staticmethod(build_rules)
 
-    @staticmethod
-    def _tracker_for(camera: CameraConfig) -> ObjectTracker:
+    def _tracker_for(self, camera: CameraConfig, model_id: str | None = None) -> ObjectTracker:
+        detector = self.detectors[model_id or camera.model]
         return ObjectTracker(
             frame_rate=camera.analysis_fps,
             lost_track_seconds=camera.tracker.lost_track_seconds,
             activation_threshold=camera.tracker.activation_threshold,
             high_confidence_threshold=camera.tracker.high_confidence_threshold,
+            label_thresholds=getattr(detector, "class_confidence", None),
         )
 
     def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
@@ -232,7 +233,7 @@ class PipelineFactory:
         clock = FrameClock()
         live = self.detectors[camera.model]
         runner = ShadowRunner(
-            camera_id, self.detectors[self.config.shadow.model], self._tracker_for(camera),
+            camera_id, self.detectors[self.config.shadow.model], self._tracker_for(camera, self.config.shadow.model),
             build_rules(camera_id, camera, clock), clock, self._shadow_log, f"{live.name} {live.version}",
         )
         log.info("camera %s: shadowing %s with candidate %s (events logged to %s, never filed)",
@@ -256,7 +257,8 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
         if model_id not in set(model_ids):
             continue
         detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
-                                              iou=model.iou, device=resolve_device(model.device))
+                                              iou=model.iou, device=resolve_device(model.device),
+                                              class_confidence=dict(model.class_confidence))
         detector.detect([np.zeros((240, 320, 3), np.uint8)])
         if model.max_batch > 1:  # cameras' frames batched into one inference (streams.batching)
             detectors[model_id] = BatchingDetector(detector, max_batch=model.max_batch,

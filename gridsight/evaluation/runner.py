@@ -160,6 +160,7 @@ def run_clip(case: ClipCase, detector=None, rule_builder: RuleBuilder | None = N
         lost_track_seconds=camera.tracker.lost_track_seconds,
         activation_threshold=camera.tracker.activation_threshold,
         high_confidence_threshold=camera.tracker.high_confidence_threshold,
+        label_thresholds=getattr(detector, "class_confidence", None),  # as the worker: per-label floors start tracks
     )
     presets = case.presets()
     overrides = case.spec["camera"]["rules"]

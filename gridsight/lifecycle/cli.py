@@ -106,6 +106,11 @@ def cmd_eval(args) -> int:
             evaluation.scenario_events = {k: summary[k] for k in ("rules", "families", "overall")}
         evaluations.append(evaluation)
     print(format_table(evaluations))
+    if args.write_thresholds:
+        if len(args.model) != 1:
+            return _fail("--write-thresholds takes exactly one --model")
+        written = write_class_confidence(Path(args.model[0]), evaluations[0].recommended_thresholds())
+        print(f"class_confidence written to {args.model[0]}: {written}")
     for e in evaluations:
         if e.pr_curve_png:
             print(f"PR curves: {e.pr_curve_png}")
@@ -119,6 +124,23 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def write_class_confidence(manifest_path: Path, thresholds: dict[str, float]) -> dict[str, float]:
+    """Store the recommended per-class floors in the manifest, keyed by canonical label
+    (the detector and tracker read them from there unless a camera overrides them)."""
+    import yaml
+
+    from inference.manifest import load_manifest
+
+    manifest, _ = load_manifest(manifest_path)
+    floors = {manifest.canonical_labels[c]: round(min(0.99, max(0.01, t)), 3)
+              for c, t in thresholds.items() if c in manifest.canonical_labels}
+    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    raw["class_confidence"] = dict(sorted(floors.items()))
+    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    load_manifest(manifest_path)  # still valid
+    return floors
+
+
 def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="per-class P/R/mAP, PR curves and thresholds on a labelled set; several models side by side")
     p.add_argument("--model", action="append", required=True, help="model manifest; repeat to compare models")
@@ -129,6 +151,8 @@ def _add_eval(sub) -> None:
     p.add_argument("--plots", default=None, help="directory for PR-curve PNGs")
     p.add_argument("--scenarios", default=None, help="also run the event-level evaluation on these scenario clips")
     p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument("--write-thresholds", action="store_true",
+                   help="store the recommended per-class confidence floors in the (single) model's manifest")
     p.set_defaults(func=cmd_eval)
 
 

@@ -79,3 +79,15 @@ def test_eval_and_export_refuse_bad_input_with_the_reason(tmp_path, capsys):
     assert "weights file for model gridsight-demo-v1 not found" in capsys.readouterr().err
     assert main(["export", str(ROOT / "weights" / "gridsight-demo-v1.yaml"), "--format", "tensorrt"]) == 2
     assert "TensorRT" in capsys.readouterr().err
+
+
+def test_eval_writes_recommended_floors_into_the_manifest(tmp_path, capsys):
+    data = _verdict_dataset(tmp_path)
+    shutil.copy(V1, tmp_path)
+    manifest = tmp_path / "gridsight-demo-v1.yaml"
+    manifest.write_text((ROOT / "weights" / "gridsight-demo-v1.yaml").read_text())
+    assert main(["eval", "--model", str(manifest), "--data", str(data), "--write-thresholds", "--plots", str(tmp_path / "pr")]) == 0
+    floors = yaml.safe_load(manifest.read_text())["class_confidence"]
+    assert floors and set(floors) <= set(CLASSES) and all(0.01 <= v <= 0.99 for v in floors.values())
+    assert "class_confidence written" in capsys.readouterr().out
+    assert list((tmp_path / "pr").glob("pr-*.png"))
