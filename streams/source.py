@@ -12,14 +12,18 @@ decoded frame instead, at most a frame or two later. ``decode_threads`` sets the
 decoder's thread count (1 per camera is best when many cameras share few
 cores). ``hwaccel="cuda"`` (or ``"auto"``) decodes on NVDEC when a CUDA device
 is really there, and otherwise falls back to software with a log line.
+
 Failures become :class:`CameraStatusEvent`s -- never a synthetic frame -- and
 live sources reconnect with jittered exponential backoff until ``stop()``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -373,8 +377,9 @@ class CameraSource:
         return self._buffer.put(item)  # False only once closed, i.e. stopping
 
 
+@functools.lru_cache(maxsize=None)
 def _hwaccel_missing(device_type: str) -> str | None:
-    """Why ``device_type`` hardware decoding cannot run here, or None if it can."""
+    """Why ``device_type`` hardware decoding cannot run here, or None if it can (asked once per process)."""
     try:
         from av.codec.hwaccel import hwdevices_available
     except ImportError:
@@ -382,14 +387,10 @@ def _hwaccel_missing(device_type: str) -> str | None:
     if device_type not in hwdevices_available():
         return f"this FFmpeg build has no {device_type} device support"
     if device_type == "cuda":
-        try:
-            import torch
-
+        torch = sys.modules.get("torch")  # only if already loaded: a bare source must not pay for importing it
+        if torch is not None:
             if not torch.cuda.is_available():
                 return "no CUDA GPU is visible"
-        except ImportError:
-            import os
-
-            if not os.path.exists("/dev/nvidia0"):
-                return "no NVIDIA device node (/dev/nvidia0)"
+        elif not os.path.exists("/dev/nvidia0"):
+            return "no NVIDIA GPU device (/dev/nvidia0)"
     return None
