@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +210,50 @@ def test_cuda_request_falls_back_to_cpu_with_a_log_line(caplog, monkeypatch):
         assert resolve_device("cuda:0") == "cpu"
     assert "falling back to the CPU" in caplog.text
     assert resolve_device("cpu") == "cpu"
+
+
+def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatch, caplog):
+    """max_batch > 1: a BatchingDetector; 1: the plain lock. backend goes to the manifest loader,
+    and a CUDA device on a host without CUDA becomes the CPU with a log line."""
+    import torch
+
+    from gridsight.config import load_config
+    from streams import worker
+    from streams.pipeline import SharedDetector
+
+    loaded = []
+
+    class FakeYolo(FakeDetector):
+        @classmethod
+        def from_manifest(cls, manifest, *, backend, **kwargs):
+            loaded.append((backend, kwargs["device"]))
+            return cls()
+
+    monkeypatch.setattr(worker, "YoloDetector", FakeYolo)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False)
+    model = config.models["demo"]
+    assert (model.backend, model.max_batch, model.batch_deadline_ms) == ("auto", 8, 20.0)
+
+    batched = worker.load_detectors(config, {"demo"})["demo"]
+    assert isinstance(batched, BatchingDetector) and batched.max_batch == 8
+    assert batched.detect([image(4)]) == [4]
+    batched.close()
+
+    config.models["demo"] = model.model_copy(update={"max_batch": 1, "backend": "onnx", "device": "cuda:0"})
+    with caplog.at_level("WARNING"):
+        plain = worker.load_detectors(config, {"demo"})["demo"]
+    assert isinstance(plain, SharedDetector)
+    assert loaded == [("auto", "cpu"), ("onnx", "cpu")]
+    assert "falling back to the CPU" in caplog.text
+
+
+@pytest.mark.parametrize("field,value", [("max_batch", 0), ("max_batch", 257), ("batch_deadline_ms", -1),
+                                         ("batch_deadline_ms", 5000), ("backend", "openvino")])
+def test_model_batching_settings_are_bounded(field, value):
+    from pydantic import ValidationError
+
+    from gridsight.config import ModelConfig
+
+    with pytest.raises(ValidationError):
+        ModelConfig(manifest="m.yaml", **{field: value})
