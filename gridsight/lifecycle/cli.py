@@ -81,7 +81,7 @@ def cmd_eval(args) -> int:
     from inference.manifest import ManifestError, load_manifest, verify_weights
 
     try:
-        report = check_dataset(args.data)
+        report = check_dataset(args.data, required_splits=(args.split,))
     except DatasetError as exc:
         return _fail(str(exc))
     if not report.ok:

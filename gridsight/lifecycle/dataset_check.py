@@ -170,8 +170,11 @@ def _image_is_empty(path: Path, data: bytes) -> bool:
     return image is None or image.size == 0
 
 
-def check_dataset(data_yaml: str | Path) -> DatasetReport:
-    """Read every image and label of every split once and report what is wrong."""
+def check_dataset(data_yaml: str | Path, required_splits: tuple[str, ...] = ("train", "val")) -> DatasetReport:
+    """Read every image and label of every split once and report what is wrong.
+
+    An empty split is an error only when it is one of ``required_splits`` (training needs
+    train and val; evaluating one split needs only that one)."""
     data_yaml = Path(data_yaml)
     if not data_yaml.is_file():
         raise DatasetError(f"dataset description not found: {data_yaml}")
@@ -185,8 +188,9 @@ def check_dataset(data_yaml: str | Path) -> DatasetReport:
     root = Path(data.get("path") or data_yaml.parent)
     if not root.is_absolute():
         root = (data_yaml.parent / root).resolve()
-    if not data.get("train") or not data.get("val"):
-        raise DatasetError(f"{data_yaml}: both train and val splits are required")
+    missing = [s for s in required_splits if not data.get(s)]
+    if missing:
+        raise DatasetError(f"{data_yaml}: split(s) {missing} are required")
 
     found = _Collector()
     digest = hashlib.sha256()
@@ -200,7 +204,7 @@ def check_dataset(data_yaml: str | Path) -> DatasetReport:
         counts: Counter = Counter()
         files = sorted(p for d in dirs for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            found.add("error", "split-empty", "splits with no images", split)
+            found.add("error" if split in required_splits else "warning", "split-empty", "splits with no images", split)
         for image in files:
             blob = image.read_bytes()
             sha = hashlib.sha256(blob).hexdigest()

@@ -108,7 +108,7 @@ def test_class_never_seen_in_train_is_warned(tmp_path):
     ("spec", "message"),
     [
         ({"train": "images/train", "val": "images/val"}, "names"),
-        ({"train": "images/train", "names": ["a"]}, "train and val"),
+        ({"train": "images/train", "names": ["a"]}, r"split\(s\) \['val'\] are required"),
         ({"train": "nowhere", "val": "images/val", "names": ["a"]}, "does not exist"),
     ],
 )
@@ -118,3 +118,10 @@ def test_unreadable_description_raises_with_the_reason(tmp_path, spec, message):
     data.write_text(yaml.safe_dump({"path": str(tmp_path), **spec}))
     with pytest.raises(DatasetError, match=message):
         check_dataset(data)
+
+
+def test_an_evaluation_set_needs_only_the_split_it_evaluates(tmp_path):
+    data = _dataset(tmp_path, n_train=0, n_val=2)
+    assert [f.code for f in check_dataset(data).errors] == ["split-empty"]
+    report = check_dataset(data, required_splits=("val",))
+    assert report.ok and "split-empty" in {f.code for f in report.warnings}
