@@ -122,6 +122,7 @@ def test_unreadable_description_raises_with_the_reason(tmp_path, spec, message):
 
 def test_an_evaluation_set_needs_only_the_split_it_evaluates(tmp_path):
     data = _dataset(tmp_path, n_train=0, n_val=2)
+    (tmp_path / "images" / "train").mkdir()
     assert [f.code for f in check_dataset(data).errors] == ["split-empty"]
     report = check_dataset(data, required_splits=("val",))
     assert report.ok and "split-empty" in {f.code for f in report.warnings}
