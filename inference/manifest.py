@@ -122,13 +122,20 @@ def verify_weights(manifest: ModelManifest, weights_path: Path, manifest_path: P
         )
 
 
+def update_manifest(manifest_path: Path, **fields: Any) -> ModelManifest:
+    """Rewrite some top-level fields of a manifest file, keeping the rest and its key order,
+    and return it re-validated (a bad value fails here, not at the next worker start)."""
+    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    raw.update(fields)
+    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return load_manifest(manifest_path)[0]
+
+
 def pin_manifest(manifest_path: Path) -> str:
     """Write the weights file's sha256 into its manifest (after a user places downloaded weights)."""
     manifest, weights_path = load_manifest(manifest_path)
     if not weights_path.is_file():
         raise ManifestError(f"cannot pin {manifest_path}: weights file {weights_path} not found")
     digest = sha256_file(weights_path)
-    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    raw["sha256"] = digest
-    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    update_manifest(manifest_path, sha256=digest)
     return digest

@@ -127,17 +127,12 @@ def cmd_eval(args) -> int:
 def write_class_confidence(manifest_path: Path, thresholds: dict[str, float]) -> dict[str, float]:
     """Store the recommended per-class floors in the manifest, keyed by canonical label
     (the detector and tracker read them from there unless a camera overrides them)."""
-    import yaml
-
-    from inference.manifest import load_manifest
+    from inference.manifest import load_manifest, update_manifest
 
     manifest, _ = load_manifest(manifest_path)
     floors = {manifest.canonical_labels[c]: round(min(0.99, max(0.01, t)), 3)
               for c, t in thresholds.items() if c in manifest.canonical_labels}
-    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    raw["class_confidence"] = dict(sorted(floors.items()))
-    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    load_manifest(manifest_path)  # still valid
+    update_manifest(manifest_path, class_confidence=dict(sorted(floors.items())))
     return floors
 
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from inference.manifest import ExportRecord, ManifestError, load_manifest, sha256_file, verify_weights
+from inference.manifest import ExportRecord, ManifestError, load_manifest, sha256_file, update_manifest, verify_weights
 
 FORMATS = {"onnx": "onnx", "tensorrt": "engine"}
 
@@ -174,8 +173,6 @@ def export_model(manifest_path: str | Path, fmt: str = "onnx", *, images: list[n
         format=FORMATS[fmt], file=target.name, sha256=sha256_file(target), imgsz=imgsz, half=half, parity=parity,
         latency_ms=latency, hardware=hardware_summary(device), created=time.strftime("%Y-%m-%d"),
     )
-    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    kept = [e for e in raw.get("exports") or [] if e.get("format") != record.format]
-    raw["exports"] = kept + [record.model_dump()]
-    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    kept = [e.model_dump() for e in manifest.exports if e.format != record.format]
+    update_manifest(manifest_path, exports=kept + [record.model_dump()])
     return record
