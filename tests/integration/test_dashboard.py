@@ -5,7 +5,8 @@ off, so the browser's bearer token is exercised).
 1. an order filed through the API appears in the live feed without a reload,
    and a change to it updates its card in place;
 2. an operator opens it (evidence with the boxes drawn), files, dispatches,
-   accepts, starts, submits feedback, verifies and closes it with the buttons;
+   accepts, starts, submits feedback, verifies and closes it with the buttons
+   (and plays its evidence clip);
    an overdue order is highlighted;
 3. the zone editor draws a polygon on a camera frame and saves it (the API
    returns it, normalised); a self-intersecting one shows the API's error;
@@ -85,8 +86,17 @@ def jpeg(img: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def clip_mp4(seconds: float = 2.0, fps: float = 5.0) -> bytes:
+    """An H.264 clip made by the worker's own encoder: the bag moves left to right."""
+    from inference.evidence import encode_mp4
+
+    n = int(seconds * fps)
+    images = [street_frame(bag=(60 + 40 * i, 250, 132 + 40 * i, 318)) for i in range(n)]
+    return encode_mp4(images, [i / fps for i in range(n)], nominal_fps=fps)
+
+
 def order_payload(event: str, *, category=("06010", "暴露垃圾 exposed garbage"), priority="normal",
-                  camera="street-01", zone="west-kerb", days_ago: float = 0) -> dict:
+                  camera="street-01", zone="west-kerb", days_ago: float = 0, clip: bytes | None = None) -> dict:
     box = [300.0, 250.0, 372.0, 318.0]
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days_ago)
     return {
@@ -99,7 +109,8 @@ def order_payload(event: str, *, category=("06010", "暴露垃圾 exposed garbag
                   {"label": "person", "confidence": 0.64, "xyxy": [80.0, 150.0, 130.0, 300.0], "track_id": 3}],
         "grid_cell": GRID, "address": "Demo Rd 1",
         "evidence": [{"kind": "snapshot", "content_type": "image/jpeg",
-                      "data_b64": base64.b64encode(jpeg(street_frame())).decode()}],
+                      "data_b64": base64.b64encode(jpeg(street_frame())).decode()}]
+                    + ([{"kind": "clip", "content_type": "video/mp4", "data_b64": base64.b64encode(clip).decode()}] if clip else []),
     }
 
 
@@ -318,6 +329,41 @@ def test_operator_handles_an_order_with_the_buttons_and_overdue_orders_stand_out
     p.shot("05-live-overdue-zh")
     p.goto(f"/dashboard/orders/{late['id']}")
     expect(page.locator("#d-overdue")).to_be_visible()
+
+
+def poll_page(page, expression: str, timeout_s: float = UI_TIMEOUT_MS / 1000) -> None:
+    """Wait until ``expression`` is true in the page (wait_for_function would eval, which the CSP forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(90)
+def test_the_evidence_clip_plays_on_the_order_page(api, open_page) -> None:
+    order = file_order(api, f"clip-{uuid.uuid4().hex[:8]}", clip=clip_mp4(seconds=2.0, fps=5.0))
+    p = open_page(OPERATOR_TOKEN)
+    page = p.page
+    p.goto(f"/dashboard/orders/{order['id']}?lang=en")
+    expect(page.locator("#evidence-boxes g.det-box")).to_have_count(2)  # the snapshot comes first
+    expect(page.locator("#evidence-clip")).to_be_hidden()
+    thumb = page.locator('#evidence-thumbs button[data-kind="clip"]')
+    expect(thumb).to_have_text("Clip")
+    thumb.click()
+    expect(page.locator("#evidence-clip")).to_be_visible()
+    expect(page.locator("#evidence-frame")).to_be_hidden()
+    # The browser decoded the clip fetched with the bearer token: its real length and size.
+    video = "document.getElementById('evidence-video')"
+    poll_page(page, f"{video}.readyState >= 1")
+    duration, width = page.evaluate(f"[{video}.duration, {video}.videoWidth]")
+    assert 1.5 <= duration <= 2.5 and width == 640, (duration, width)
+    page.evaluate(f"{video}.play()")
+    poll_page(page, f"{video}.currentTime > 0.3")
+    p.shot("06-order-clip-en")
+    page.locator('#evidence-thumbs button[data-kind="snapshot"]').click()
+    expect(page.locator("#evidence-frame")).to_be_visible()
+    expect(page.locator("#evidence-clip")).to_be_hidden()
+    assert page.evaluate(f"{video}.paused") is True
 
 
 # ---- 3. zone editor ---------------------------------------------------------------------------

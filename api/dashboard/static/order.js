@@ -79,12 +79,23 @@
   }
 
   async function showEvidence(o, item) {
-    const img = $("evidence-img");
     shownEvidence = item.id;
     for (const thumb of document.querySelectorAll("#evidence-thumbs button")) {
       thumb.classList.toggle("active", Number(thumb.dataset.evidenceId) === item.id);
     }
+    const isClip = item.content_type.startsWith("video/");
+    const video = $("evidence-video");
+    show($("evidence-frame"), !isClip);
+    show($("evidence-clip"), isClip);
+    if (!isClip) video.pause();
     try {
+      // Evidence needs the bearer token, so media elements get an object URL of the fetched blob.
+      if (isClip) {
+        GS.setImage(video, await GS.authImage(item.url));
+        $("d-boxes").textContent = "";
+        return;
+      }
+      const img = $("evidence-img");
       GS.setImage(img, await GS.authImage(item.url));
       await GS.imageLoaded(img);
       // Boxes are pixel coordinates in the snapshot the rule fired on.
@@ -93,18 +104,19 @@
   }
 
   function renderEvidence(o) {
-    const images = o.evidence.filter((e) => e.content_type.startsWith("image/"));
-    show($("evidence-empty"), images.length === 0);
-    show($("evidence-frame"), images.length > 0);
+    const shown = o.evidence.filter((e) => e.content_type.startsWith("image/") || e.content_type.startsWith("video/"));
+    const images = shown.filter((e) => e.content_type.startsWith("image/"));
+    show($("evidence-empty"), shown.length === 0);
     const thumbs = clear($("evidence-thumbs"));
-    if (images.length > 1) {
-      for (const item of images) {
-        thumbs.appendChild(h("button", { type: "button", class: "ghost", "data-evidence-id": item.id, onclick: () => showEvidence(o, item) }, T("evidence." + item.kind)));
+    if (shown.length > 1) {
+      for (const item of shown) {
+        thumbs.appendChild(h("button", { type: "button", class: "ghost", "data-evidence-id": item.id, "data-kind": item.kind, onclick: () => showEvidence(o, item) }, T("evidence." + item.kind)));
       }
     }
-    const stillThere = images.find((e) => e.id === shownEvidence);
-    if (!stillThere && images.length) showEvidence(o, images.find((e) => e.kind === "snapshot") || images[0]);
-    else if (stillThere) drawBoxes($("evidence-img"), stillThere.kind === "snapshot" ? o.boxes : []);
+    const stillThere = shown.find((e) => e.id === shownEvidence);
+    if (!stillThere && shown.length) showEvidence(o, images.find((e) => e.kind === "snapshot") || images[0] || shown[0]);
+    else if (stillThere && stillThere.content_type.startsWith("image/")) drawBoxes($("evidence-img"), stillThere.kind === "snapshot" ? o.boxes : []);
+    if (!shown.length) { show($("evidence-frame"), false); show($("evidence-clip"), false); }
   }
 
   /* ---- actions ---- */
