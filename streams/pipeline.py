@@ -7,7 +7,8 @@ A START's work order waits for its evidence: ``post_s`` (3 s) of stream time
 after the rule fired, so the order carries the key frame, a before and an after
 frame and a clip around the moment (streams.evidence_buffer). Emergency-tier
 orders do not wait. Whatever is still collecting when the camera stalls, the
-source ends or the pipeline stops is sent with what it has.
+source ends or the pipeline stops is sent with what it has. An incident the rule
+reopens after its END went to the API is filed again as a sighting (:func:`reopen_report`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 from inference.clock import FrameClock
@@ -79,6 +80,17 @@ class SharedDetector:
             started = time.perf_counter()
             result = self._detector.detect(images)
             return result, time.perf_counter() - started, started - asked
+
+
+def reopen_report(event: RuleEvent) -> RuleEvent:
+    """A reopened incident as a sighting of its own, filed like a START.
+
+    The API has had the incident's END, which it may have taken as the camera's proof that
+    the zone is clear. The report, with its own evidence, reaches the open order as a merged
+    repeat (or, if the order was closed meanwhile, as a recurrence). Its id is derived from
+    the reopen time, so a retry or a replay files the same report; the incident's later END
+    keeps the original id and still finds the original order."""
+    return replace(event, event_id=f"{event.event_id}@{round(event.at * 1000)}", phase=EventPhase.START)
 
 
 class CameraPipeline:
@@ -233,8 +245,10 @@ class CameraPipeline:
             if self.submit_event_end is not None:
                 self._send_event_end(event, template, frame, tracked, rule)
             return
-        if event.phase is not EventPhase.START:
-            return  # UPDATEs, reopened ones included, belong to an order already filed
+        if event.phase is EventPhase.UPDATE and event.reopened and self.submit_event_end is not None:
+            event = reopen_report(event)
+        elif event.phase is not EventPhase.START:
+            return  # UPDATEs belong to an order already filed
         self._awaiting[event.event_id] = (event, template)
         self._submit_evidence(self._evidence.open(
             event,

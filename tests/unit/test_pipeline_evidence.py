@@ -1,6 +1,7 @@
 """CameraPipeline files a START's work order once its evidence is complete (post_s of
 stream time later), at once for emergencies, and never loses one that is still
-collecting when the source ends, the camera stalls or the pipeline stops."""
+collecting when the source ends, the camera stalls or the pipeline stops. An incident
+reopened after its END was sent is reported again, and the API merges the report."""
 
 from __future__ import annotations
 
@@ -185,19 +186,6 @@ def test_an_end_within_post_s_files_the_order_first() -> None:
     assert kinds(outbox.orders[0]) == ["snapshot", "frame", "before", "after", "clip"]
 
 
-def test_updates_file_no_order_reopened_or_not() -> None:
-    script = {
-        START_AT: [event(EventPhase.START, START_AT)],
-        START_AT + 20: [event(EventPhase.UPDATE, START_AT + 20)],
-        START_AT + 30: [event(EventPhase.END, START_AT + 30)],
-        START_AT + 40: [event(EventPhase.UPDATE, START_AT + 40, reopened=True)],
-    }
-    pipe, outbox = pipeline(script)
-    for i in range(START_AT + 60):
-        pipe.process(frame(i))
-    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
-
-
 def test_the_default_recorder_is_used_when_none_is_given() -> None:
     detector = SimpleNamespace(name="m", version="1", detect=lambda images: [TRACKED])
     tracker = SimpleNamespace(update=lambda detections, timestamp: detections)
@@ -210,3 +198,61 @@ def test_the_default_recorder_is_used_when_none_is_given() -> None:
     assert filed == [] and pipe.flush_evidence() == 1
     # No after frame yet, and the frame nearest "before" is the key frame itself: left out.
     assert kinds(filed[0]) == ["snapshot", "frame", "clip"]
+
+
+# ---- a reopened incident -----------------------------------------------------------------------
+
+REOPEN_SCRIPT_FRAMES = (START_AT, START_AT + 5 * FPS, START_AT + 8 * FPS)
+
+
+def reopened_incident(*, send_ends: bool = True):
+    """START, its END, then the same incident reopened within the rule's merge window (and an
+    ordinary UPDATE before it, which files nothing)."""
+    start_at, end_at, reopen_at = REOPEN_SCRIPT_FRAMES
+    script = {start_at: [event(EventPhase.START, start_at)], start_at + 1: [event(EventPhase.UPDATE, start_at + 1)],
+              end_at: [event(EventPhase.END, end_at)], reopen_at: [event(EventPhase.UPDATE, reopen_at, reopened=True)]}
+    pipe, outbox = pipeline(script)
+    if not send_ends:
+        pipe.submit_event_end = None
+    for i in range(reopen_at + 3 * FPS + 1):
+        pipe.process(frame(i))
+    return outbox
+
+
+def test_a_reopened_incident_is_reported_after_its_end_with_its_own_evidence() -> None:
+    outbox = reopened_incident()
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end", "work_order"]
+    (_, first_key, first), (_, end_key, end), (_, again_key, again) = outbox.records
+    assert end["event_id"] == first["event_id"]  # the END still names the original order
+    assert again["event_id"].startswith(first["event_id"] + "@") and again_key not in (first_key, end_key)
+    assert WorkOrderCreate.model_validate(again).detected_at.timestamp() == event(EventPhase.UPDATE, REOPEN_SCRIPT_FRAMES[2]).at
+    assert kinds(again) == ["snapshot", "frame", "before", "after", "clip"]
+    # The report's identity is a function of the incident and the reopen time: a replay files the same one.
+    assert [k for _kind, k, _p in reopened_incident().records] == [first_key, end_key, again_key]
+
+
+def test_without_ends_sent_a_reopen_stays_inside_the_filed_order() -> None:
+    outbox = reopened_incident(send_ends=False)
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order"]
+
+
+def test_the_api_merges_the_reopen_report_into_the_open_order(tmp_path) -> None:
+    import datetime as dt
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.unit.test_api_ops_support import SUP, WORKER, FakeClock, secured_settings
+
+    when = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
+    app = create_app(secured_settings(tmp_path, merge_window=dt.timedelta(hours=1)), clock=FakeClock(when + dt.timedelta(minutes=5)))
+    paths = {"work_order": "/api/v1/work-orders", "event_end": "/api/v1/events/end"}
+    with TestClient(app) as client:
+        replies = [client.post(paths[kind], json=payload, headers={**WORKER, "Idempotency-Key": key})
+                   for kind, key, payload in reopened_incident().records]
+        assert [r.status_code for r in replies] == [201, 200, 200], [r.text for r in replies]
+        order = replies[0].json()
+        assert replies[2].headers["work-order-merged"] == "true" and replies[2].json()["id"] == order["id"]
+        merged = client.get(f"/api/v1/work-orders/{order['id']}", headers=SUP).json()
+        assert merged["repeat_count"] == 1
+        assert client.get("/api/v1/work-orders", headers=SUP).json()["total"] == 1
