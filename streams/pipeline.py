@@ -125,6 +125,7 @@ class CameraPipeline:
         self.governor = governor  # streams.shedding.FpsGovernor, or None: never shed
         self._observe_inference = observe_inference
         self.frames_analysed = 0
+        self.first_frame_at: float | None = None  # capture time of the first frame analysed
         self.events = {phase: 0 for phase in EventPhase}
         # The newest analysed frame, for streams.snapshots (swapped whole, so other threads may read it).
         self.latest_frame: VideoFrame | None = None
@@ -191,6 +192,8 @@ class CameraPipeline:
 
     def process(self, frame: VideoFrame) -> list[RuleEvent]:
         started = time.perf_counter()
+        if self.first_frame_at is None:
+            self.first_frame_at = frame.captured_at
         if hasattr(self._detector, "detect_timed"):
             batch, inference_s, _waited_s = self._detector.detect_timed([frame.image])
         else:

@@ -131,19 +131,11 @@ def replay_clip(config: GridSightConfig, camera_id: str, clip: str | Path, *, mo
     factory = PipelineFactory(config, detectors, on_status=lambda event: log.info("source: %s", event), submit_order=recorder.order)
     pipeline = factory.build(camera_id, camera)
     pipeline.submit_event_end = recorder.event_end
-    # File sources stamp frames with wall time at open + pts; remember the first stamp so the
-    # report can give times from the clip's start, which are the same on every replay.
-    analyse, first = pipeline.process, []
-
-    def process(frame):
-        if not first:
-            first.append(frame.captured_at)
-        return analyse(frame)
-
-    pipeline.process = process
     pipeline.run(threading.Event())  # returns when the file ends (and flushes pending evidence)
-    if first:
-        recorder.relative_to(first[0])
+    # File sources stamp frames with wall time at open + pts: times from the clip's first
+    # frame are the same on every replay.
+    if pipeline.first_frame_at is not None:
+        recorder.relative_to(pipeline.first_frame_at)
     result = ReplayResult(camera_id, str(clip), f"{detectors[camera.model].name} {detectors[camera.model].version}",
                           pipeline.frames_analysed, recorder.orders, recorder.ends)
     if out is not None:
