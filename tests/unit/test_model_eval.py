@@ -17,13 +17,17 @@ import yaml
 from gridsight.lifecycle.evaluate import evaluate_detector, format_table
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "gridsight-demo-v1.pt"
+MAX_DRAWN = 200
+#: Ultralytics reads P off the smoothed F1 curve's peak, which can sit just below the lowest true
+#: positive's confidence, where a stray low-confidence box already counts: 0.99 for a perfect model.
+PRECISION_READ_OUT = 0.015
 
 
 @pytest.fixture(scope="module")
 def labelled_set(tmp_path_factory):
     from ultralytics import YOLO
 
-    from gridsight.lifecycle.export import synthetic_frames
+    from gridsight.synth.dataset import render_dataset_image
 
     root = tmp_path_factory.mktemp("tiny")
     model = YOLO(str(WEIGHTS), task="detect")
@@ -32,7 +36,12 @@ def labelled_set(tmp_path_factory):
         (root / "images" / split).mkdir(parents=True)
         (root / "labels" / split).mkdir(parents=True)
     kept = 0
-    for image in synthetic_frames(36, seed=11):
+    # Draw rendered images until enough clear people are in (rather than a fixed few) so the
+    # fixture survives changes to the renderer's scene mix.
+    for n in range(MAX_DRAWN):
+        if kept >= 6 and per_class.get(0, 0) >= 8:
+            break
+        image = render_dataset_image(11, "val", n)[0]
         h, w = image.shape[:2]
         boxes = model.predict([image], imgsz=320, conf=0.05, verbose=False)[0].boxes
         boxes = boxes[boxes.cls == 0]
@@ -49,7 +58,8 @@ def labelled_set(tmp_path_factory):
     data = root / "data.yaml"
     data.write_text(yaml.safe_dump({"path": str(root), "train": "images/train", "val": "images/val",
                                     "names": {i: n for i, n in model.names.items()}}))
-    assert kept >= 4 and per_class.get(0, 0) >= 3, "the fixture needs images with people the model sees clearly"
+    assert kept >= 6 and per_class.get(0, 0) >= 6, \
+        f"the fixture needs images with people the model sees clearly; {MAX_DRAWN} rendered images did not hold enough"
     return data, per_class
 
 
@@ -58,7 +68,7 @@ def test_model_is_perfect_on_its_own_confident_boxes(labelled_set, tmp_path):
     ev = evaluate_detector(WEIGHTS, data, imgsz=320, target_precision=0.95, plots_dir=tmp_path)
     person = next(c for c in ev.classes if c.name == "person")
     assert person.instances == per_class[0]
-    assert person.precision == pytest.approx(1.0, abs=0.01)
+    assert person.precision == pytest.approx(1.0, abs=PRECISION_READ_OUT)
     assert person.recall == pytest.approx(1.0, abs=0.01)
     assert person.map50 == pytest.approx(0.995, abs=0.01)
     assert person.target_precision_threshold is not None and person.target_precision_threshold <= 0.55
@@ -82,7 +92,7 @@ def test_an_unseeable_person_caps_recall_and_ap_at_k_over_k_plus_1(labelled_set,
     k = per_class[0]
     person = next(c for c in ev.classes if c.name == "person")
     assert person.instances == k + 1
-    assert person.precision == pytest.approx(1.0, abs=0.01)
+    assert person.precision == pytest.approx(1.0, abs=PRECISION_READ_OUT)
     assert person.recall == pytest.approx(k / (k + 1), abs=0.01)
     assert person.map50 == pytest.approx(k / (k + 1), abs=0.03)
 

@@ -35,9 +35,9 @@ from gridsight.synth.render.registry import OBJECTS
 SCENE_WEIGHTS = {"street": 0.65, "corridor": 0.2, "elevator": 0.15}
 #: Street: probability that an image holds (a group of) each kind, besides people, litter and bags.
 STREET_P = {
-    "bins": 0.4, "garbage_pile": 0.3, "ebike": 0.35, "bicycle": 0.15, "car": 0.15, "truck": 0.3, "cable": 0.3,
+    "bins": 0.4, "garbage_pile": 0.3, "ebike": 0.35, "bicycle": 0.15, "car": 0.15, "truck": 0.3, "cable": 0.4,
     "power_strip": 0.1, "stall": 0.3, "umbrella": 0.25, "goods": 0.35, "pile": 0.3, "cone": 0.15, "barrier": 0.32,
-    "wheelchair": 0.15, "stroller": 0.12, "laundry": 0.3, "banner": 0.4, "billboard": 0.3, "grill": 0.28, "scrap": 0.3,
+    "wheelchair": 0.15, "stroller": 0.12, "laundry": 0.45, "banner": 0.55, "billboard": 0.3, "grill": 0.28, "scrap": 0.3,
 }
 #: Indoor: probability of each kind and how many.
 CORRIDOR_P = {"ebike": (0.65, [1, 1, 2]), "bicycle": (0.3, [1]), "wheelchair": (0.3, [1]), "stroller": (0.3, [1]),
@@ -158,8 +158,15 @@ def _street_kind(rng, scene: Scene, kind: str, out: list[Placed]) -> None:
         lo, hi = L.region("facade")
         ppm = L.ppm(fb)
         x, y = rng.uniform(0.02, 0.98) * L.width, rng.uniform(lo, hi)
-        if kind == "banner" and rng.random() < 0.5:
+        where = rng.random()
+        if kind == "banner" and where < 0.3:
             y = rng.uniform(max(lo, fb - 2.2 * ppm), fb - 0.8 * ppm)  # at eye height on the wall
+        elif kind != "cable" and where > 0.55:
+            # Across the ground floor: laundry from an awning rail, a banner over the shop signs.
+            # Small ads hang exactly there, and the lettered signboards behind are what the model
+            # must learn to tell them from.
+            band = (max(lo, fb - 4.8 * ppm), fb - (2.0 if kind == "laundry" else 2.4) * ppm)
+            y = rng.uniform(*band) if band[1] > band[0] else y
         if kind == "cable":
             length_m = (fb - y) / ppm * rng.uniform(0.75, 1.02)
             out.append(_hung(rng, L, kind, x, y, ppm, fb - 0.5, length_m=length_m))
@@ -239,7 +246,7 @@ def _indoor_objects(rng, scene: Scene) -> list[Placed]:
                     out.append(_put(rng, L, kind, x, y))
     if L.scene == "corridor":
         ebikes = [p for p in out if p.kind == "ebike"]
-        if rng.random() < 0.55:  # charging: a cable from the e-bike to a power strip or up the wall
+        if rng.random() < 0.7:  # charging: a cable from the e-bike to a power strip or up the wall
             if ebikes:
                 e = ebikes[0]
                 x, y = e.x, e.y + rng.uniform(0.5, 3.0)
@@ -251,7 +258,7 @@ def _indoor_objects(rng, scene: Scene) -> list[Placed]:
             length_m = float(rng.uniform(0.8, 2.2))
             if rng.random() < 0.6:
                 out.append(_put(rng, L, "cable", x + d * length_m / 2 * ppm, y, mode="floor", length_m=length_m, direction=d))
-                if rng.random() < 0.8:
+                if rng.random() < 0.9:
                     out.append(_put(rng, L, "power_strip", x + d * (length_m + 0.2) * ppm, y + rng.uniform(0.0, 2.0)))
             else:
                 out.append(_put(rng, L, "cable", x + d * 0.5 * ppm, y - 1.0, mode="wall", length_m=length_m, direction=d))
