@@ -29,7 +29,7 @@
     const svg = cardEl.querySelector("svg");
     const placeholder = cardEl.querySelector(".no-frame");
     try {
-      GS.setImage(img, await GS.authImage(`cameras/${enc(cam.camera_id)}/snapshot`));
+      GS.setObjectUrl(img, await GS.authImage(`cameras/${enc(cam.camera_id)}/snapshot`));
       await GS.imageLoaded(img);
       show(img, true);
       show(placeholder, false);

@@ -152,11 +152,12 @@
     return URL.createObjectURL(blob);
   }
 
-  function setImage(img, objectUrl) {
-    const old = img.dataset.objectUrl;
-    img.dataset.objectUrl = objectUrl || "";
-    if (objectUrl) img.src = objectUrl;
-    else img.removeAttribute("src");
+  // For <img> and <video> alike; the element's previous object URL is released once replaced.
+  function setObjectUrl(media, objectUrl) {
+    const old = media.dataset.objectUrl;
+    media.dataset.objectUrl = objectUrl || "";
+    if (objectUrl) media.src = objectUrl;
+    else media.removeAttribute("src");
     if (old) setTimeout(() => URL.revokeObjectURL(old), 1000);
   }
 
@@ -420,7 +421,7 @@
 
   window.GS = {
     API, LANG, LOCALE, STATUSES, CLOCK_RUNNING, TERMINAL, T, h, s, clear, $, show, api, query, ApiError,
-    detailText, authImage, setImage, imageLoaded, toast, reportError, fmtTime, fmtDay, fmtMonth, fmtDuration, isOverdue,
+    detailText, authImage, setObjectUrl, imageLoaded, toast, reportError, fmtTime, fmtDay, fmtMonth, fmtDuration, isOverdue,
     deadlineText, statusBadge, priorityBadge, orderUrl, LiveFeed, feedStateLabel, debounce, readFileB64,
     getToken, fillKpis,
   };

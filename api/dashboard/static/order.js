@@ -78,25 +78,28 @@
     $("d-boxes").textContent = T("detail.boxes", { n: boxes.length });
   }
 
+  const isImage = (e) => e.content_type.startsWith("image/");
+  const isClip = (e) => e.content_type.startsWith("video/");
+
   async function showEvidence(o, item) {
     shownEvidence = item.id;
     for (const thumb of document.querySelectorAll("#evidence-thumbs button")) {
       thumb.classList.toggle("active", Number(thumb.dataset.evidenceId) === item.id);
     }
-    const isClip = item.content_type.startsWith("video/");
+    const clip = isClip(item);
     const video = $("evidence-video");
-    show($("evidence-frame"), !isClip);
-    show($("evidence-clip"), isClip);
-    if (!isClip) video.pause();
+    show($("evidence-frame"), !clip);
+    show($("evidence-clip"), clip);
+    if (!clip) video.pause();
     try {
       // Evidence needs the bearer token, so media elements get an object URL of the fetched blob.
-      if (isClip) {
-        GS.setImage(video, await GS.authImage(item.url));
+      if (clip) {
+        GS.setObjectUrl(video, await GS.authImage(item.url));
         $("d-boxes").textContent = "";
         return;
       }
       const img = $("evidence-img");
-      GS.setImage(img, await GS.authImage(item.url));
+      GS.setObjectUrl(img, await GS.authImage(item.url));
       await GS.imageLoaded(img);
       // Boxes are pixel coordinates in the snapshot the rule fired on.
       drawBoxes(img, item.kind === "snapshot" ? o.boxes : []);
@@ -104,8 +107,8 @@
   }
 
   function renderEvidence(o) {
-    const shown = o.evidence.filter((e) => e.content_type.startsWith("image/") || e.content_type.startsWith("video/"));
-    const images = shown.filter((e) => e.content_type.startsWith("image/"));
+    const shown = o.evidence.filter((e) => isImage(e) || isClip(e));
+    const images = shown.filter(isImage);
     show($("evidence-empty"), shown.length === 0);
     const thumbs = clear($("evidence-thumbs"));
     if (shown.length > 1) {
@@ -115,7 +118,7 @@
     }
     const stillThere = shown.find((e) => e.id === shownEvidence);
     if (!stillThere && shown.length) showEvidence(o, images.find((e) => e.kind === "snapshot") || images[0] || shown[0]);
-    else if (stillThere && stillThere.content_type.startsWith("image/")) drawBoxes($("evidence-img"), stillThere.kind === "snapshot" ? o.boxes : []);
+    else if (stillThere && isImage(stillThere)) drawBoxes($("evidence-img"), stillThere.kind === "snapshot" ? o.boxes : []);
     if (!shown.length) { show($("evidence-frame"), false); show($("evidence-clip"), false); }
   }
 

@@ -237,7 +237,7 @@
 
   async function loadFrame() {
     try {
-      GS.setImage(img, await GS.authImage(`cameras/${CAM}/snapshot`));
+      GS.setObjectUrl(img, await GS.authImage(`cameras/${CAM}/snapshot`));
       await GS.imageLoaded(img);
       W = img.naturalWidth; H = img.naturalHeight;
       frame.classList.remove("blank");
