@@ -2,7 +2,7 @@
 40-72 s clips, dwell 16-48 s), 640x360 at 5 fps, rendered into ``var/scenarios/long`` on first
 use (not committed), then run through detector + ByteTrack + the worker's rules.
 
-    .venv/bin/python benchmarks/scenario_eval.py [--model weights/gridsight-demo-v2.yaml] [--device cpu|cuda:0]
+    .venv/bin/python benchmarks/scenario_eval.py [--model weights/gridsight-demo-v4.yaml] [--device cpu|cuda:0]
                                                  [--oracle] [--factor 4] [--clips DIR] [--render-only]
 
 Writes ``benchmarks/results/<cpu or gpu>/scenario_eval[-oracle].json`` (machine, per-rule and
@@ -57,7 +57,7 @@ def render_long(clips: Path, factor: float, only: list[str] | None = None) -> No
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="weights/gridsight-demo-v2.yaml")
+    ap.add_argument("--model", default="weights/gridsight-demo-v4.yaml")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--oracle", action="store_true", help="ground-truth boxes instead of the model")
     ap.add_argument("--factor", type=float, default=4.0, help="how many times slower than the CI clips")

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULT_MODEL = "weights/gridsight-demo-v2.yaml"
+DEFAULT_MODEL = "weights/gridsight-demo-v4.yaml"
 DEFAULT_SCENARIOS = "tests/data/scenarios"
 
 
