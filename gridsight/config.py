@@ -22,6 +22,7 @@ from pydantic import (
 from inference.labels import CANONICAL_LABELS
 from inference.manifest import ManifestError, load_manifest
 from inference.presets import RULE_KINDS, ZONE_KINDS, UnknownPresetError, get_preset
+from inference.rates import MinRate, rule_min_fps
 from inference.rules.schedule import DEFAULT_TIMEZONE, WEEKDAYS, TimeWindow, parse_clock_time
 from inference.zones import ZoneGeometryError, validate_polygon
 
@@ -62,9 +63,10 @@ class WorkerConfig(_Strict):
         description="Serve Prometheus /metrics and /health on this port (0: any free port, logged); None: off",
     )
     metrics_host: str = Field(default="0.0.0.0", min_length=1, max_length=255, description="Address the metrics server binds")
-    shed_min_fps: float = Field(
-        default=0.2, gt=0, le=60,
-        description="Lowest analysis fps a camera is shed to when inference cannot keep up (restored as it recovers)",
+    shed_min_fps: float | None = Field(
+        default=None, gt=0, le=60,
+        description="Lowest analysis fps a camera is shed to when inference cannot keep up (restored as it recovers); "
+                    "absent: each camera's rules' minimum rate. Never below that minimum: a value under it is refused",
     )
 
 
@@ -161,6 +163,15 @@ class SourceConfig(_Strict):
     offline_after_failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures before the camera is reported offline")
     realtime: bool | None = Field(default=None, description="Pace file sources at their native rate (default: only live sources are paced)")
     loop: bool = Field(default=False, description="Loop file sources")
+    max_corrupt_ratio: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Share of decoded frames flagged corrupt (decoder error concealment, damaged packets, and "
+                    "frames predicted from them until the next key frame) above which the camera is degraded; "
+                    "corrupt frames are never analysed",
+    )
+    corrupt_window_s: float = Field(
+        default=60.0, gt=0, le=3600, description="The corrupt share is measured over the frames decoded in this many seconds",
+    )
 
 
 class TrackerConfig(_Strict):
@@ -309,6 +320,17 @@ def _expand_preset(raw: object) -> object:
         raise ValueError(str(exc)) from None
     if raw.get("kind", preset.kind) != preset.kind:
         raise ValueError(f"preset '{preset.name}' is a {preset.kind} rule; kind {raw['kind']!r} contradicts it")
+    own = preset.params.get("labels")
+    given = raw.get("labels")
+    # (Unknown labels are the labels field's own error, reported as such.)
+    if own and isinstance(given, list) and set(map(str, given)) <= CANONICAL_LABELS and not set(map(str, given)) & set(own):
+        # Otherwise {preset: roaming_vendor, labels: [person]} files "09001 roaming vendor" for every pedestrian.
+        raise ValueError(
+            f"preset '{preset.name}' watches {sorted(own)}; labels {sorted(map(str, given))} keep none of them, so it "
+            f"would file '{preset.category_code} {preset.name_en}' orders for other objects. Keep at least one of "
+            f"{sorted(own)}, or write a plain rule (kind: {preset.kind}) with its own category_code and category_name "
+            f"to watch other labels"
+        )
     return {**preset.rule_fields(), **raw}
 
 
@@ -354,7 +376,17 @@ class CameraConfig(_Strict):
                     f"rule '{rule_id}': preset '{rule.preset}' applies to zones of kind {allowed} (or any); "
                     f"zone '{rule.zone}' is kind '{zone_kind}'"
                 )
+            low = rule_min_fps(rule.kind, rule.model_dump(), rule.preset)
+            if self.analysis_fps < low.fps - 1e-9:
+                raise ValueError(
+                    f"rule '{rule_id}' needs at least {low} but analysis_fps is {self.analysis_fps:g}; "
+                    f"raise analysis_fps to {low.fps:g} or more"
+                )
         return self
+
+    def min_analysis_fps(self) -> MinRate:
+        """The slowest rate every rule of this camera still works at (the shedder's floor)."""
+        return max((rule_min_fps(r.kind, r.model_dump(), r.preset) for r in self.rules.values()), key=lambda m: m.fps)
 
 
 class ShadowConfig(_Strict):
@@ -404,6 +436,15 @@ class GridSightConfig(_Strict):
         for camera_id, camera in self.cameras.items():
             if camera.model not in self.models:
                 raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
+            low = camera.min_analysis_fps()
+            if self.worker.shed_min_fps is not None and self.worker.shed_min_fps < low.fps - 1e-9:
+                rule_id = next(rid for rid, r in camera.rules.items()
+                               if rule_min_fps(r.kind, r.model_dump(), r.preset).fps == low.fps)
+                raise ValueError(
+                    f"worker.shed_min_fps {self.worker.shed_min_fps:g} would shed camera '{camera_id}' below what its "
+                    f"rule '{rule_id}' needs: {low}; leave shed_min_fps out (each camera's own minimum) or set it "
+                    f"to {low.fps:g} or more"
+                )
         return self
 
 

@@ -39,6 +39,9 @@ class Preset:
     zone_kinds: frozenset[str]  # zones it makes sense in; a zone of kind "any" is accepted too
     params: Mapping[str, object] = field(default_factory=dict)  # rule fields: labels, min_dwell_s, ...
     why: str = ""  # the reason behind a code or a default that is not obvious
+    # The lowest analysis rate its semantics allow (0: only its timings limit it; see inference.rates).
+    min_analysis_fps: float = 0.0
+    rate_why: str = ""  # why that rate
 
     @property
     def category_name(self) -> str:
@@ -58,8 +61,9 @@ class Preset:
         return zone_kind == "any" or zone_kind in self.zone_kinds
 
 
-def _preset(name, family, kind, code, zh, en, priority, zones, why="", **params) -> Preset:
-    return Preset(name, family, kind, code, zh, en, priority, frozenset(zones), MappingProxyType(params), why)
+def _preset(name, family, kind, code, zh, en, priority, zones, why="", *, min_fps=0.0, rate_why="", **params) -> Preset:
+    return Preset(name, family, kind, code, zh, en, priority, frozenset(zones), MappingProxyType(params), why,
+                  min_fps, rate_why)
 
 
 _ALL = [
@@ -67,7 +71,9 @@ _ALL = [
     _preset("littering", "littering", "littering", "06012", "乱扔垃圾(道路不洁)", "littering", "urgent", _STREET,
             "No standard code for the act; what the cleaner is sent to fix is the dirty road (06012). Urgent: "
             "the centres described send the grid's cleaner within minutes.",
-            labels=("litter", "garbage_bag"), min_dwell_s=10),
+            labels=("litter", "garbage_bag"), min_dwell_s=10, min_fps=1.0,
+            rate_why="it must follow the person who walks away: below 1 fps a walker moves several body widths "
+                     "between frames"),
     _preset("exposed_garbage", "littering", "dwell", "06010", "暴露垃圾", "exposed garbage", "normal",
             _STREET | {"corridor"}, labels=("garbage_pile", "garbage_bag"), min_dwell_s=1800, require_static=True,
             merge_window_s=3600),
@@ -79,7 +85,8 @@ _ALL = [
             {"elevator"}, "Must warn while the doors are open: 3 of 5 frames, not minutes. Wheelchairs and strollers "
             "are allowed in and look alike to a detector.",
             labels=_EBIKES, k=3, n=5, exclude_labels=("wheelchair", "stroller"), grace_s=2, cooldown_s=120,
-            merge_window_s=600),
+            merge_window_s=600, min_fps=2.0,
+            rate_why="3 of 5 frames must fit in the few seconds the doors are open (2.5 s at 2 fps)"),
     _preset("ebike_in_corridor", "ebike", "dwell", "X-EBIKE-CORRIDOR", "电动车楼道停放", "e-bike in corridor", "normal",
             {"corridor"}, labels=_EBIKES, min_dwell_s=600, merge_window_s=3600),
     _preset("ebike_charging", "ebike", "co_occurrence", "X-EBIKE-CHARGING", "电动车违规充电", "e-bike charging",
@@ -96,7 +103,8 @@ _ALL = [
             {"road", "pavement"}, labels=("stall",), min_dwell_s=600, merge_window_s=3600),
     _preset("roaming_vendor", "street", "dwell", "09001", "无照经营游商", "roaming vendor", "normal", _KERBSIDE,
             "Vendors move on when approached: a short dwell, counted only once the cart has stopped.",
-            labels=("stall",), min_dwell_s=120, require_static=True),
+            labels=("stall",), min_dwell_s=120, require_static=True, min_fps=0.5,
+            rate_why="a cart must be seen to stop, not just glimpsed twice as it moves on"),
     _preset("umbrella_on_road", "street", "dwell", "09006", "占道经营(遮阳伞)", "umbrella on road", "normal",
             {"road", "pavement"},
             "The umbrellas that stand in a road are vendors' parasols, i.e. occupying the road for trade (09006). "

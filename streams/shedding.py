@@ -39,6 +39,7 @@ class FpsGovernor:
         self.busy_s: float | None = None  # EMA of seconds per analysed frame
         self._samples = 0
         self._changed_at = clock()
+        self.overloaded_at_floor = False  # overloaded with nothing left to shed (see observe)
         self.sheds = 0  # times the rate was lowered
         self.restores = 0  # times it was raised
         self._warmup = warmup_samples  # the first frames pay for lazy model set-up: not load
@@ -59,6 +60,9 @@ class FpsGovernor:
         if self._samples < self.min_samples or now - self._changed_at < self.min_interval_s:
             return None
         load = self.utilisation
+        # At the floor and still overloaded: the rules' minimum is kept and frames queue or drop
+        # instead; health says so (the camera is degraded, not silently slower than its rules).
+        self.overloaded_at_floor = load > OVERLOADED and self.fps <= self.min_fps + 1e-9
         new = self.fps
         if load > OVERLOADED and self.fps > self.min_fps:
             fits = HEADROOM / self.busy_s if self.busy_s else self.fps

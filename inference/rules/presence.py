@@ -14,12 +14,18 @@ Shared by every rule. Two things a plain "track id -> first seen" map gets wrong
   re-settles it there. ``static_for(now)`` is then how long it has stood still,
   which is what "roaming vendor stopped", "litter left lying" and "a bag carried
   away is not litter" need.
+* **Slow analysis rates.** At 0.5 fps one missed detection is a 4 s gap. The
+  grace period and the id-switch gap are therefore never shorter than
+  ``MISSES_TOLERATED`` intervals between the frames this rule has been shown
+  (their median, so a stream outage does not stretch them): one missed frame
+  never ends a presence, at any rate.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 
@@ -28,6 +34,9 @@ from inference.rules.geometry import box_heights, box_sizes
 
 # Labels a detector confuses for the same physical object from frame to frame;
 # a track id switch may also switch between them.
+#: A presence survives this many frame intervals unseen at least: one missed frame and a late one.
+MISSES_TOLERATED = 2.5
+
 COMPATIBLE_LABEL_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"bicycle", "ebike", "motorcycle"}),
     frozenset({"car", "truck"}),
@@ -86,6 +95,31 @@ class PresenceTracker:
         self._path_window_s = path_window_s
         self._entries: dict[int, Presence] = {}
         self._renamed: dict[int, int] = {}  # old tracker id -> the id that took over
+        self._last_frame_at: float | None = None
+        self._intervals: deque[float] = deque(maxlen=5)
+
+    @property
+    def grace_s(self) -> float:
+        """The configured grace, or more when frames come further apart (see the module doc)."""
+        return max(self._grace_s, self._rate_floor())
+
+    @property
+    def max_gap_s(self) -> float:
+        return max(self._continuity.max_gap_s, self._rate_floor())
+
+    def _rate_floor(self) -> float:
+        return MISSES_TOLERATED * median(self._intervals) if self._intervals else 0.0
+
+    def _note_frame(self, now: float) -> None:
+        # The intervals seen before this frame decide its grace: an outage is not a slow rate.
+        if self._last_frame_at is not None and now > self._last_frame_at:
+            gap = now - self._last_frame_at
+            self._last_frame_at = now
+            if self._intervals and gap > 4 * median(self._intervals):
+                return
+            self._intervals.append(gap)
+        elif self._last_frame_at is None:
+            self._last_frame_at = now
 
     def observe(self, detections: Detections, now: float) -> list[int]:
         """Record one frame's detections (untracked boxes are ignored).
@@ -93,6 +127,7 @@ class PresenceTracker:
         Returns the track ids seen for the first time that did not take over an
         earlier track: objects that really are new to the scene."""
         self._forget(now)  # first, so an id returning after the memory has lapsed starts afresh
+        self._note_frame(now)
         tracked = detections[detections.tracker_id != NO_TRACK] if len(detections) else detections
         anchors = tracked.bottom_centers() if len(tracked) else np.zeros((0, 2))
         sizes, heights = box_sizes(tracked.xyxy), box_heights(tracked.xyxy)
@@ -116,7 +151,7 @@ class PresenceTracker:
         """A vanished track near ``point`` whose presence ``tid`` inherits, or None."""
         best, best_distance = None, float("inf")
         for old in self._entries.values():
-            if old.track_id in seen_now or old.last_seen_at >= now or now - old.last_seen_at > self._continuity.max_gap_s:
+            if old.track_id in seen_now or old.last_seen_at >= now or now - old.last_seen_at > self.max_gap_s:
                 continue
             distance = old.distance_to(point)
             if labels_compatible(old.label, label) and distance <= self._continuity.max_distance * old.size and distance < best_distance:
@@ -142,7 +177,7 @@ class PresenceTracker:
                 entry.path.popleft()
 
     def _forget(self, now: float) -> None:
-        keep_s = max(self._grace_s, self._continuity.max_gap_s)
+        keep_s = max(self.grace_s, self.max_gap_s)
         for tid in [t for t, p in self._entries.items() if now - p.last_seen_at > keep_s]:
             del self._entries[tid]
         live = set(self._entries)
@@ -150,7 +185,8 @@ class PresenceTracker:
 
     def present(self, now: float) -> list[Presence]:
         """Objects seen within the grace period."""
-        return [p for p in self._entries.values() if now - p.last_seen_at <= self._grace_s]
+        grace_s = self.grace_s
+        return [p for p in self._entries.values() if now - p.last_seen_at <= grace_s]
 
     def get(self, track_id: int) -> Presence | None:
         """The object that had ``track_id`` (following id switches), if still remembered."""
