@@ -37,10 +37,15 @@ class RuleEvent:
     before_at: float | None = None
     # True on the UPDATE that reopened an ended event within the rule's merge window.
     reopened: bool = False
+    # The last clock time the rule's condition held (seen in a frame); None: ``at``.
+    last_held_at: float | None = None
 
     @property
     def dwell_s(self) -> float:
-        return self.at - self.started_at
+        """Entry to the last frame that showed it: an END that comes after a stream outage
+        (no frames for half a minute) does not count the outage as dwell."""
+        held = self.at if self.last_held_at is None else min(self.at, self.last_held_at)
+        return max(0.0, held - self.started_at)
 
     def idempotency_key(self) -> str:
         """Stable per event: a retried push of the same START never files a second order."""

@@ -141,4 +141,5 @@ class IncidentLifecycle:
             actor_track_ids=tuple(sorted(incident.actor_track_ids)),
             before_at=incident.before_at,
             reopened=reopened,
+            last_held_at=incident.last_held_at,
         )

@@ -101,3 +101,30 @@ def test_a_dwell_survives_one_missed_detection_at_any_rate(fps):
         starts += [e for e in rule.update(tracked, (1280, 720)) if e.phase.value == "start"]
     assert len(starts) == 1, (fps, starts)
     assert starts[0].at - 1_800_000_000.0 <= 60 + 3 / fps + 1e-6
+
+
+def test_time_without_frames_is_not_dwell():
+    """A 27 s stream outage while a car stood there: the END's dwell is what was seen, not the outage."""
+    import numpy as np
+
+    from inference.clock import FrameClock
+    from inference.detections import Detections
+    from inference.tracking import ObjectTracker
+    from streams.rule_factory import build_rules
+
+    cam = camera(site({"park": {"preset": "fire_lane_blocked", "zone": "kerb", "min_dwell_s": 5}}, analysis_fps=2,
+                      zones={"kerb": {"polygon": [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]], "kind": "fire_lane"}}))
+    clock = FrameClock()
+    [(rule, _template)] = build_rules("street-01", cam, clock)
+    tracker = ObjectTracker(frame_rate=2)
+    car = Detections(np.array([[500, 300, 800, 500]], np.float32), np.array([0.9], np.float32),
+                     np.array(["car"], dtype=object))
+    t0, events = 1_800_000_000.0, []
+    times = [t0 + i / 2 for i in range(40)] + [t0 + 20 + 27 + i / 2 for i in range(20)]  # 20 s, outage, 10 s empty
+    for i, t in enumerate(times):
+        tracked = tracker.update(car if i < 40 else Detections.empty(), t)
+        clock.advance_to(t)
+        events += rule.update(tracked, (1280, 720))
+    [end] = [e for e in events if e.phase.value == "end"]
+    assert end.dwell_s <= 20.0 + 1e-6, end.dwell_s
+    assert end.at - t0 >= 47  # it is noticed on the first frame after the outage
