@@ -107,13 +107,15 @@ def load_manifest(path: str | Path) -> tuple[ModelManifest, Path]:
 
 def verify_weights(manifest: ModelManifest, weights_path: Path, manifest_path: Path | None = None) -> None:
     where = f" (manifest {manifest_path})" if manifest_path else ""
+    if not weights_path.is_file():
+        hint = (f"; place it there and run `gridsight weights pin {manifest_path or '<manifest>'}`"
+                if manifest.sha256 is None else "")
+        raise ManifestError(f"weights file for model {manifest.name} not found: {weights_path}{where}{hint}")
     if manifest.sha256 is None:
         raise ManifestError(
-            f"model {manifest.name}{where} has no sha256 pinned; after placing {manifest.file} beside it run "
-            f"`gridsight weights pin {manifest_path or '<manifest>'}`"
+            f"model {manifest.name}{where} has no sha256 pinned; run `gridsight weights pin {manifest_path or '<manifest>'}` "
+            f"to record the checksum of {manifest.file}"
         )
-    if not weights_path.is_file():
-        raise ManifestError(f"weights file for model {manifest.name} not found: {weights_path}{where}")
     actual = sha256_file(weights_path)
     if actual != manifest.sha256:
         raise ManifestError(
@@ -122,12 +124,66 @@ def verify_weights(manifest: ModelManifest, weights_path: Path, manifest_path: P
         )
 
 
+def _round_trip_yaml(indented_sequences: bool = False):
+    """ruamel.yaml in round-trip mode: a manifest edited by a command keeps its comments,
+    key order and quoting (PyYAML would drop every comment and re-dump the file)."""
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-fold a long line (folding would also move text between lines)
+    if indented_sequences:  # "key:\n  - item", as hand-written manifests often are
+        rt.indent(mapping=2, sequence=4, offset=2)
+    else:  # "key:\n- item", as PyYAML (gridsight train) writes them
+        rt.indent(mapping=2, sequence=2, offset=0)
+    rt.representer.add_representer(type(None), lambda r, _v: r.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return rt
+
+
+def _indents_sequences(text: str) -> bool:
+    """Whether the file writes a block list deeper than its key (``classes:`` then ``  - person``)."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for key_line, item in zip(lines, lines[1:]):
+        if key_line.rstrip().endswith(":") and item.lstrip().startswith("- "):
+            key_indent = len(key_line) - len(key_line.lstrip())
+            return len(item) - len(item.lstrip()) > key_indent
+    return False
+
+
+def dump_manifest_text(doc: Any, *, like: str = "") -> str:
+    """Serialise a manifest mapping (plain or round-trip) the way manifest updates write it;
+    ``like``: the file's previous text, whose list indentation is kept."""
+    import io
+
+    buf = io.StringIO()
+    _round_trip_yaml(_indents_sequences(like)).dump(doc, buf)
+    return buf.getvalue()
+
+
+def _keep_comment_clear(doc: Any, key: str, value: Any) -> None:
+    """A longer new scalar (a sha256 replacing ``null``) keeps two spaces before the line's own comment."""
+    comment = getattr(doc, "ca", None) and doc.ca.items.get(key)
+    token = comment[2] if comment and len(comment) > 2 else None
+    if token is None or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        return
+    token.column = max(token.column, len(f"{key}: {value}") + 2)
+
+
 def update_manifest(manifest_path: Path, **fields: Any) -> ModelManifest:
-    """Rewrite some top-level fields of a manifest file, keeping the rest and its key order,
-    and return it re-validated (a bad value fails here, not at the next worker start)."""
-    raw = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-    raw.update(fields)
-    manifest_path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    """Rewrite some top-level fields of a manifest file, keeping the rest: its comments, key order
+    and quoting (a round-trip edit, not a re-dump); a new field goes at the end. Returns it
+    re-validated (a bad value fails here, not at the next worker start)."""
+    manifest_path = Path(manifest_path)
+    text = manifest_path.read_text(encoding="utf-8")
+    doc = _round_trip_yaml().load(text)
+    if not isinstance(doc, dict):
+        raise ManifestError(f"model manifest {manifest_path} must be a mapping")
+    for key, value in fields.items():
+        doc[key] = value
+        _keep_comment_clear(doc, key, value)
+    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
+    tmp.write_text(dump_manifest_text(doc, like=text), encoding="utf-8")
+    tmp.replace(manifest_path)
     return load_manifest(manifest_path)[0]
 
 
