@@ -49,38 +49,50 @@ def cmd_db(args) -> int:
     return migrate_main(argv)
 
 
-def cmd_worker(args) -> int:
-    from gridsight.config import ConfigError, load_config
+def _print_errors(errors: list[str]) -> int:
+    for error in errors:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+    return 2
 
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+def cmd_worker(args) -> int:
+    from gridsight.preflight import preflight
+
+    report = preflight(args.config, env=os.environ)  # exactly what check-config runs
+    if report.errors:
+        return _print_errors(report.errors)
+    config = report.config
     if args.api_url:
         config = config.model_copy(update={"api": config.api.model_copy(update={"url": args.api_url})})
-    from inference.manifest import ManifestError
+    from gridsight.preflight import PreflightError
     from streams.worker import build_worker
 
     try:
-        worker = build_worker(config)
-    except (ManifestError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        worker = build_worker(config, checked=True)
+    except PreflightError as exc:
+        return _print_errors(exc.errors)
+    except ValueError as exc:  # ManifestError, ConfigError: already worded for the operator
+        return _print_errors([str(exc)])
+    except Exception as exc:  # one line for the operator; the traceback only at debug level
+        log.debug("worker start failed", exc_info=True)
+        return _print_errors([f"the worker could not start: {type(exc).__name__}: {exc}"])
     worker.run(_stop_on_signals())
     return 0
 
 
 def cmd_check_config(args) -> int:
-    from gridsight.config import ConfigError, load_config
+    from gridsight.preflight import preflight
 
-    try:
-        config = load_config(args.config, env=os.environ)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    report = preflight(args.config, env=os.environ)
+    if report.errors:
+        return _print_errors(report.errors)
+    config = report.config
     rules = sum(len(c.rules) for c in config.cameras.values())
     print(f"ok: {len(config.cameras)} camera(s), {rules} rule(s), {len(config.models)} model(s)")
+    for model_id, check in report.models.items():
+        m, backend = check.manifest, check.backend
+        print(f"  model {model_id}: {m.name} v{m.version_label}, {len(m.classes)} classes match {check.weights_path.name}, "
+              f"backend {backend.backend} ({backend.reason})")
     return 0
 
 
@@ -115,18 +127,21 @@ def cmd_generate(args) -> int:
 
 
 def cmd_weights(args) -> int:
-    from inference.manifest import ManifestError, load_manifest, pin_manifest, verify_weights
+    from inference.manifest import ManifestError, pin_manifest
+    from inference.preflight import check_model
 
     try:
         if args.action == "pin":
             print(f"pinned sha256 {pin_manifest(Path(args.manifest))}")
-        else:
-            manifest, weights = load_manifest(args.manifest)
-            verify_weights(manifest, weights, Path(args.manifest))
-            print(f"ok: {manifest.name} v{manifest.version} matches {weights.name}")
+        else:  # verify: the worker's own model checks
+            check = check_model(args.manifest)
+            if check.errors:
+                return _print_errors(check.errors)
+            m = check.manifest
+            print(f"ok: {m.name} v{m.version_label} matches {check.weights_path.name} "
+                  f"(sha256, {len(m.classes)} classes in id order; backend {check.backend.backend})")
     except ManifestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _print_errors([str(exc)])
     return 0
 
 
@@ -198,10 +213,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay
 
-    p = sub.add_parser("weights", help="pin or verify a model manifest's checksum")
-    p.add_argument("action", choices=["pin", "verify"])
-    p.add_argument("manifest")
-    p.set_defaults(func=cmd_weights)
+    p = sub.add_parser("weights", help="model manifests: pin a checksum, verify a model")
+    wsub = p.add_subparsers(dest="action", required=True)
+    w = wsub.add_parser("pin", help="record the weights file's sha256 in the manifest (keeps comments and key order)")
+    w.add_argument("manifest")
+    w.set_defaults(func=cmd_weights)
+    w = wsub.add_parser("verify", help="the worker's start-up checks of one model: file, sha256, class names, backend")
+    w.add_argument("manifest")
+    w.set_defaults(func=cmd_weights)
     return parser
 
 

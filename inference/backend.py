@@ -81,7 +81,8 @@ def _export(manifest: ModelManifest, backend: str) -> ExportRecord | None:
 
 
 def choose_backend(
-    manifest: ModelManifest, weights_path: Path, manifest_dir: Path, *, device: str = "cpu", requested: Backend = "auto"
+    manifest: ModelManifest, weights_path: Path, manifest_dir: Path, *, device: str = "cpu", requested: Backend = "auto",
+    log_choice: bool = True,
 ) -> BackendChoice:
     if requested == "pytorch":
         return BackendChoice("pytorch", weights_path, "requested")
@@ -110,5 +111,6 @@ def choose_backend(
         choice = BackendChoice(backend, path, f"fastest verified export ({ms:.1f} ms/frame when exported)")
     else:
         choice = BackendChoice("pytorch", weights_path, "fallback: " + ("; ".join(skipped) or "no exports"))
-    log.info("model %s: running on %s (%s)", manifest.name, choice.backend, choice.reason)
+    if log_choice:
+        log.info("model %s: running on %s (%s)", manifest.name, choice.backend, choice.reason)
     return choice

@@ -1,4 +1,4 @@
-"""The model edge: the only module that imports ultralytics.
+"""The model edge: the only module that runs ultralytics (inference.preflight only loads weights to check them).
 
 Everything it returns is :class:`Detections` with canonical labels; nothing
 downstream knows a model exists.
@@ -15,7 +15,8 @@ import numpy as np
 
 from inference.detections import Detections
 from inference.backend import Backend, choose_backend
-from inference.manifest import ModelManifest, load_manifest, verify_weights
+from inference.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
+from inference.preflight import NotAModelError, class_mismatch, load_failure
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,16 @@ class YoloDetector:
         # Per-label floors: the manifest's recommendations, overridden by the camera's model config.
         self.class_confidence = {**manifest.class_confidence, **(class_confidence or {})}
         self._floor = min([confidence, *self.class_confidence.values()])
-        self._model = YOLO(str(weights_path), task="detect")
-        model_names = [self._model.names[i] for i in sorted(self._model.names)]
-        if model_names != list(manifest.classes):
-            raise ValueError(
-                f"model {manifest.name}: weights have classes {model_names} but the manifest lists {manifest.classes}"
-            )
+        try:
+            self._model = YOLO(str(weights_path), task="detect")
+        except Exception as exc:  # one line for the operator, never ultralytics' double traceback
+            raise NotAModelError(
+                f"model {manifest.name}: {weights_path} is not a YOLO model ({load_failure(Path(weights_path), exc)})"
+            ) from None
+        model_names = [str(self._model.names[i]) for i in sorted(self._model.names)]
+        mismatch = class_mismatch(manifest, model_names)
+        if mismatch:
+            raise ManifestError(mismatch)
         # class id -> canonical label, or None where the manifest leaves a class unmapped.
         self._canonical = np.array([manifest.canonical_labels.get(c) for c in manifest.classes], dtype=object)
 

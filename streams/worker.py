@@ -294,10 +294,18 @@ def start_metrics_server(config: GridSightConfig, metrics: WorkerMetrics | None,
     return server
 
 
-def build_worker(config: GridSightConfig):
+def build_worker(config: GridSightConfig, *, checked: bool = False):
     """Factory: reads config, loads and verifies each model once, wires every camera.
 
+    First the start-up checks ``gridsight check-config`` runs (gridsight.preflight; skipped
+    when the caller has just run them, ``checked``): every problem in one PreflightError.
     With a ``redis`` section the cluster worker (streams.cluster) is built instead."""
+    if not checked:
+        from gridsight.preflight import PreflightError, preflight_config
+
+        report = preflight_config(config)
+        if report.errors:
+            raise PreflightError(report.errors)
     if config.redis is not None:
         from streams.cluster import build_cluster_worker
 

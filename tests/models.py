@@ -53,3 +53,22 @@ def model_manifest() -> Path:
     part.write_text(yaml.safe_dump(body), encoding="utf-8")
     part.replace(manifest)
     return manifest
+
+
+def save_yolo_weights(path: Path, names: list[str], *, imgsz: int | None = None, seed: int = 0) -> Path:
+    """Write an untrained YOLO11n checkpoint (built from ``yolo11n.yaml``, nothing downloaded) whose own
+    class names are ``names`` in id order, the way a third party's trained weights would carry them;
+    ``imgsz`` goes into the checkpoint's training args like ultralytics' trainer records it."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.manual_seed(seed)
+    model = DetectionModel("yolo11n.yaml", nc=len(names), verbose=False)
+    model.names = dict(enumerate(names))
+    train_args = {"imgsz": imgsz, "task": "detect"} if imgsz else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    torch.save({"model": model.half(), "train_args": train_args, "epoch": -1}, tmp)
+    tmp.replace(path)
+    return path
