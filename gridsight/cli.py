@@ -133,6 +133,8 @@ def cmd_weights(args) -> int:
     try:
         if args.action == "pin":
             print(f"pinned sha256 {pin_manifest(Path(args.manifest))}")
+        elif args.action == "init":
+            return _weights_init(args)
         else:  # verify: the worker's own model checks
             check = check_model(args.manifest)
             if check.errors:
@@ -142,6 +144,33 @@ def cmd_weights(args) -> int:
                   f"(sha256, {len(m.classes)} classes in id order; backend {check.backend.backend})")
     except ManifestError as exc:
         return _print_errors([str(exc)])
+    return 0
+
+
+def _weights_init(args) -> int:
+    from gridsight.model_init import init_manifest
+
+    result = init_manifest(args.weights, name=args.name, version=args.version, maps=args.map, out=args.out,
+                           input_size=args.input_size, force=args.force)
+    m = result.manifest
+    print(f"wrote {result.path}: {m.name} v{m.version_label}, {len(m.classes)} classes, input size {m.input_size}, "
+          f"pinned sha256 {result.sha256[:12]}…; verified")
+    for cls in m.classes:
+        if cls in m.canonical_labels:
+            print(f"  class {cls} -> {m.canonical_labels[cls]}")
+    if result.unmapped:
+        print(f"unmapped classes (ignored by every rule): {', '.join(result.unmapped)}; "
+              f"map one with --map CLASS=LABEL (labels: inference/labels.py)")
+    serve = [p for p in result.presets if p.servable]
+    cannot = [p for p in result.presets if not p.servable]
+    print(f"presets it can serve ({len(serve)}):" + ("" if serve else " none"))
+    for p in serve:
+        print(f"  {p.preset}" + (f" ({p.note})" if p.note else ""))
+    print(f"presets it cannot serve ({len(cannot)}):" + ("" if cannot else " none"))
+    for p in cannot:
+        print(f"  {p.preset}: {p.note}")
+    print(f"use it: models: {{mine: {{manifest: {result.path}}}}}; a plain `kind:` rule can watch any label it provides "
+          f"({', '.join(sorted(m.provides())) or 'none'})")
     return 0
 
 
@@ -213,13 +242,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay
 
-    p = sub.add_parser("weights", help="model manifests: pin a checksum, verify a model")
+    p = sub.add_parser("weights", help="model manifests: write one for your weights, pin its checksum, verify it")
     wsub = p.add_subparsers(dest="action", required=True)
     w = wsub.add_parser("pin", help="record the weights file's sha256 in the manifest (keeps comments and key order)")
     w.add_argument("manifest")
     w.set_defaults(func=cmd_weights)
     w = wsub.add_parser("verify", help="the worker's start-up checks of one model: file, sha256, class names, backend")
     w.add_argument("manifest")
+    w.set_defaults(func=cmd_weights)
+    w = wsub.add_parser("init", help="write, pin and verify a manifest for a YOLO weights file (bring your own model)")
+    w.add_argument("weights", help="a YOLO .pt checkpoint")
+    w.add_argument("--name", required=True, help="model name, reported on every work order")
+    w.add_argument("--version", default="1", help="model version (default 1)")
+    w.add_argument("--map", action="append", default=[], metavar="CLASS=LABEL",
+                   help="map a model class onto a canonical label (repeatable; CLASS= leaves it unmapped); "
+                        "classes that already are canonical labels map to themselves")
+    w.add_argument("--out", help="manifest path (default: the weights path with .yaml)")
+    w.add_argument("--input-size", type=int, help="inference size (default: the checkpoint's imgsz, else 640)")
+    w.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     w.set_defaults(func=cmd_weights)
     return parser
 
