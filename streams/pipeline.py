@@ -26,6 +26,7 @@ from inference.evidence import render_snapshot
 from inference.rules import EventPhase, RuleEvent
 from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
+from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
 from streams.frames import VideoFrame
 from streams.orders import event_end_payload, work_order_payload
@@ -114,6 +115,7 @@ class CameraPipeline:
         governor=None,
         observe_inference: Callable[[float], None] | None = None,
         evidence: EvidenceRecorder | None = None,
+        watch: AnalysisWatch | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.source = source
@@ -127,6 +129,13 @@ class CameraPipeline:
         self.frames_analysed = 0
         self.first_frame_at: float | None = None  # capture time of the first frame analysed
         self.events = {phase: 0 for phase in EventPhase}
+        self.confirmed_boxes = 0  # analysed boxes that carried a confirmed track id
+        self.confirmed_tracks_now = 0  # confirmed tracks on the newest analysed frame
+        self.rule_evaluations = 0  # rule updates run (one per rule per analysed frame)
+        # Names what keeps this camera from filing anything (health, log); None: not watched.
+        self.watch = watch
+        self._problems: dict[str, str] = {}
+        self._problems_checked_at: float | None = None
         # The newest analysed frame, for streams.snapshots (swapped whole, so other threads may read it).
         self.latest_frame: VideoFrame | None = None
         self._inference_ms_total = 0.0
@@ -206,6 +215,13 @@ class CameraPipeline:
         tracked = self._tracker.update(detections, timestamp=frame.captured_at)
         self._clock.advance_to(frame.captured_at)
         self.frames_analysed += 1
+        confirmed = int((tracked.tracker_id >= 0).sum()) if len(tracked) else 0
+        self.confirmed_boxes += confirmed
+        self.confirmed_tracks_now = confirmed
+        self.rule_evaluations += len(self._rules)
+        if self.watch is not None:
+            self.watch.observe(frame.captured_at, len(detections), confirmed)
+            self._check_problems(frame.captured_at)
         self.latest_frame = frame
         # Buffered before the rules run, so a START's clip ends on its own key frame.
         self._submit_evidence(self._evidence.observe(frame, tracked))
@@ -234,6 +250,26 @@ class CameraPipeline:
                 )
                 self.source.set_analysis_fps(new_fps)
         return emitted
+
+    def _check_problems(self, at: float) -> None:
+        """Re-evaluate the watch every few stream seconds; log each problem as it starts and clears."""
+        if self._problems_checked_at is not None and at - self._problems_checked_at < 5.0:
+            return
+        self._problems_checked_at = at
+        overloaded = bool(getattr(self.governor, "overloaded_at_floor", False))
+        problems = self.watch.problems(overloaded)
+        for kind in problems.keys() - self._problems.keys():
+            log.warning("camera %s: %s", self.camera_id, problems[kind])
+        for kind in self._problems.keys() - problems.keys():
+            log.info("camera %s: no longer %s", self.camera_id, kind.replace("_", " "))
+        self._problems = problems
+
+    def problem_kinds(self) -> list[str]:
+        return list(self._problems)
+
+    def health_problems(self) -> list[str]:
+        """Why this camera cannot file events right now (empty: none known)."""
+        return list(self._problems.values())
 
     def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked: Detections,
                   rule: ZoneRule) -> None:
@@ -314,6 +350,9 @@ class CameraPipeline:
             "frames_analysed": self.frames_analysed,
             "inference_ms_avg": round(self._inference_ms_total / self.frames_analysed, 1) if self.frames_analysed else None,
             "events_started": self.events[EventPhase.START],
+            "confirmed_boxes": self.confirmed_boxes,
+            "confirmed_tracks": self.confirmed_tracks_now,
+            "rule_evaluations": self.rule_evaluations,
             **{k: v for k, v in source_stats.items() if k != "camera_id"},
         }
         if self.governor is not None:
