@@ -162,6 +162,7 @@ class Camera(Base):
     last_online_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]  # newest frame the worker reported (issue 13)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Registry (issue 4): set by an admin; null for cameras only known from status reports.
     name: Mapped[str | None] = mapped_column(String(128))

@@ -245,6 +245,12 @@ class CameraStatusIn(BaseModel):
     attempt: int = Field(default=0, ge=0, le=2**31 - 1, description="Consecutive failed connection attempts")
     retry_in_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     details: dict[str, Any] = Field(default_factory=dict, description="Free-form, JSON only, at most 16 KiB")
+    last_frame_at: float | None = Field(
+        default=None, ge=0, le=_MAX_UNIX_S, allow_inf_nan=False,
+        description="Unix seconds of the newest frame the worker has from the camera (moves last_seen_at). "
+                    "An event repeating the current state (same state, reason and `at`) only updates this, "
+                    "the attempt and the details: it does not enter the history",
+    )
 
     @field_validator("details")
     @classmethod
@@ -281,6 +287,9 @@ class CameraPublic(BaseModel):
     last_online_at: UtcDatetime | None
     last_error: str | None = Field(description="Reason of the most recent error/offline/reconnecting event")
     last_error_at: UtcDatetime | None
+    last_seen_at: UtcDatetime | None = Field(
+        default=None, description="Newest frame the worker reported from the camera (re-sent at a bounded rate while it delivers)"
+    )
     updated_at: UtcDatetime = Field(description="When the server last received an event or registry change")
     name: str | None = Field(default=None, description="Registry: display name")
     address: str | None = None

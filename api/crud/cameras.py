@@ -1,7 +1,10 @@
 """Camera status: the latest event per camera plus a short history.
 
 Events can arrive out of order (retries, several worker threads), so
-"latest" means the largest ``at``, not the last one received."""
+"latest" means the largest ``at``, not the last one received. An event that
+repeats the current state (same state, reason and ``at``: a worker's heartbeat,
+or a retry) updates ``last_seen_at``, the attempt and the details but does not
+enter the history."""
 
 from __future__ import annotations
 
@@ -38,6 +41,8 @@ def record_status(session: Session, camera_id: str, event: CameraStatusIn, histo
     now = utcnow()
 
     camera = _lock_camera(session, camera_id)
+    # The current state re-sent (heartbeat, retry): no history entry. Judged before this event lands.
+    repeat = camera is not None and _repeats_current(camera, event, at, reason)
     if camera is None:
         try:
             # A savepoint, so losing a race for the first event of a camera keeps the transaction.
@@ -50,6 +55,11 @@ def record_status(session: Session, camera_id: str, event: CameraStatusIn, histo
             camera = _lock_camera(session, camera_id)
             if camera is None:
                 raise
+            repeat = _repeats_current(camera, event, at, reason)
+    if event.last_frame_at is not None:
+        seen = dt.datetime.fromtimestamp(event.last_frame_at, tz=dt.timezone.utc)
+        if camera.last_seen_at is None or seen > camera.last_seen_at:
+            camera.last_seen_at = seen
     if camera.at is None or at >= camera.at:  # None: registered, never reported before
         camera.state = event.state.value
         camera.at = at
@@ -68,14 +78,20 @@ def record_status(session: Session, camera_id: str, event: CameraStatusIn, histo
         camera.last_error_at = at
     camera.updated_at = now
 
-    session.add(
-        CameraStatusRecord(camera_id=camera_id, state=event.state.value, at=at, reason=reason,
-                           attempt=event.attempt, retry_in_s=event.retry_in_s, details=details, received_at=now)
-    )
-    session.flush()
-    _prune_history(session, camera_id, history_size)
+    if not repeat:
+        session.add(
+            CameraStatusRecord(camera_id=camera_id, state=event.state.value, at=at, reason=reason,
+                               attempt=event.attempt, retry_in_s=event.retry_in_s, details=details, received_at=now)
+        )
+        session.flush()
+        _prune_history(session, camera_id, history_size)
     session.commit()
     return camera
+
+
+def _repeats_current(camera: Camera, event: CameraStatusIn, at: dt.datetime, reason: str | None) -> bool:
+    return (camera.at is not None and _utc(camera.at) == at and camera.state == event.state.value
+            and camera.reason == reason)
 
 
 def _prune_history(session: Session, camera_id: str, keep: int) -> None:
@@ -124,6 +140,7 @@ def to_public(camera: Camera) -> CameraPublic:
         last_online_at=_utc(camera.last_online_at),
         last_error=camera.last_error,
         last_error_at=_utc(camera.last_error_at),
+        last_seen_at=_utc(camera.last_seen_at),
         updated_at=_utc(camera.updated_at),
         name=camera.name,
         address=camera.address,

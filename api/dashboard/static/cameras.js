@@ -55,6 +55,7 @@
         h("dt", {}, T("detail.grid_cell")), h("dd", {}, cam.grid_cell || "–"),
         h("dt", {}, T("detail.address")), h("dd", {}, cam.address || "–"),
         h("dt", {}, T("cameras.last_online")), h("dd", {}, fmtTime(cam.last_online_at)),
+        h("dt", {}, T("cameras.last_seen")), h("dd", {}, fmtTime(cam.last_seen_at)),
         h("dt", {}, T("cameras.last_error")), h("dd", { class: cam.last_error ? "err" : "" }, cam.last_error ? `${fmtTime(cam.last_error_at)} ${cam.last_error}` : "–")),
       h("footer", {},
         h("span", {}, T("cameras.zones", { n: zones.length })),
