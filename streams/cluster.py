@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 
@@ -52,6 +52,7 @@ from streams.backoff import Backoff
 from streams.bus import RedisPublisher, make_redis
 from streams.frames import CameraStatusEvent
 from streams.metrics import WorkerMetrics, pipeline_families
+from streams.source import damaged_video
 from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline
 from streams.redact import redact_url
@@ -300,6 +301,8 @@ class ClusterWorker:
         pending = self.outbox.pending_count()
         if pending and self._redis_ok is False:
             degraded["spool"] = f"{pending} record(s) waiting for Redis"
+        if video := damaged_video([s.pipeline for s in slots]):
+            degraded["video"] = video
         stuck = time.monotonic() - self._last_tick > max(30.0, 5 * self.rc.lease_ttl_s)
         status = "unhealthy" if stuck else ("degraded" if degraded else "ok")
         return {
@@ -456,9 +459,7 @@ class ClusterWorker:
             slot = holder.get("slot")
             if slot is not None and not slot.forward_status:
                 return
-            details = {**event.details, "worker": self.worker_id}
-            self.reporter(CameraStatusEvent(event.camera_id, event.state, event.at, event.reason, event.attempt,
-                                            event.retry_in_s, details))
+            self.reporter(replace(event, details={**event.details, "worker": self.worker_id}))
 
         try:
             pipeline = self.factory.build(camera_id, camera, on_status=on_status)

@@ -47,6 +47,7 @@ class CameraStatusEvent:
     attempt: int = 0  # consecutive failed connection attempts
     retry_in_s: float | None = None
     details: dict = field(default_factory=dict)
+    last_frame_at: float | None = None  # unix seconds of the newest frame (the API's last_seen_at)
 
     def to_dict(self) -> dict:
         return {
@@ -57,4 +58,5 @@ class CameraStatusEvent:
             "attempt": self.attempt,
             "retry_in_s": self.retry_in_s,
             "details": dict(self.details),
+            "last_frame_at": self.last_frame_at,
         }

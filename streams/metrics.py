@@ -102,6 +102,8 @@ def pipeline_families(pipelines) -> list:
         "frames_dropped": ("gridsight_worker_frames_dropped", "Sampled frames dropped by the hand-off's drop policy"),
         "reconnects": ("gridsight_worker_reconnects", "Reconnect attempts of the camera source"),
         "decode_errors": ("gridsight_worker_decode_errors", "Undecodable packets"),
+        "corrupt_frames": ("gridsight_worker_corrupt_frames",
+                           "Decoded frames not analysed because damaged (flagged corrupt, or predicted from such a frame)"),
         "events_started": ("gridsight_worker_events_started", "Rule events started (each files one order)"),
     }
     fams = {k: CounterMetricFamily(name, doc, labels=["camera", "policy"] if k == "frames_dropped" else ["camera"])
@@ -119,6 +121,13 @@ def pipeline_families(pipelines) -> list:
     )
     state = GaugeMetricFamily("gridsight_worker_camera_state", "1 for the camera's current state", labels=["camera", "state"])
     sheds = CounterMetricFamily("gridsight_worker_fps_sheds", "Times the analysis fps was lowered for load", labels=["camera"])
+    corrupt_ratio = GaugeMetricFamily(
+        "gridsight_worker_corrupt_ratio", "Share of the frames decoded lately (the source's corrupt_window_s) that were corrupt",
+        labels=["camera"],
+    )
+    damaged = GaugeMetricFamily(
+        "gridsight_worker_video_damaged", "1 while the camera's corrupt share is above its max_corrupt_ratio", labels=["camera"]
+    )
     now = time.time()
     for p in pipelines:
         st = p.stats()
@@ -139,7 +148,9 @@ def pipeline_families(pipelines) -> list:
             lag.add_metric([cam], max(0.0, now - p.last_captured_at))
         for s in CAMERA_STATES:
             state.add_metric([cam, s], 1.0 if st.get("state") == s else 0.0)
-    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds]
+        corrupt_ratio.add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
+        damaged.add_metric([cam], 1.0 if st.get("degraded") else 0.0)
+    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds, corrupt_ratio, damaged]
 
 
 class MetricsServer:

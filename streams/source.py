@@ -14,7 +14,18 @@ cores). ``hwaccel="cuda"`` (or ``"auto"``) decodes on NVDEC when a CUDA device
 is really there, and otherwise falls back to software with a log line.
 
 Failures become :class:`CameraStatusEvent`s -- never a synthetic frame -- and
-live sources reconnect with jittered exponential backoff until ``stop()``.
+live sources reconnect with jittered exponential backoff until ``stop()``. A
+file that cannot be opened, decoded or read to its end (truncated) ends in
+``error`` with the reason, and stays there when the pipeline stops it.
+
+Damaged video is not analysed: a frame the decoder flags corrupt (FFmpeg's
+error concealment: ``VideoFrame.is_corrupt``, i.e. ``decode_error_flags`` or
+``AV_FRAME_FLAG_CORRUPT``), a frame decoded from a packet the demuxer flags
+corrupt (``Packet.is_corrupt``), and the frames predicted from either until
+the next key frame are counted (``corrupt_frames``) and skipped. Above
+``max_corrupt_ratio`` of the frames decoded in the last ``corrupt_window_s``
+the camera is degraded: :attr:`CameraSource.degraded_reason` says why, and an
+online camera's status carries it as its reason.
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ from streams.frames import CameraState, CameraStatusEvent, VideoFrame
 from streams.redact import redact_text, redact_url
 from streams.sampler import FrameSampler
 from streams.stats import SourceStats
-from streams.status import StatusTracker
+from streams.status import HEARTBEAT_S, StatusTracker
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +64,10 @@ MAX_DECODE_ERRORS = 50
 # Skip non-reference frames only when the analysis interval is at least this many
 # frames long: the sampled frame then lands at most ~1 frame late.
 NONREF_SKIP_MIN_FRAMES = 3.0
+# The corrupt share is judged once the window holds at least this many decoded frames.
+MIN_FRAMES_FOR_RATIO = 20
+# Demuxer-flagged packets whose frame has not come out of the decoder yet (bounded).
+MAX_PENDING_CORRUPT = 64
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,9 @@ class SourceOptions:
     skip_nonref: bool = True  # skip non-reference frames when sampling never needs them
     decode_threads: int | None = None  # decoder threads; None: ffmpeg's choice (files: frame threads)
     hwaccel: str | None = "auto"  # "auto"/"cuda": NVDEC when a CUDA GPU is present, else software (logged); None: software
+    max_corrupt_ratio: float = 0.05  # degraded above this share of corrupt frames ...
+    corrupt_window_s: float = 60.0  # ... among those decoded in this many seconds
+    heartbeat_s: float = HEARTBEAT_S  # re-send the status with the newest frame's time at most this often
 
 
 class CameraSource:
@@ -92,7 +110,8 @@ class CameraSource:
         self.options = options
         self._clock = clock or SystemClock()
         self._status = StatusTracker(camera_id, self.display_url, on_status, self._clock,
-                                     lambda text: redact_text(text, [self.__url]))
+                                     lambda text: redact_text(text, [self.__url]),
+                                     details=self._status_details, heartbeat_s=options.heartbeat_s)
         self._backoff = Backoff(options.backoff_initial_s, options.backoff_max_s,
                                 options.backoff_multiplier, options.jitter_fraction, rng)
         policy = options.drop_policy or (DropPolicy.LATEST if self.is_live else DropPolicy.BLOCK)
@@ -105,7 +124,9 @@ class CameraSource:
         self._failures = 0  # consecutive failed attempts
         self._online_since: float | None = None  # monotonic; current connection's first frame
         self._next_frame_id = 0
-        self._stats = SourceStats()
+        self._stats = SourceStats(options.corrupt_window_s)
+        self._degraded_reason: str | None = None  # damaged stream (corrupt share above the limit)
+        self._damage_checked = 0.0  # monotonic time of the last check
         self._packets = 0  # video packets fed to the decoder (one frame each)
         self.hwaccel_in_use: str | None = None  # "cuda" once a hardware decoder opened
         # Optional metrics hook: seconds spent decoding one packet (set by the worker).
@@ -177,10 +198,22 @@ class CameraSource:
         """Why the camera is in its current state (error/offline), already redacted."""
         return self._status.reason
 
+    @property
+    def degraded_reason(self) -> str | None:
+        """Why the camera's video is damaged (corrupt frames above ``max_corrupt_ratio``), or None."""
+        return self._degraded_reason
+
+    def _status_details(self) -> dict:
+        out = self._stats.snapshot()
+        return {k: out[k] for k in ("frames_decoded", "decode_errors", "corrupt_frames")}
+
     def stats(self) -> dict:
         out = self._stats.snapshot()
+        corrupt, decoded = self._stats.corrupt_counts(time.monotonic())
         out.update(frames_delivered=self._buffer.delivered, frames_dropped=self._buffer.dropped,
                    frames_skipped=self.frames_skipped,
+                   corrupt_ratio=round(corrupt / decoded, 4) if decoded else 0.0,
+                   degraded=self._degraded_reason,
                    hwaccel=self.hwaccel_in_use,
                    queue_depth=len(self._buffer), queue_capacity=self._buffer.capacity,
                    state=self.state, policy=self._buffer.policy.value)
@@ -194,7 +227,7 @@ class CameraSource:
         except Exception as exc:  # a bug here must surface as a status, not a dead thread
             reason = redact_text(f"internal error: {exc!r}", [self.__url])
             log.error("camera %s: %s", self.camera_id, reason)
-            self._status.set(CameraState.ERROR, reason)
+            self._status.set(CameraState.ERROR, reason, final=True)
         finally:
             self._buffer.close()
 
@@ -207,10 +240,13 @@ class CameraSource:
             if not self.is_live:
                 if outcome is None and self.options.loop:
                     continue
+                self._check_damage(time.monotonic(), force=True)
                 if outcome is None:
-                    self._status.set(CameraState.STOPPED, "end of file")
+                    damaged = f"; {self._degraded_reason}" if self._degraded_reason else ""
+                    self._status.set(CameraState.STOPPED, f"end of file{damaged}")
                 else:
-                    self._status.set(CameraState.ERROR, outcome.reason)
+                    # Final: the pipeline's stop() afterwards must not turn it into "stopped by request".
+                    self._status.set(CameraState.ERROR, outcome.reason, final=True)
                 return
             self._failed(outcome or STREAM_ENDED)
 
@@ -222,13 +258,15 @@ class CameraSource:
         self._online_since = None
         delay = self._backoff.next_delay()
         self._stats.reconnect()
-        report = dict(attempt=self._failures, retry_in_s=delay)
+        # Every attempt is reported (the status carries the current attempt and next retry);
+        # the tracker logs repeats at a bounded rate.
+        report = dict(attempt=self._failures, retry_in_s=delay, force=True)
         if failure.data_error:
             self._status.set(CameraState.ERROR, failure.reason, **report)
         elif self._failures >= self.options.offline_after_failures:
             self._status.set(CameraState.OFFLINE, failure.reason, **report)
         else:
-            self._status.set(CameraState.RECONNECTING, failure.reason, force=True, **report)
+            self._status.set(CameraState.RECONNECTING, failure.reason, **report)
         self._stop.wait(delay)
 
     def _open_options(self) -> dict[str, str]:
@@ -284,6 +322,11 @@ class CameraSource:
         rate = float(stream.average_rate or stream.guessed_rate or 25)
         skipping = None
         first_frame, bad_packets, ts, captured_at = True, 0, 0.0, epoch
+        # Damage: pts of demuxer-flagged packets not decoded yet; and whether the frames coming
+        # out are predicted from a corrupt one (until the next key frame).
+        corrupt_pts: set[int] = set()
+        damaged = False
+        demuxed, last_packet_corrupt, last_frame_flagged = 0, False, False
         pace_anchor = None
         t0 = last_packet = time.monotonic()
         try:
@@ -296,6 +339,16 @@ class CameraSource:
                 decode_started = time.perf_counter()
                 if packet.size:
                     self._packets += 1
+                    demuxed += 1
+                    last_packet_corrupt = packet.is_corrupt  # e.g. cut short by the end of a truncated file
+                    if last_packet_corrupt:
+                        if packet.pts is None:
+                            damaged = True
+                        else:
+                            corrupt_pts.add(packet.pts)
+                            if len(corrupt_pts) > MAX_PENDING_CORRUPT:  # never came out: undecodable
+                                corrupt_pts.discard(min(corrupt_pts))
+                                self._stats.decode_error()
                 try:
                     frames = packet.decode()
                     if self.observe_decode is not None:
@@ -303,6 +356,10 @@ class CameraSource:
                 except (av.error.InvalidDataError, av.error.PatchWelcomeError) as exc:
                     bad_packets += 1
                     self._stats.decode_error()
+                    if packet.pts is not None:
+                        corrupt_pts.discard(packet.pts)  # counted here, not again below
+                    # The frames after it are predicted from a reference that never came.
+                    damaged = damaged or not first_frame
                     if first_frame and bad_packets >= MAX_DECODE_ERRORS:
                         return describe_failure(exc, phase="decode", elapsed_s=0, timeout_s=0,
                                                 url=self.__url), epoch
@@ -311,6 +368,18 @@ class CameraSource:
                     if first_frame:
                         first_frame = False
                         self._went_online()
+                    corrupt = frame.is_corrupt
+                    if corrupt_pts and frame.pts in corrupt_pts:
+                        corrupt_pts.discard(frame.pts)
+                        corrupt = True
+                    last_frame_flagged = corrupt
+                    if corrupt:
+                        damaged = True
+                    elif damaged and frame.key_frame:
+                        damaged = False
+                    if damaged:
+                        self._corrupt_frame()
+                        continue
                     # No pts (some http/mjpeg streams): fall back to arrival time.
                     ts = frame.time if frame.time is not None else time.monotonic() - t0
                     if self._realtime:
@@ -325,8 +394,18 @@ class CameraSource:
         except Exception as exc:
             return describe_failure(exc, phase="read", elapsed_s=time.monotonic() - last_packet,
                                     timeout_s=self.options.read_timeout_s, url=self.__url), epoch
+        if corrupt_pts:  # flagged packets that produced no frame at all
+            self._stats.decode_error(len(corrupt_pts))
         if first_frame and not self.is_live:
             return Failure("no decodable video frames in file", data_error=True), epoch
+        if not self.is_live:
+            declared = int(stream.frames or 0)  # from the container's index (mp4); 0: unknown
+            if declared and demuxed < declared:
+                return Failure(f"file truncated: its index lists {declared} frames, its data ends in frame {demuxed}",
+                               data_error=True), epoch
+            if last_packet_corrupt or last_frame_flagged:
+                return Failure(f"file truncated or damaged at its end: its last frame is cut short "
+                               f"({demuxed} frames)", data_error=True), epoch
         # Next loop of a file continues the clock one frame after this one's last frame.
         return (None if not self.is_live else STREAM_ENDED), captured_at + 1.0 / rate
 
@@ -361,13 +440,49 @@ class CameraSource:
     def _went_online(self) -> None:
         self._failures = 0
         self._online_since = time.monotonic()
-        self._status.set(CameraState.ONLINE)
+        self._status.set(CameraState.ONLINE, self._degraded_reason)
+
+    def _corrupt_frame(self) -> None:
+        """Count a damaged frame, which is not analysed (its number is used up all the same)."""
+        self._next_frame_id += 1
+        now = time.monotonic()
+        self._stats.decoded(now, corrupt=True)
+        self._status.frame(self._clock.now())
+        self._check_damage(now)
+
+    def _check_damage(self, now_mono: float, force: bool = False) -> None:
+        """Degrade (or recover) the camera on its recent share of corrupt frames (at most once a second)."""
+        if not force and now_mono - self._damage_checked < 1.0:
+            return
+        self._damage_checked = now_mono
+        corrupt, decoded = self._stats.corrupt_counts(now_mono)
+        limit = self.options.max_corrupt_ratio
+        ratio = corrupt / decoded if decoded else 0.0
+        if self._degraded_reason is None:
+            if decoded < MIN_FRAMES_FOR_RATIO or ratio <= limit:
+                return
+            self._degraded_reason = (
+                f"damaged video: {corrupt} of {decoded} frames corrupt in the last "
+                f"{self._stats.corrupt_window_s:g} s ({ratio:.1%}, limit {limit:.1%}); corrupt frames are not analysed")
+            if self._status.state is CameraState.ONLINE:
+                self._status.set(CameraState.ONLINE, self._degraded_reason)
+            else:
+                log.warning("camera %s: %s", self.camera_id, self._degraded_reason)
+        elif ratio <= limit / 2:  # hysteresis: a ratio hovering at the limit does not flap
+            log.info("camera %s: video clean again (%d of %d frames corrupt in the last %g s)",
+                     self.camera_id, corrupt, decoded, self._stats.corrupt_window_s)
+            self._degraded_reason = None
+            if self._status.state is CameraState.ONLINE:
+                self._status.set(CameraState.ONLINE)
 
     def _deliver(self, frame, ts: float, captured_at: float) -> bool:
         """Count a decoded frame; sample, convert and hand it off. False if stopping."""
         frame_id = self._next_frame_id
         self._next_frame_id += 1
-        self._stats.decoded(time.monotonic())
+        now = time.monotonic()
+        self._stats.decoded(now)
+        self._status.frame(self._clock.now())
+        self._check_damage(now)
         if not self._sampler.should_sample(ts):
             return True
         # Only sampled frames pay for the YUV->BGR conversion.
@@ -375,6 +490,13 @@ class CameraSource:
                           self.camera_id)
         self._stats.sampled(captured_at)
         return self._buffer.put(item)  # False only once closed, i.e. stopping
+
+
+def damaged_video(pipelines) -> str | None:
+    """One line for ``/health``'s ``degraded``: each camera whose video is damaged, and how badly."""
+    lines = [f"{p.camera_id}: {why}" for p in pipelines
+             if (why := getattr(p.source, "degraded_reason", None))]
+    return " | ".join(lines) if lines else None
 
 
 @functools.lru_cache(maxsize=None)

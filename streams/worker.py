@@ -28,7 +28,7 @@ from streams.rule_factory import build_rules
 from streams.snapshots import SnapshotUploader
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.shedding import FpsGovernor
-from streams.source import CameraSource, SourceOptions
+from streams.source import CameraSource, SourceOptions, damaged_video
 from streams.zone_sync import ZoneSync
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource
         offline_after_failures=src.offline_after_failures,
         realtime=src.realtime,
         loop=src.loop,
+        max_corrupt_ratio=src.max_corrupt_ratio,
+        corrupt_window_s=src.corrupt_window_s,
     )
     return CameraSource(camera_id, camera.url, analysis_fps=camera.analysis_fps, options=options, on_status=on_status)
 
@@ -122,6 +124,8 @@ class Worker:
             degraded["cameras"] = f"{len(bad)} camera(s) in error/offline: {', '.join(bad[:10])}"
         if self._pusher.retries and pending:
             degraded["spool"] = f"{pending} record(s) waiting for the API"
+        if video := damaged_video(self.pipelines):
+            degraded["video"] = video
         return {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras, "spool_pending": pending}
 
     def submit_order(self, idempotency_key: str, payload: dict) -> None:

@@ -65,3 +65,67 @@ def make_corrupt_file(path: str | os.PathLike, size: int = 64 * 1024, seed: int 
     ftyp = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
     path.write_bytes(ftyp + rng.randbytes(size))
     return path
+
+
+def make_h264_clip(path: str | os.PathLike, *, frames: int = 60, fps: int = 15, gop: int = 30,
+                   size: tuple[int, int] = (320, 240), container_options: dict | None = None) -> Path:
+    """A moving-gradient H.264 clip encoded with PyAV: one slice per frame (as most cameras send;
+    FFmpeg flags concealed frames of those whatever the decoder threading), key frames every
+    ``gop`` frames, no B-frames. mp4 gets its index first (``faststart``), so a cut file still opens."""
+    import av
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    if container_options is None:
+        container_options = {"movflags": "faststart"} if path.suffix == ".mp4" else {}
+    yy, xx = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w", options=container_options) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "bf": "0",
+                          "preset": "ultrafast", "threads": "1"}
+        for i in range(frames):
+            img = np.empty((height, width, 3), np.uint8)
+            img[..., 0] = (xx + 4 * i) % 256
+            img[..., 1] = (2 * yy + i) % 256
+            img[..., 2] = ((xx ^ yy) + 8 * i) % 256
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def video_packets(path: str | os.PathLike) -> list[tuple[int, int, bool]]:
+    """(byte offset in the file, size, key frame) of each video packet, in file order."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(p.pos, p.size, p.is_keyframe) for p in container.demux(stream) if p.size]
+
+
+def damage_packet(src: str | os.PathLike, dst: str | os.PathLike, index: int, *, length: int = 32,
+                  seed: int = 7) -> Path:
+    """Copy ``src`` with ``length`` random bytes written over the middle of video packet ``index``:
+    its slice header survives, its macroblocks do not (FFmpeg conceals them, "error while decoding MB")."""
+    import random
+
+    pos, size, _key = video_packets(src)[index]
+    data = bytearray(Path(src).read_bytes())
+    rng = random.Random(seed)
+    start = pos + size // 2
+    data[start:start + length] = rng.randbytes(length)
+    dst = Path(dst)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def truncate_in_packet(src: str | os.PathLike, dst: str | os.PathLike, index: int) -> Path:
+    """Copy ``src`` cut off halfway through video packet ``index`` (a download or copy that died)."""
+    pos, size, _key = video_packets(src)[index]
+    dst = Path(dst)
+    dst.write_bytes(Path(src).read_bytes()[:pos + size // 2])
+    return dst
