@@ -70,7 +70,8 @@ class ApiClient:
                 detail = str(response.json().get("detail", ""))[:500]
             except ValueError:
                 detail = response.text[:500]
-        return SendResult(response.status_code, detail)
+        merged = response.headers.get("Work-Order-Merged", "").lower() == "true"
+        return SendResult(response.status_code, detail, merged=merged)
 
     def close(self) -> None:
         self._client.close()

@@ -537,8 +537,8 @@ class ClusterWorker:
         self.pusher.stop(flush_timeout_s=10)
         self.reporter.stop()
         log.info(
-            "worker stopped: %d order(s) published this run, %d still pending on disk, %d rejected",
-            self.pusher.delivered, self.outbox.pending_count(), self.outbox.rejected_count(),
+            "worker stopped: published this run %s; %d record(s) still pending on disk, %d rejected",
+            self.pusher.delivered_summary(merges_known=False), self.outbox.pending_count(), self.outbox.rejected_count(),
         )
 
     # -- helpers ------------------------------------------------------------------------------

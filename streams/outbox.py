@@ -41,6 +41,7 @@ KINDS = (WORK_ORDER, EVENT_END)
 class SendResult:
     status_code: int | None  # None: the request never got an HTTP answer
     detail: str = ""
+    merged: bool = False  # the API merged the order into an open one (a repeat), when it says so
 
     @property
     def delivered(self) -> bool:
@@ -184,10 +185,29 @@ class OutboxPusher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.delivered = 0
+        self.delivered = 0  # records of every kind
+        # Delivered records apart: new orders, repeats merged into an open order, rule ENDs.
+        self.delivered_kinds = {"orders": 0, "repeats": 0, "ends": 0}
         self.retries = 0
         self._api_down_logged = False
         self._backing_off = False
+
+    def _count_delivered(self, item: OutboxItem, result: SendResult) -> None:
+        self.delivered += 1
+        if item.kind == EVENT_END:
+            self.delivered_kinds["ends"] += 1
+        elif result.merged:
+            self.delivered_kinds["repeats"] += 1
+        else:
+            self.delivered_kinds["orders"] += 1
+
+    def delivered_summary(self, merges_known: bool = True) -> str:
+        """E.g. "2 order(s), 3 repeat(s) merged into open orders, 5 END(s)". ``merges_known=False``
+        (a bus, whose consumer merges later): orders and repeats are one number."""
+        k = self.delivered_kinds
+        if not merges_known:
+            return f"{k['orders'] + k['repeats']} order(s) (repeats included), {k['ends']} END(s)"
+        return f"{k['orders']} order(s), {k['repeats']} repeat(s) merged into open orders, {k['ends']} END(s)"
 
     def notify(self) -> None:
         """Called after put(): send now instead of at the next poll."""
@@ -204,7 +224,7 @@ class OutboxPusher:
             if result.delivered:
                 self._backing_off = False
                 self._outbox.ack(item)
-                self.delivered += 1
+                self._count_delivered(item, result)
                 self._backoff.reset()
                 if self._api_down_logged:
                     log.info("API reachable again; outbox draining (%d pending)", self._outbox.pending_count())
@@ -257,7 +277,7 @@ class OutboxPusher:
             result = send_item(self._sender, item)
             if result.delivered:
                 self._outbox.ack(item)
-                self.delivered += 1
+                self._count_delivered(item, result)
             elif result.permanent_failure:
                 self._outbox.reject(item, f"HTTP {result.status_code}: {result.detail}")
             else:

@@ -169,8 +169,8 @@ class Worker:
             if server is not None:
                 server.stop()
             log.info(
-                "worker stopped: %d order(s) delivered this run, %d still pending on disk, %d rejected",
-                self._pusher.delivered, self._outbox.pending_count(), self._outbox.rejected_count(),
+                "worker stopped: delivered this run %s; %d record(s) still pending on disk, %d rejected",
+                self._pusher.delivered_summary(), self._outbox.pending_count(), self._outbox.rejected_count(),
             )
 
 
