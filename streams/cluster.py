@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 import redis
 
 from gridsight.config import CameraConfig, ConfigError, GridSightConfig, model_labels, parse_camera
+from streams.analysis_health import analysis_problems
 from streams.api_client import ApiClient
 from streams.assignment import Reconciler, WorkerInfo
 from streams.backoff import Backoff
@@ -301,6 +302,9 @@ class ClusterWorker:
         pending = self.outbox.pending_count()
         if pending and self._redis_ok is False:
             degraded["spool"] = f"{pending} record(s) waiting for Redis"
+        analysis = analysis_problems([s.pipeline for s in slots])
+        if analysis:
+            degraded["analysis"] = analysis
         if video := damaged_video([s.pipeline for s in slots]):
             degraded["video"] = video
         stuck = time.monotonic() - self._last_tick > max(30.0, 5 * self.rc.lease_ttl_s)

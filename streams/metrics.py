@@ -26,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 log = logging.getLogger(__name__)
 
 CAMERA_STATES = ("connecting", "online", "reconnecting", "offline", "error", "stopped")
+ANALYSIS_PROBLEMS = ("silent_tracker", "too_slow", "overloaded")  # streams.analysis_health
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -105,6 +106,9 @@ def pipeline_families(pipelines) -> list:
         "corrupt_frames": ("gridsight_worker_corrupt_frames",
                            "Decoded frames not analysed because damaged (flagged corrupt, or predicted from such a frame)"),
         "events_started": ("gridsight_worker_events_started", "Rule events started (each files one order)"),
+        "confirmed_boxes": ("gridsight_worker_confirmed_track_boxes",
+                            "Analysed boxes carrying a confirmed track id (0 while boxes are detected: no rule can fire)"),
+        "rule_evaluations": ("gridsight_worker_rule_evaluations", "Rule updates run (one per rule per analysed frame)"),
     }
     fams = {k: CounterMetricFamily(name, doc, labels=["camera", "policy"] if k == "frames_dropped" else ["camera"])
             for k, (name, doc) in counters.items()}
@@ -128,6 +132,12 @@ def pipeline_families(pipelines) -> list:
     damaged = GaugeMetricFamily(
         "gridsight_worker_video_damaged", "1 while the camera's corrupt share is above its max_corrupt_ratio", labels=["camera"]
     )
+    tracks = GaugeMetricFamily("gridsight_worker_confirmed_tracks", "Confirmed tracks on the newest analysed frame",
+                               labels=["camera"])
+    silent = GaugeMetricFamily(
+        "gridsight_worker_analysis_problems", "1 while the camera analyses frames but cannot file events, by reason",
+        labels=["camera", "reason"],
+    )
     now = time.time()
     for p in pipelines:
         st = p.stats()
@@ -150,7 +160,11 @@ def pipeline_families(pipelines) -> list:
             state.add_metric([cam, s], 1.0 if st.get("state") == s else 0.0)
         corrupt_ratio.add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
         damaged.add_metric([cam], 1.0 if st.get("degraded") else 0.0)
-    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds, corrupt_ratio, damaged]
+        tracks.add_metric([cam], st.get("confirmed_tracks", 0) or 0)
+        problems = getattr(p, "problem_kinds", lambda: [])()
+        for reason in ANALYSIS_PROBLEMS:
+            silent.add_metric([cam, reason], 1.0 if reason in problems else 0.0)
+    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds, tracks, silent, corrupt_ratio, damaged]
 
 
 class MetricsServer:

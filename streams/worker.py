@@ -27,6 +27,7 @@ from streams.pipeline import CameraPipeline, SharedDetector
 from streams.rule_factory import build_rules
 from streams.snapshots import SnapshotUploader
 from streams.shadow import ShadowLog, ShadowRunner
+from streams.analysis_health import AnalysisWatch, analysis_problems
 from streams.shedding import FpsGovernor
 from streams.source import CameraSource, SourceOptions, damaged_video
 from streams.zone_sync import ZoneSync
@@ -124,6 +125,9 @@ class Worker:
             degraded["cameras"] = f"{len(bad)} camera(s) in error/offline: {', '.join(bad[:10])}"
         if self._pusher.retries and pending:
             degraded["spool"] = f"{pending} record(s) waiting for the API"
+        analysis = analysis_problems(self.pipelines)
+        if analysis:
+            degraded["analysis"] = analysis
         if video := damaged_video(self.pipelines):
             degraded["video"] = video
         return {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras, "spool_pending": pending}
@@ -221,10 +225,13 @@ class PipelineFactory:
 
         governor = None
         if source.policy is DropPolicy.LATEST:  # live: shed fps under load; files (block) never drop
-            governor = FpsGovernor(camera.analysis_fps, min(self.config.worker.shed_min_fps, camera.analysis_fps))
+            # Never below the rules' own minimum (config refuses a shed_min_fps under it).
+            floor = max(self.config.worker.shed_min_fps or 0.0, camera.min_analysis_fps().fps)
+            governor = FpsGovernor(camera.analysis_fps, min(floor, camera.analysis_fps))
+        low = camera.min_analysis_fps()
         pipeline = CameraPipeline(
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
-            governor=governor, observe_inference=observe_inference,
+            governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
         )
         if self.config.shadows(camera_id):
             pipeline.shadow = self._shadow_runner(camera_id, camera)
