@@ -252,6 +252,15 @@ class CameraStatusIn(BaseModel):
                     "the attempt and the details: it does not enter the history",
     )
 
+    grid_cell: str | None = Field(
+        default=None, max_length=64,
+        description="The worker config's grid cell: shown for a camera the registry has no grid cell for",
+    )
+    address: str | None = Field(
+        default=None, max_length=256,
+        description="The worker config's address: shown for a camera the registry has no address for",
+    )
+
     @field_validator("details")
     @classmethod
     def _strict_json(cls, value: dict[str, Any]) -> dict[str, Any]:

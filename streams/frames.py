@@ -48,9 +48,13 @@ class CameraStatusEvent:
     retry_in_s: float | None = None
     details: dict = field(default_factory=dict)
     last_frame_at: float | None = None  # unix seconds of the newest frame (the API's last_seen_at)
+    # The camera's config (grid cell, address): the API shows them for a camera nobody registered.
+    grid_cell: str | None = None
+    address: str | None = None
 
     def to_dict(self) -> dict:
-        return {
+        hints = {k: v for k, v in (("grid_cell", self.grid_cell), ("address", self.address)) if v is not None}
+        return {**hints,
             "camera_id": self.camera_id,
             "state": self.state.value,
             "at": self.at,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from dataclasses import replace
 
 from gridsight.config import CameraConfig, GridSightConfig
 from inference.clock import FrameClock
@@ -83,7 +84,19 @@ class StatusReporter:
         self.flush()
 
 
+def _with_config_hints(camera: CameraConfig, on_status):
+    """Status events carrying the camera's configured grid cell and address (see CameraStatusEvent)."""
+    if on_status is None or (camera.grid_cell is None and camera.address is None):
+        return on_status
+
+    def report(event: CameraStatusEvent) -> None:
+        on_status(replace(event, grid_cell=camera.grid_cell, address=camera.address))
+
+    return report
+
+
 def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource:
+    on_status = _with_config_hints(camera, on_status)
     src = camera.source
     options = SourceOptions(
         open_timeout_s=src.open_timeout_s,

@@ -56,6 +56,13 @@ def record_status(session: Session, camera_id: str, event: CameraStatusIn, histo
             if camera is None:
                 raise
             repeat = _repeats_current(camera, event, at, reason)
+    # A camera nobody registered shows what its worker is configured with (and follows config edits);
+    # a registered camera's grid cell and address are the registry's, never overwritten.
+    if camera.registered_at is None:
+        if event.grid_cell is not None:
+            camera.grid_cell = event.grid_cell
+        if event.address is not None:
+            camera.address = event.address
     if event.last_frame_at is not None:
         seen = dt.datetime.fromtimestamp(event.last_frame_at, tz=dt.timezone.utc)
         if camera.last_seen_at is None or seen > camera.last_seen_at:

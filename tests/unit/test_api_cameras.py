@@ -170,3 +170,37 @@ def test_put_requires_token_when_configured(tmp_path: Path) -> None:
         )
         assert ok.status_code == 200
         assert secured.get("/api/v1/cameras/cam-01").status_code == 200
+
+
+def test_an_unregistered_camera_shows_the_grid_cell_and_address_of_its_worker_config(client: TestClient) -> None:
+    from streams.frames import CameraStatusEvent
+    from streams.frames import CameraState as StreamState
+
+    event = CameraStatusEvent("cam-31", StreamState.ONLINE, T0, grid_cell="GC-0101-07", address="Demo Rd 1")
+    assert client.put("/api/v1/cameras/cam-31/status", json=event.to_dict()).status_code == 200
+    listing = client.get("/api/v1/cameras").json()
+    [listed] = [c for c in listing["items"] if c["camera_id"] == "cam-31"]
+    assert (listed["grid_cell"], listed["address"]) == ("GC-0101-07", "Demo Rd 1")
+    # It follows the config: a worker now configured with another cell moves the camera there.
+    put(client, "cam-31", "online", T0 + 5, grid_cell="GC-0202-01")
+    assert client.get("/api/v1/cameras/cam-31").json()["grid_cell"] == "GC-0202-01"
+
+
+def test_a_registered_cameras_own_grid_cell_wins_over_the_worker_config(client: TestClient) -> None:
+    created = client.post("/api/v1/cameras", json={"camera_id": "cam-32", "name": "Gate", "address": "Registry St 9"})
+    assert created.status_code in (200, 201), created.text
+    put(client, "cam-32", "online", T0, grid_cell="GC-0101-07", address="Demo Rd 1")
+    fetched = client.get("/api/v1/cameras/cam-32").json()
+    assert (fetched["grid_cell"], fetched["address"]) == (None, "Registry St 9")
+
+
+def test_the_worker_sends_its_configs_grid_cell_and_address_with_every_status() -> None:
+    from gridsight.config import load_config
+    from streams.frames import CameraState as StreamState
+    from streams.frames import CameraStatusEvent
+    from streams.worker import _with_config_hints
+
+    camera = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False).cameras["street-01"]
+    sent = []
+    _with_config_hints(camera, sent.append)(CameraStatusEvent("street-01", StreamState.CONNECTING, T0))
+    assert (sent[0].to_dict()["grid_cell"], sent[0].to_dict()["address"]) == ("GC-0101-07", "Demo Rd 1, synthetic street")
