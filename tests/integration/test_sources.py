@@ -9,52 +9,22 @@ import logging
 import os
 import signal
 import socket
-import threading
 import time
 
 import av
 import pytest
 
 from streams.failures import describe_failure
-from streams.frames import CameraState, CameraStatusEvent
+from streams.frames import CameraState
 from streams.source import CameraSource, DropPolicy, SourceOptions
 from tests.media import make_corrupt_file, make_test_clip
 from tests.rtsp import RtspServer, free_port, requires_rtsp_server
+from tests.status_events import StatusRecorder
 
 pytestmark = pytest.mark.integration
 
 FAST = SourceOptions(open_timeout_s=2.0, read_timeout_s=2.0, backoff_initial_s=0.2,
                      backoff_max_s=1.0, jitter_fraction=0.2, offline_after_failures=3)
-
-
-class Recorder:
-    """Collects status events from the reader thread; lets a test wait for one."""
-
-    def __init__(self) -> None:
-        self.events: list[CameraStatusEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: CameraStatusEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_for(self, state: CameraState, timeout: float, after: int = 0) -> CameraStatusEvent:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if event.state is state:
-                        return event
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no {state.value} within {timeout} s; got {self.states}")
-                self._cond.wait(remaining)
-
-    @property
-    def states(self) -> list[str]:
-        with self._cond:
-            return [e.state.value for e in self.events]
 
 
 def read_frames(source: CameraSource, seconds: float) -> list:
@@ -88,7 +58,7 @@ def sources():
 
 @requires_rtsp_server
 def test_rtsp_online_and_frames_at_analysis_fps(server, sources):
-    rec = Recorder()
+    rec = StatusRecorder()
     src = CameraSource("cam-a", server.url("/street"), analysis_fps=5, options=FAST, on_status=rec)
     sources.append(src)
     assert src.policy is DropPolicy.LATEST
@@ -119,7 +89,7 @@ def test_rtsp_online_and_frames_at_analysis_fps(server, sources):
 @requires_rtsp_server
 def test_rtsp_server_restart_reconnects(clip, sources):
     with RtspServer({"/street": clip}, loop=True) as srv:
-        rec = Recorder()
+        rec = StatusRecorder()
         src = CameraSource("cam-b", srv.url("/street"), analysis_fps=5, options=FAST,
                            on_status=rec)
         sources.append(src)
@@ -150,7 +120,7 @@ def test_stalled_stream_hits_read_timeout_and_recovers(clip, sources):
     opts = SourceOptions(open_timeout_s=1.5, read_timeout_s=1.5, backoff_initial_s=0.2,
                          backoff_max_s=0.5, offline_after_failures=5)
     with RtspServer({"/street": clip}, loop=True) as srv:
-        rec = Recorder()
+        rec = StatusRecorder()
         src = CameraSource("cam-t", srv.url("/street"), analysis_fps=5, options=opts,
                            on_status=rec)
         sources.append(src)
@@ -176,7 +146,7 @@ def test_unreachable_goes_offline_and_stops_promptly(kind, server, sources):
         url, expected = f"rtsp://127.0.0.1:{free_port()}/street", "connection refused"
     else:
         url, expected = server.url("/no-such-camera"), "404 Not Found"
-    rec = Recorder()
+    rec = StatusRecorder()
     src = CameraSource("cam-c", url, analysis_fps=5, options=FAST, on_status=rec)
     sources.append(src)
     src.start()
@@ -206,7 +176,7 @@ def test_silent_server_times_out_and_stop_is_bounded(sources):
         port = listener.getsockname()[1]
         opts = SourceOptions(open_timeout_s=1.0, read_timeout_s=1.0, backoff_initial_s=0.1,
                              backoff_max_s=0.2, offline_after_failures=2)
-        rec = Recorder()
+        rec = StatusRecorder()
         src = CameraSource("cam-s", f"rtsp://admin:s3cret@127.0.0.1:{port}/x", options=opts,
                            on_status=rec)
         sources.append(src)
@@ -226,7 +196,7 @@ def test_silent_server_times_out_and_stop_is_bounded(sources):
 
 def test_corrupt_file_reports_error_without_frames(tmp_path, sources):
     bad = make_corrupt_file(tmp_path / "corrupt.mp4")
-    rec = Recorder()
+    rec = StatusRecorder()
     src = CameraSource("cam-d", str(bad), analysis_fps=5, options=FAST, on_status=rec)
     sources.append(src)
     src.start()
@@ -256,7 +226,7 @@ def test_credentials_never_leak(server, sources, caplog):
 
     recs = {}
     for name, url in urls.items():
-        recs[name] = Recorder()
+        recs[name] = StatusRecorder()
         src = CameraSource(f"cam-{name}", url, analysis_fps=5, options=FAST, on_status=recs[name])
         sources.append(src)
         src.start()
@@ -279,7 +249,7 @@ def test_credentials_never_leak(server, sources, caplog):
 
 
 def test_file_block_mode_delivers_every_sampled_frame_and_ends(clip, sources):
-    rec = Recorder()
+    rec = StatusRecorder()
     src = CameraSource("cam-f", str(clip), analysis_fps=5, options=FAST, on_status=rec)
     sources.append(src)
     assert src.policy is DropPolicy.BLOCK

@@ -21,7 +21,7 @@ import pytest
 
 from inference.clock import FrameClock
 from streams.backoff import Backoff
-from streams.frames import CameraState, CameraStatusEvent
+from streams.frames import CameraState
 from streams.metrics import WorkerMetrics, pipeline_families
 from streams.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline
@@ -29,6 +29,7 @@ from streams.source import CameraSource, SourceOptions
 from streams.worker import StatusReporter, Worker
 from tests.media import damage_packet, make_corrupt_file, make_h264_clip, truncate_in_packet, video_packets
 from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
+from tests.status_events import StatusRecorder
 
 FRAMES, GOP, DAMAGED = 60, 30, 18  # packet 18 is a P-frame; the next key frame is 30
 
@@ -47,16 +48,8 @@ def clips(tmp_path_factory):
     )
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[CameraStatusEvent] = []
-
-    def __call__(self, event: CameraStatusEvent) -> None:
-        self.events.append(event)
-
-
 def run_file(path, *, analysis_fps=None, **options):
-    rec = Recorder()
+    rec = StatusRecorder()
     src = CameraSource("cam", str(path), analysis_fps=analysis_fps, options=SourceOptions(**options), on_status=rec)
     src.start()
     frames = []
@@ -144,7 +137,7 @@ def test_a_truncated_file_ends_in_error_and_stays_there(clips, name, reason):
 
 
 def test_an_unreadable_file_ends_in_error_through_the_pipeline_and_degrades_health(clips, tmp_path):
-    rec = Recorder()
+    rec = StatusRecorder()
     source = CameraSource("cam-bad", str(clips.unreadable), analysis_fps=2, on_status=rec)
     pipeline = CameraPipeline("cam-bad", source, None, None, [], FrameClock(), lambda key, payload: None)
     pipeline.run(threading.Event())  # returns once the source has ended; stops the source itself

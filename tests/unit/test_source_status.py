@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 import pytest
 
@@ -23,29 +21,9 @@ from streams.status import LOG_EVERY_ATTEMPT_UNTIL, REPEAT_LOG_INTERVAL_S, Statu
 from tests.media import make_h264_clip
 from tests.rtsp import free_port
 from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
+from tests.status_events import StatusRecorder
 
 T0 = 1_795_000_000.0
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[CameraStatusEvent] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, event: CameraStatusEvent) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def wait_until(self, predicate, timeout: float = 10.0) -> list[CameraStatusEvent]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(self.events):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"not within {timeout} s: {[(e.state.value, e.attempt) for e in self.events]}")
-                self._cond.wait(remaining)
-            return list(self.events)
 
 
 def _attempt_lines(caplog) -> list[str]:
@@ -54,7 +32,7 @@ def _attempt_lines(caplog) -> list[str]:
 
 def test_offline_camera_reports_every_attempt_and_logs_them_at_a_bounded_rate(caplog):
     clock = FakeClock(T0)  # the log's rate limit runs on it: no real minute has to pass
-    rec = Recorder()
+    rec = StatusRecorder()
     options = SourceOptions(backoff_initial_s=0.01, backoff_max_s=0.02, jitter_fraction=0.0, offline_after_failures=3,
                             open_timeout_s=2.0, read_timeout_s=2.0, hwaccel=None)
     src = CameraSource("cam-off", f"rtsp://127.0.0.1:{free_port()}/x", options=options, on_status=rec, clock=clock)
