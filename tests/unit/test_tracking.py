@@ -112,3 +112,24 @@ def test_far_boxes_of_another_size_are_never_matched_by_distance():
     # A box a tenth the area, two sizes away, a second later: another object, not the walker.
     other = run(tracker, [(2, box(200, 100, 12, 40)), (3, box(200, 100, 12, 40))])
     assert walker >= 0 and other[-1] >= 0 and other[-1] != walker
+
+
+def test_a_bursty_stream_keeps_ids_through_stalls_and_catch_up_bursts():
+    """A network that stalls 2.5 s and then delivers a burst (frames 40 ms apart): at 2 fps nominal
+    the walker and the parked car keep their ids."""
+    tracker = ObjectTracker(frame_rate=2)
+    times, t = [], 0.0
+    for cycle in range(6):
+        times += [t + i * 0.5 for i in range(4)]  # 2 s of normal frames
+        t += 1.5 + 2.5  # then a stall
+        times += [t + i * 0.04 for i in range(5)]  # and a burst of buffered frames
+        t += 0.2
+    walker_ids, car_ids = set(), set()
+    for i, ts in enumerate(sorted(times)):
+        walker = box(50 + 40 * ts, 100, 40, 120)
+        car = box(600, 300, 160, 90, "car")
+        out = tracker.update(Detections.merge([walker, car]), EPOCH + ts)
+        if i >= 2:
+            walker_ids |= {int(t) for t, lab in zip(out.tracker_id, out.labels) if lab == "person"}
+            car_ids |= {int(t) for t, lab in zip(out.tracker_id, out.labels) if lab == "car"}
+    assert len(walker_ids) == 1 and len(car_ids) == 1 and -1 not in walker_ids | car_ids, (walker_ids, car_ids)
