@@ -22,7 +22,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, SmallInteger, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -39,6 +39,23 @@ from api.schemas_workflow import EventEndIn, EventEndResult
 router = APIRouter(prefix="/events", tags=["events"])
 HEARTBEAT_S = 15.0
 BATCH = 200
+
+
+def _column_max(column_type: object) -> int:
+    """The largest value an integer column holds on every database we run on: INTEGER is
+    32 bits on PostgreSQL (SQLite's is 64, but PostgreSQL's is what both must agree on)."""
+    if isinstance(column_type, BigInteger):
+        return 2**63 - 1
+    if isinstance(column_type, SmallInteger):
+        return 2**15 - 1
+    if isinstance(column_type, Integer):
+        return 2**31 - 1
+    raise TypeError(f"not an integer column type: {column_type!r}")
+
+
+# A larger id cannot exist, and binding it fails inside the stream (SQLite OverflowError,
+# PostgreSQL 'integer out of range') after the 200 went out: it is refused before streaming.
+MAX_ENTRY_ID = _column_max(TimelineEntry.__table__.c.id.type)
 
 
 def _fetch(sessions: sessionmaker[Session], after: int, principal: Principal, now: dt.datetime) -> list[tuple[int, str]]:
@@ -104,15 +121,22 @@ async def stream(
     request: Request,
     reader: ReaderDep,
     settings: SettingsDep,
-    after_id: Annotated[int | None, Query(ge=0, le=2**62, description="Send entries after this id")] = None,
+    after_id: Annotated[
+        int | None, Query(ge=0, le=MAX_ENTRY_ID, description="Send entries after this id (a timeline entry id)")
+    ] = None,
     timeout_s: Annotated[float | None, Query(gt=0, le=86_400, description="Close after this long")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
     after = after_id
     if after is None and last_event_id is not None:
-        if not last_event_id.isdigit():
+        # ASCII digits only: str.isdigit() also passes '²' and other digits int() refuses.
+        if not (last_event_id.isascii() and last_event_id.isdigit()):
             raise HTTPException(422, "Last-Event-ID must be a timeline entry id (digits)")
         after = int(last_event_id)
+        if after > MAX_ENTRY_ID:
+            raise HTTPException(
+                422, f"Last-Event-ID {last_event_id} is beyond the largest timeline entry id ({MAX_ENTRY_ID})"
+            )
     return StreamingResponse(
         _messages(request, reader, after, settings.sse_poll_s, timeout_s),
         media_type="text/event-stream",
