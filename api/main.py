@@ -26,7 +26,7 @@ from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
 from api.models import utcnow
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
-from api.settings import Settings
+from api.settings import Settings, load_settings
 from api.workflow import TransitionError
 
 API_V1 = "/api/v1"
@@ -117,9 +117,10 @@ def create_app(
     ``ingest`` configures the Redis Stream ingest (default: ``GRIDSIGHT_REDIS_*`` variables;
     without a Redis URL there is none).
 
-    Raises :class:`api.auth.InsecureSettings` outside dev mode when a secret is
-    empty or a well-known default."""
-    settings = settings if settings is not None else Settings()
+    Raises :class:`api.settings.SettingsInvalid` (one line per problem, never a value) when
+    ``GRIDSIGHT_*`` variables do not parse, and :class:`api.auth.InsecureSettings` outside dev
+    mode when a secret is empty or a well-known default."""
+    settings = settings if settings is not None else load_settings()
     check_secrets(settings)
     engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
     store = EvidenceStore(settings.evidence_dir)

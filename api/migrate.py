@@ -72,7 +72,7 @@ def head() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from api.db import make_engine
-    from api.settings import Settings
+    from api.settings import SettingsInvalid, load_settings
 
     parser = argparse.ArgumentParser(prog="python -m api.migrate", description="GridSight schema migrations")
     parser.add_argument("--database-url", help="default: GRIDSIGHT_DATABASE_URL")
@@ -84,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
 
-    url = args.database_url or Settings().database_url
+    try:
+        url = args.database_url or load_settings().database_url
+    except SettingsInvalid as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     engine = make_engine(url)
     if args.command == "upgrade":
         upgrade(engine, args.revision)

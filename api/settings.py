@@ -11,11 +11,12 @@ well-known values."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from api.schemas import Priority
 
@@ -25,7 +26,64 @@ class TokenSpec(BaseModel):
 
     role: str = Field(pattern=r"^(worker|operator|supervisor|admin)$")
     name: str = Field(min_length=1, max_length=64)
-    grids: list[str] = Field(default_factory=list, description="Grid cells an operator may see; ignored for other roles")
+    grids: list[str] = Field(
+        default_factory=list,
+        description="Grid cells an operator may see; only operators may have any (the other roles see every grid)",
+    )
+
+
+ROLES = ("worker", "operator", "supervisor", "admin")
+
+
+def _entry_problem(position: int, raw: Any, error: dict[str, Any]) -> str:
+    """One line about one GRIDSIGHT_TOKENS entry, naming it by position and name, never by its token."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    who = f"entry {position} ({name!r})" if isinstance(name, str) and 0 < len(name) <= 64 else f"entry {position}"
+    field = ".".join(str(part) for part in error.get("loc", ())) or "value"
+    if field == "role" and isinstance(raw, dict) and isinstance(raw.get("role"), str) and len(raw["role"]) <= 32:
+        return f"GRIDSIGHT_TOKENS {who}: role {raw['role']!r} is not one of {', '.join(ROLES)}"
+    message = error.get("msg", "invalid")
+    if field == "value" and error.get("type") == "model_type":
+        message = 'must be an object {"role", "name", "grids"}'
+    return f"GRIDSIGHT_TOKENS {who}: {field}: {message}"
+
+
+def parse_tokens(value: Any) -> dict[str, TokenSpec]:
+    """GRIDSIGHT_TOKENS (JSON text or a mapping) -> token -> TokenSpec. Every problem is reported
+    by the entry's position (1-based) and name: a token is a secret and never appears in a message."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            # The decoder's message names a position, never the text around it.
+            raise ValueError(f"GRIDSIGHT_TOKENS is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError('GRIDSIGHT_TOKENS must be a JSON object: {"<token>": {"role", "name", "grids"}, ...}')
+    tokens: dict[str, TokenSpec] = {}
+    problems: list[str] = []
+    for position, (token, raw) in enumerate(value.items(), start=1):
+        if isinstance(raw, TokenSpec):
+            spec = raw
+        else:
+            try:
+                spec = TokenSpec.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(_entry_problem(position, raw, error) for error in exc.errors(include_input=False))
+                continue
+        if not isinstance(token, str):
+            problems.append(f"GRIDSIGHT_TOKENS entry {position} ({spec.name!r}): the token must be a string")
+            continue
+        if spec.grids and spec.role != "operator":
+            # Only operators are scoped; silently ignoring a supervisor's cells would widen what they see.
+            problems.append(
+                f"GRIDSIGHT_TOKENS entry {position} ({spec.name!r}): grids are only for operators; a {spec.role} "
+                "sees every grid (remove the grids, or make the token an operator's)"
+            )
+            continue
+        tokens[token] = spec
+    if problems:
+        raise ValueError("\n".join(problems))  # load_settings makes each line a problem of its own
+    return tokens
 
 
 class TierDeadlines(BaseModel):
@@ -37,7 +95,8 @@ class TierDeadlines(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore")
+    # hide_input_in_errors: a validation error must never print a value (a token, a database password).
+    model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field(
         default="sqlite:///var/gridsight.db",
@@ -54,7 +113,8 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         default=None, description="Legacy single worker token (role worker, all grids); None: no such token"
     )
-    tokens: dict[str, TokenSpec] = Field(
+    # NoDecode: the raw JSON text reaches parse_tokens, which reports a bad entry without its token.
+    tokens: Annotated[dict[str, TokenSpec], NoDecode] = Field(
         default_factory=dict,
         description='JSON object token -> {"role", "name", "grids"}; roles: worker, operator, supervisor, admin',
         repr=False,
@@ -115,6 +175,11 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("tokens", mode="before")
+    @classmethod
+    def _tokens(cls, value: Any) -> Any:
+        return parse_tokens(value)
+
     @field_validator("working_hours", mode="before")
     @classmethod
     def _hours_from_text(cls, value: Any) -> Any:
@@ -131,3 +196,37 @@ class Settings(BaseSettings):
             Priority.URGENT: self.deadline_urgent,
             Priority.EMERGENCY: self.deadline_emergency,
         }[priority]
+
+
+class SettingsInvalid(RuntimeError):
+    """Start-up refused: a ``GRIDSIGHT_*`` variable does not parse. ``problems`` holds one line each;
+    no line carries a variable's value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _problems(error: dict[str, Any]) -> list[str]:
+    loc = [str(part) for part in error.get("loc", ())]
+    variable = f"GRIDSIGHT_{loc[0].upper()}" if loc else "settings"
+    message = error.get("msg", "invalid")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if loc and loc[0] == "tokens":
+        return message.splitlines()  # parse_tokens names the variable and the entry itself, one line each
+    where = variable + ("." + ".".join(loc[1:]) if len(loc) > 1 else "")
+    return [f"{where}: {' '.join(message.split())}"]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``Settings(**overrides)`` with every problem as one line of :class:`SettingsInvalid`
+    instead of a pydantic traceback (which would print the offending value)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [line for error in exc.errors(include_input=False, include_url=False) for line in _problems(error)]
+    except SettingsError as exc:
+        # pydantic-settings could not decode a JSON variable: its message names the field, not the value.
+        problems = [" ".join(str(exc).split())]
+    raise SettingsInvalid(problems)

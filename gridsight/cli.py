@@ -28,14 +28,16 @@ def _stop_on_signals() -> threading.Event:
 def cmd_serve(args) -> int:
     from api.auth import InsecureSettings
     from api.server import run_server
-    from api.settings import Settings
+    from api.settings import SettingsInvalid, load_settings
 
     overrides = {k: v for k, v in {"database_url": args.database_url, "evidence_dir": args.evidence_dir}.items() if v}
     if "GRIDSIGHT_DEV_MODE" not in os.environ and args.host in ("127.0.0.1", "localhost", "::1"):
         # Loopback only: the open demo mode can never be reached from another machine by default.
         overrides["dev_mode"] = True
     try:
-        run_server(Settings(**overrides), host=args.host, port=args.port)
+        run_server(load_settings(**overrides), host=args.host, port=args.port)
+    except SettingsInvalid as exc:
+        return _print_errors(exc.problems)
     except InsecureSettings as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
