@@ -210,6 +210,17 @@ class WorkOrderPublic(BaseModel):
     allowed_transitions: list[str] = Field(default_factory=list, description="States the order can move to by hand")
 
 
+class WorkOrderReceipt(BaseModel):
+    """What a worker token gets back for a filed order: enough to know it landed, none of the
+    order's handling data (routing, assignee, verdict), which workers may not read."""
+
+    id: int = Field(description="Database id of the order the event was filed as (or merged into)")
+    order_no: str = Field(description="Human-readable number, e.g. GS-20261123-000042")
+    status: WorkOrderStatus = Field(description="The order's state")
+    merged: bool = Field(description="The event was merged into an already open order (Work-Order-Merged: true)")
+    replayed: bool = Field(description="A retry of a request already stored (Idempotent-Replayed: true)")
+
+
 class WorkOrderPage(BaseModel):
     items: list[WorkOrderPublic]
     total: int = Field(description="Orders matching the filters, across all pages")

@@ -12,11 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.crud import work_orders as crud
-from api.auth import Principal
+from api.auth import Principal, Role
 from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
 from api.evidence import EvidenceError, decode_evidence
 from api.models import Evidence, WorkOrder
-from api.schemas import InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderStatus
+from api.schemas import (InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderReceipt,
+                         WorkOrderStatus)
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
@@ -46,7 +47,7 @@ def _resolve_key(header_key: str | None, body_key: str | None) -> str:
 @router.post(
     "",
     status_code=http.HTTP_201_CREATED,
-    response_model=WorkOrderPublic,
+    response_model=WorkOrderPublic | WorkOrderReceipt,
     summary="Create a work order from a rule event (idempotent)",
     description=(
         "The first request with a key creates the order (201, Location header). Retrying with the same key "
@@ -54,7 +55,9 @@ def _resolve_key(header_key: str | None, body_key: str | None) -> str:
         "a different payload is refused (409). Evidence is base64 in the body, checked against its content type. "
         "A repeat of an open order's problem (same camera, zone and category within the merge window) is merged "
         "into it instead: 200 with `Work-Order-Merged: true` and that order. The order is routed by the grid map "
-        "(zone -> grid cell -> team). Role: worker (or admin)."
+        "(zone -> grid cell -> team). A worker token gets a receipt (`WorkOrderReceipt`: id, order number, "
+        "status, merged, replayed), never the order's routing or handling data; an admin gets the order. "
+        "Role: worker (or admin)."
     ),
     responses={
         **_error(200, "Replay (the order this key created earlier) or merge into an open order"),
@@ -71,13 +74,13 @@ def create_work_order(
     session: WriteSessionDep,
     store: EvidenceStoreDep,
     settings: SettingsDep,
-    _writer: WriterDep,
+    writer: WriterDep,
     clock: ClockDep,
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", min_length=8, max_length=128, description="Makes retries safe"),
     ] = None,
-) -> WorkOrderPublic:
+) -> WorkOrderPublic | WorkOrderReceipt:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
         evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
@@ -98,6 +101,11 @@ def create_work_order(
             response.headers["Work-Order-Merged"] = "true"
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
+    if writer.role is Role.WORKER:
+        # Workers file orders but may not read them (the merged-into order may carry a verdict, an assignee...).
+        return WorkOrderReceipt(id=result.order.id, order_no=result.order.order_no,
+                                status=WorkOrderStatus(result.order.status), merged=result.merged,
+                                replayed=result.replayed)
     return crud.to_public(result.order, now=clock())
 
 

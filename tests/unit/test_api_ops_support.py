@@ -64,7 +64,10 @@ def file_order(client: TestClient, n: int = 1, **overrides: Any) -> dict:
     overrides.setdefault("grid_cell", "cell-a")
     response = post_order(client, order_body(**overrides), f"key-ops-{n:06d}", **WORKER)
     assert response.status_code == 201, response.text
-    return response.json()
+    # The worker gets a receipt; the tests want the order it filed.
+    found = client.get(f"/api/v1/work-orders/{response.json()['id']}", headers=SUP)
+    assert found.status_code == 200, found.text
+    return found.json()
 
 
 def move(client: TestClient, order_id: int, to: str, headers: dict | None = None, **extra: Any):
