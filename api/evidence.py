@@ -1,12 +1,20 @@
 """Evidence files: decode and check what a worker sent, write it atomically,
-and find it again for download."""
+and find it again for download.
+
+A file's magic number is only its first check: every image is decoded (its
+header's dimensions checked against a pixel limit first, so a decompression
+bomb is refused before any pixel memory is allocated) and every clip is probed
+(its video track's dimensions, then its first frame decoded). What does not
+decode is refused with one line naming the item."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +23,10 @@ from api.schemas import EvidenceIn
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Default of Settings.max_image_pixels: 4096 x 4096, over twice a 4K frame.
+DEFAULT_MAX_PIXELS = 4096 * 4096
+# A clip's first frame must come out of this many packets (a decoder's delay is a handful).
+_CLIP_PROBE_PACKETS = 64
 
 
 class EvidenceError(ValueError):
@@ -48,8 +60,73 @@ def _matches(content_type: str, data: bytes) -> bool:
     return False
 
 
-def decode_evidence(items: list[EvidenceIn], max_bytes: int) -> list[DecodedEvidence]:
-    """Decode every item or raise :class:`EvidenceError` naming the bad one."""
+def _reason(exc: BaseException) -> str:
+    # Decoders' messages, on one line and without object reprs ("<_io.BytesIO object at 0x...>").
+    text = re.sub(r"\s*<[^>]*>", "", " ".join(str(exc).split())).strip(" .:")
+    return (text or type(exc).__name__)[:160]
+
+
+def _too_many_pixels(where: str, width: int, height: int, max_pixels: int) -> EvidenceError:
+    return EvidenceError(f"{where}: {width}x{height} pixels is more than the {max_pixels}-pixel limit")
+
+
+def check_image(data: bytes, content_type: str, max_pixels: int, where: str = "image") -> None:
+    """Decode a JPEG or PNG fully, or raise :class:`EvidenceError` (422). The header's
+    dimensions are checked before any pixel is decoded; a JPEG is decoded at 1/8 scale
+    (every entropy-coded block is still read, so damage shows) to keep memory small."""
+    from PIL import Image  # Pillow (an ultralytics dependency); the API imports it only when evidence arrives
+
+    fmt = {"image/jpeg": "JPEG", "image/png": "PNG"}[content_type]
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            width, height = image.size
+            if width < 1 or height < 1:
+                raise EvidenceError(f"{where}: the {content_type} has no pixels ({width}x{height})")
+            if width * height > max_pixels:
+                raise _too_many_pixels(where, width, height, max_pixels)
+            if fmt == "JPEG":
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            image.load()
+    except EvidenceError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours: the header alone said it
+        raise EvidenceError(f"{where}: more pixels than the {max_pixels}-pixel limit") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
+        raise EvidenceError(f"{where}: the bytes do not decode as {content_type} ({_reason(exc)})") from None
+
+
+def check_clip(data: bytes, max_pixels: int, where: str = "clip") -> None:
+    """Probe an MP4 with PyAV: a video track whose frame size is within the pixel limit,
+    and a first frame that decodes from the first packets; else :class:`EvidenceError`."""
+    import av  # the worker's decoder already; imported only when a clip arrives
+
+    try:
+        with av.open(io.BytesIO(data), mode="r", format="mp4") as container:
+            if not container.streams.video:
+                raise EvidenceError(f"{where}: the video/mp4 has no video track")
+            stream = container.streams.video[0]
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width < 1 or height < 1:
+                raise EvidenceError(f"{where}: the video/mp4's video track has no frame size")
+            if width * height > max_pixels:
+                raise _too_many_pixels(where, width, height, max_pixels)
+            for count, packet in enumerate(container.demux(stream), start=1):
+                if packet.decode():
+                    return
+                if count >= _CLIP_PROBE_PACKETS:
+                    break
+    except EvidenceError:
+        raise
+    except Exception as exc:  # av.FFmpegError and its kin
+        raise EvidenceError(f"{where}: the bytes do not decode as video/mp4 ({_reason(exc)})") from None
+    raise EvidenceError(f"{where}: no frame of the video/mp4 decodes")
+
+
+def decode_evidence(
+    items: list[EvidenceIn], max_bytes: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[DecodedEvidence]:
+    """Decode every item or raise :class:`EvidenceError` naming the bad one: base64,
+    size, magic number, then the media itself (images decoded, clips probed)."""
     decoded = []
     for index, item in enumerate(items):
         where = f"evidence[{index}]"
@@ -68,6 +145,10 @@ def decode_evidence(items: list[EvidenceIn], max_bytes: int) -> list[DecodedEvid
             raise EvidenceError(f"{where}: {len(data)} bytes exceeds the {max_bytes} byte limit", 413)
         if not _matches(item.content_type, data):
             raise EvidenceError(f"{where}: bytes do not look like {item.content_type} (magic number mismatch)")
+        if item.content_type == "video/mp4":
+            check_clip(data, max_pixels, where)
+        else:
+            check_image(data, item.content_type, max_pixels, where)
         decoded.append(
             DecodedEvidence(
                 kind=item.kind.value,

@@ -394,7 +394,7 @@ class StreamIngestor:
 
     def _evidence(self, items):
         try:
-            return decode_evidence(items, self._settings.max_evidence_bytes)
+            return decode_evidence(items, self._settings.max_evidence_bytes, self._settings.max_image_pixels)
         except EvidenceError as exc:
             raise PermanentFailure(f"evidence: {exc}") from None
 

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     )
     evidence_dir: Path = Field(default=Path("var/evidence"), description="Where evidence files are written")
     max_evidence_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="Limit per decoded evidence file")
+    max_image_pixels: int = Field(
+        default=4096 * 4096, ge=64 * 64, le=2**26,
+        description="Largest image (width x height) accepted as evidence or snapshot, checked from its header "
+        "before it is decoded (decompression bombs); also the largest frame of a clip",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Open API for local demos: requests without a token act as admin. `gridsight serve` turns it on "

@@ -167,7 +167,7 @@ def post_event_end(
 ) -> EventEndResult:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
-        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
+        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes, settings.max_image_pixels)
     except EvidenceError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
     try:

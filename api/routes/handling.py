@@ -54,7 +54,7 @@ def post_transition(
 ) -> WorkOrderPublic:
     order = get_visible_order(session, principal, order_id)
     try:
-        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
+        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes, settings.max_image_pixels)
     except EvidenceError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
     now = clock()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EvidenceStoreDep, ReaderDep, SettingsDep, WriterDep
-from api.evidence import EvidenceStore
+from api.evidence import EvidenceError, EvidenceStore, check_image
 from api.schemas import UtcDatetime
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -84,7 +84,8 @@ def _store(store: EvidenceStore, camera_id: str, data: bytes) -> SnapshotPublic:
     response_model=SnapshotPublic,
     summary="Upload a camera's latest frame (JPEG)",
     description=(
-        "Body: the JPEG bytes, `Content-Type: image/jpeg`, at most 4 MiB (or the evidence limit, if lower). "
+        "Body: the JPEG bytes, `Content-Type: image/jpeg`, at most 4 MiB (or the evidence limit, if lower), "
+        "decoded to check it (at most GRIDSIGHT_MAX_IMAGE_PIXELS pixels). "
         "Replaces the camera's previous frame; the camera need not be registered. Role: worker (or admin)."
     ),
     openapi_extra={
@@ -98,7 +99,7 @@ def _store(store: EvidenceStore, camera_id: str, data: bytes) -> SnapshotPublic:
         403: {"description": "Role is not worker or admin"},
         413: {"description": "Larger than the limit"},
         415: {"description": "Content-Type is not image/jpeg"},
-        422: {"description": "Empty body, or the bytes are not a JPEG (magic number)"},
+        422: {"description": "Empty body, or the bytes do not decode as a JPEG (or it has too many pixels)"},
     },
 )
 async def put_snapshot(
@@ -116,6 +117,10 @@ async def put_snapshot(
         raise HTTPException(422, "empty body: send the JPEG bytes")
     if data[:3] != JPEG_MAGIC:
         raise HTTPException(422, "body does not look like a JPEG (magic number mismatch)")
+    try:
+        await run_in_threadpool(check_image, data, "image/jpeg", settings.max_image_pixels, "snapshot")
+    except EvidenceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
     return await run_in_threadpool(_store, store, camera_id, data)
 
 

@@ -83,7 +83,7 @@ def create_work_order(
 ) -> WorkOrderPublic | WorkOrderReceipt:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
-        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes)
+        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes, settings.max_image_pixels)
     except EvidenceError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
     try:

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import copy
 import datetime as dt
+import io
 import os
 import signal
 import socket
@@ -28,8 +29,17 @@ from api.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Smallest byte strings that pass the magic-number checks; the API never decodes pixels.
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(range(64)) + b"\xff\xd9"
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (180, 60, 40)).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+# Small but real media: the API decodes every image and probes every clip (issue 14 §5).
+JPEG = _jpeg()
 
 
 def _png() -> bytes:
@@ -42,7 +52,17 @@ def _png() -> bytes:
 
 
 PNG = _png()
-MP4 = struct.pack(">I", 24) + b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2" + b"\x00" * 32
+
+
+def _mp4() -> bytes:
+    import numpy as np
+
+    from inference.evidence import encode_mp4  # what the worker sends: H.264 in MP4
+
+    return encode_mp4([np.full((16, 16, 3), 90, np.uint8)] * 2, [0.0, 0.2])
+
+
+MP4 = _mp4()
 
 
 def b64(data: bytes) -> str:
