@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Camera, CameraStatusRecord, utcnow
+from api.models import Camera, CameraStatusRecord, Zone, utcnow
 from api.redaction import redact_obj, redact_text
 from api.schemas import (
     CameraDetail,
@@ -113,12 +113,25 @@ def _prune_history(session: Session, camera_id: str, keep: int) -> None:
     )
 
 
-def get_camera(session: Session, camera_id: str) -> Camera | None:
-    return session.get(Camera, camera_id)
+def _in_grids(grids: frozenset[str]):
+    """A camera is in an operator's grid cells when its own (default) cell or one of its zones' cells
+    is: the cells its orders are routed to. A camera with neither is no operator's."""
+    zone_in = exists().where(Zone.camera_id == Camera.camera_id, Zone.grid_cell.in_(grids))
+    return or_(Camera.grid_cell.in_(grids), zone_in)
 
 
-def list_cameras(session: Session) -> list[Camera]:
-    return list(session.scalars(select(Camera).order_by(Camera.camera_id)))
+def get_camera(session: Session, camera_id: str, grids: frozenset[str] | None = None) -> Camera | None:
+    """The camera, or None when it does not exist or lies outside ``grids`` (None: every grid)."""
+    if grids is None:
+        return session.get(Camera, camera_id)
+    return session.scalars(select(Camera).where(Camera.camera_id == camera_id, _in_grids(grids))).first()
+
+
+def list_cameras(session: Session, grids: frozenset[str] | None = None) -> list[Camera]:
+    stmt = select(Camera).order_by(Camera.camera_id)
+    if grids is not None:
+        stmt = stmt.where(_in_grids(grids))
+    return list(session.scalars(stmt))
 
 
 def history(session: Session, camera_id: str, limit: int) -> list[CameraStatusRecord]:

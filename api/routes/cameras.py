@@ -56,9 +56,11 @@ def put_camera_status(
     return crud.to_detail(camera, crud.history(session, camera_id, settings.camera_history_size))
 
 
-@router.get("", response_model=CameraList, summary="Latest status of every camera that has reported")
-def list_cameras(session: SessionDep, _reader: ReaderDep) -> CameraList:
-    cameras = crud.list_cameras(session)
+@router.get("", response_model=CameraList, summary="Latest status of every camera that has reported",
+            description="Operators see only the cameras of their grid cells (the camera's own cell or one of "
+            "its zones'); supervisors and admins see all. Role: operator+.")
+def list_cameras(session: SessionDep, reader: ReaderDep) -> CameraList:
+    cameras = crud.list_cameras(session, reader.grids)
     return CameraList(items=[crud.to_public(c) for c in cameras], total=len(cameras))
 
 
@@ -66,10 +68,11 @@ def list_cameras(session: SessionDep, _reader: ReaderDep) -> CameraList:
     "/{camera_id}",
     response_model=CameraDetail,
     summary="Latest status of one camera, with its recent history",
-    responses={404: {"description": "The camera has never reported"}},
+    description="Role: operator+ (own grid cells).",
+    responses={404: {"description": "The camera has never reported (or is not in your grid cells)"}},
 )
-def get_camera(camera_id: CameraId, session: SessionDep, settings: SettingsDep, _reader: ReaderDep) -> CameraDetail:
-    camera = crud.get_camera(session, camera_id)
+def get_camera(camera_id: CameraId, session: SessionDep, settings: SettingsDep, reader: ReaderDep) -> CameraDetail:
+    camera = crud.get_camera(session, camera_id, reader.grids)
     if camera is None:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"camera {camera_id!r} has not reported any status")
     return crud.to_detail(camera, crud.history(session, camera_id, settings.camera_history_size))
@@ -143,11 +146,11 @@ def _zone_reader(principal: PrincipalDep) -> Principal:
 
 
 @router.get("/{camera_id}/zones", response_model=list[ZonePublic], summary="List a camera's zones",
-            description="Role: operator+, or worker (workers sync their zones from here).",
-            responses={404: {"description": "No such camera"}})
+            description="Role: operator+ (own grid cells), or worker (workers sync their zones from here).",
+            responses={404: {"description": "No such camera (or not in your grid cells)"}})
 def list_zones(camera_id: CameraId, session: SessionDep,
-               _reader: Annotated[Principal, Depends(_zone_reader)]) -> list[ZonePublic]:
-    if session.get(Camera, camera_id) is None:
+               reader: Annotated[Principal, Depends(_zone_reader)]) -> list[ZonePublic]:
+    if crud.get_camera(session, camera_id, reader.grids) is None:
         raise HTTPException(404, f"camera {camera_id!r} not found")
     return [_zone(z) for z in registry.list_zones(session, camera_id)]
 
@@ -170,8 +173,11 @@ def create_zone(camera_id: CameraId, body: ZoneCreate, session: WriteSessionDep,
 
 
 @router.get("/{camera_id}/zones/{zone_id}", response_model=ZonePublic, summary="Get one zone",
-            description="Role: operator+.", responses={404: {"description": "No such zone"}})
-def get_zone(camera_id: CameraId, zone_id: ZoneId, session: SessionDep, _reader: ReaderDep) -> ZonePublic:
+            description="Role: operator+ (own grid cells).",
+            responses={404: {"description": "No such zone (or its camera is not in your grid cells)"}})
+def get_zone(camera_id: CameraId, zone_id: ZoneId, session: SessionDep, reader: ReaderDep) -> ZonePublic:
+    if reader.grids is not None and crud.get_camera(session, camera_id, reader.grids) is None:
+        raise HTTPException(404, f"zone {zone_id!r} not found on camera {camera_id!r}")
     try:
         return _zone(registry.get_zone(session, camera_id, zone_id))
     except registry.RegistryError as exc:

@@ -18,7 +18,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EvidenceStoreDep, ReaderDep, SettingsDep, WriterDep
+from api.crud import cameras as camera_crud
+from api.deps import EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep
 from api.evidence import EvidenceError, EvidenceStore, check_image
 from api.schemas import UtcDatetime
 
@@ -128,14 +129,17 @@ async def put_snapshot(
     "/{camera_id}/snapshot",
     response_class=FileResponse,
     summary="A camera's latest frame",
-    description="The JPEG its worker uploaded last (raw frame, no drawing). Role: operator+.",
+    description="The JPEG its worker uploaded last (raw frame, no drawing). Role: operator+ (cameras of their "
+    "own grid cells, as in GET /cameras).",
     responses={
         200: {"description": "The JPEG bytes", "content": {"image/jpeg": {}}},
-        404: {"description": "No frame uploaded for this camera yet"},
+        404: {"description": "No frame uploaded for this camera yet (or the camera is not in your grid cells)"},
     },
 )
-def get_snapshot(camera_id: CameraId, store: EvidenceStoreDep, _reader: ReaderDep) -> FileResponse:
-    path = store.resolve(snapshot_path(camera_id))
+def get_snapshot(camera_id: CameraId, store: EvidenceStoreDep, session: SessionDep, reader: ReaderDep) -> FileResponse:
+    # Out of an operator's scope reads exactly like "no frame": a scope never says which cameras exist.
+    visible = reader.grids is None or camera_crud.get_camera(session, camera_id, reader.grids) is not None
+    path = store.resolve(snapshot_path(camera_id)) if visible else None
     if path is None:
         raise HTTPException(404, f"no frame uploaded for camera {camera_id!r} yet")
     return FileResponse(

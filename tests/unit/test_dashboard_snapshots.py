@@ -27,6 +27,9 @@ def put(client: TestClient, camera_id: str, data: bytes, **headers: str):
 
 def test_worker_uploads_and_operator_reads_the_latest_frame(ops: TestClient) -> None:
     assert ops.get("/api/v1/cameras/street-01/snapshot", headers=OP_A).status_code == 404
+    # Operators read the frames of their grid cells' cameras: this one's worker config puts it in cell-a.
+    status = {"state": "online", "at": 1_790_000_000.0, "grid_cell": "cell-a"}
+    assert ops.put("/api/v1/cameras/street-01/status", json=status, headers=WORKER).status_code == 200
     first = put(ops, "street-01", JPEG, **WORKER)
     assert first.status_code == 200, first.text
     body = first.json()
@@ -89,7 +92,8 @@ def test_workers_may_read_zones_but_not_change_them(ops: TestClient) -> None:
     assert ops.post("/api/v1/cameras/street-01/zones", json=zone, headers=ADMIN).status_code == 201
     listed = ops.get("/api/v1/cameras/street-01/zones", headers=WORKER)
     assert listed.status_code == 200 and listed.json()[0]["zone_id"] == "west-kerb"
-    assert ops.get("/api/v1/cameras/street-01/zones", headers=OP_A).status_code == 200
+    assert ops.get("/api/v1/cameras/street-01/zones", headers=SUP).status_code == 200
+    assert ops.get("/api/v1/cameras/street-01/zones", headers=OP_A).status_code == 404  # in none of op.a's cells
     assert ops.get("/api/v1/cameras/street-01/zones").status_code == 401
     change = {"polygon": [[0.1, 0.6], [0.4, 0.6], [0.4, 1.0]]}
     assert ops.patch("/api/v1/cameras/street-01/zones/west-kerb", json=change, headers=WORKER).status_code == 403
