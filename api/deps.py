@@ -82,14 +82,18 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_principal(
-    request: Request,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    registry: TokenRegistry = request.app.state.tokens
-    if credentials is not None:
-        principal = registry.lookup(credentials.credentials)
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, read as HTTPBearer reads it
+    (for api.guard, which checks it before the body is read); None when there is none."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    credentials = credentials.strip()
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+def resolve_principal(registry: TokenRegistry, settings: Settings, token: str | None) -> Principal:
+    """Who a bearer token (or its absence) is; 401 for a token nobody has."""
+    if token is not None:
+        principal = registry.lookup(token)
         if principal is not None:
             return principal
         if settings.dev_mode and registry.empty:
@@ -99,6 +103,15 @@ def get_principal(
         # With tokens configured, dev mode still lets anonymous clients read (as before roles existed).
         return DEV_ADMIN if registry.empty else DEV_READER
     raise _unauthorized("missing or invalid bearer token (send 'Authorization: Bearer <token>')")
+
+
+def get_principal(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    token = credentials.credentials if credentials is not None else None
+    return resolve_principal(request.app.state.tokens, settings, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -22,6 +22,7 @@ from api import metrics as api_metrics
 from api.auth import TokenRegistry, check_secrets
 from api.db import make_engine, prepare_storage, session_factory, writer_engine
 from api.evidence import EvidenceStore
+from api.guard import RequestGuard
 from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
 from api.models import utcnow
@@ -175,6 +176,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(TransitionError, _transition_error)
+    # Token and size checks before any body is read; inside the metrics middleware, so refusals are counted.
+    app.add_middleware(RequestGuard)
     api_metrics.install(app)
     app.include_router(health.router)
     for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks):

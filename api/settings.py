@@ -110,6 +110,22 @@ class Settings(BaseSettings):
         description="Largest image (width x height) accepted as evidence or snapshot, checked from its header "
         "before it is decoded (decompression bombs); also the largest frame of a clip",
     )
+    # Request-size limits, applied while the body streams in (an ASGI middleware, api.guard):
+    # a declared Content-Length above the limit is refused before a byte is read, a chunked
+    # body as soon as it passes it; either way 413 and the connection is closed.
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024, ge=4 * 1024, le=64 * 1024 * 1024,
+        description="Largest body of a request without evidence (registry, workflow, camera status, webhooks)",
+    )
+    max_evidence_body_bytes: int = Field(
+        default=48 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024,
+        description="Largest body of a request that carries base64 evidence: POST /work-orders, "
+        "/work-orders/{id}/transitions and /events/end (each file is also held to max_evidence_bytes)",
+    )
+    max_snapshot_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024,
+        description="Largest camera frame, PUT /cameras/{id}/snapshot (max_evidence_bytes applies too if lower)",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Open API for local demos: requests without a token act as admin. `gridsight serve` turns it on "

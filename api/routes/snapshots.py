@@ -21,14 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from api.crud import cameras as camera_crud
 from api.deps import EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep
 from api.evidence import EvidenceError, EvidenceStore, check_image
+from api.guard import body_limit
 from api.schemas import UtcDatetime
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
 CameraId = Annotated[str, Path(min_length=1, max_length=64, description="Camera id as configured in the worker")]
 JPEG_MAGIC = b"\xff\xd8\xff"
-# A 1080p street frame is a few hundred KB; the evidence limit still applies if it is lower.
-MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -52,10 +51,6 @@ def snapshot_url(camera_id: str) -> str:
     from urllib.parse import quote
 
     return f"/api/v1/cameras/{quote(camera_id, safe='')}/snapshot"
-
-
-def _limit(max_evidence_bytes: int) -> int:
-    return min(MAX_SNAPSHOT_BYTES, max_evidence_bytes)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -85,8 +80,8 @@ def _store(store: EvidenceStore, camera_id: str, data: bytes) -> SnapshotPublic:
     response_model=SnapshotPublic,
     summary="Upload a camera's latest frame (JPEG)",
     description=(
-        "Body: the JPEG bytes, `Content-Type: image/jpeg`, at most 4 MiB (or the evidence limit, if lower), "
-        "decoded to check it (at most GRIDSIGHT_MAX_IMAGE_PIXELS pixels). "
+        "Body: the JPEG bytes, `Content-Type: image/jpeg`, at most GRIDSIGHT_MAX_SNAPSHOT_BYTES (4 MiB; or the "
+        "evidence limit, if lower), decoded to check it (at most GRIDSIGHT_MAX_IMAGE_PIXELS pixels). "
         "Replaces the camera's previous frame; the camera need not be registered. Role: worker (or admin)."
     ),
     openapi_extra={
@@ -113,7 +108,8 @@ async def put_snapshot(
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "image/jpeg":
         raise HTTPException(415, "send the frame as Content-Type: image/jpeg")
-    data = await _read_limited(request, _limit(settings.max_evidence_bytes))
+    # api.guard already refused a larger body while it streamed in; this is the route's own check.
+    data = await _read_limited(request, body_limit(settings, "snapshot"))
     if not data:
         raise HTTPException(422, "empty body: send the JPEG bytes")
     if data[:3] != JPEG_MAGIC:
