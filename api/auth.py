@@ -17,6 +17,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 from api.settings import Settings
@@ -95,25 +97,61 @@ class InsecureSettings(RuntimeError):
     """Start-up refused: a secret is empty or a known default outside dev mode."""
 
 
+# A secret must be hard to guess, not only long: "changemechangeme" and "0000000000000000" are 16 characters.
+MIN_DISTINCT_CHARS = 5
+MIN_ENTROPY_BITS = 30.0  # Shannon estimate over the string's own characters; random 16-char hex scores ~50
+
+
+def _entropy_bits(value: str) -> float:
+    counts = Counter(value)
+    return -sum(n * math.log2(n / len(value)) for n in counts.values())
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why ``value`` is not a usable secret, or None. The answer never quotes the value."""
+    if value.strip().lower() in KNOWN_DEFAULTS:
+        return "is a well-known value"
+    if "changeme" in "".join(ch for ch in value.lower() if ch.isalnum()):
+        return "is a placeholder (it says change-me, as deploy/env.example does)"
+    if len(value) < MIN_SECRET_LEN:
+        return f"is shorter than {MIN_SECRET_LEN} characters"
+    distinct = len(set(value))
+    if distinct < MIN_DISTINCT_CHARS:
+        return f"has too little variety ({distinct} distinct characters; at least {MIN_DISTINCT_CHARS} needed)"
+    for period in range(1, len(value) // 2 + 1):
+        if all(value[i] == value[i - period] for i in range(period, len(value))):
+            return "is a short pattern repeated"
+    steps = [ord(b) - ord(a) for a, b in zip(value, value[1:])]
+    if sum(step in (-1, 0, 1) for step in steps) >= 0.75 * len(steps):
+        return "is mostly runs of consecutive or repeated characters (like abcdef or 000000)"
+    bits = _entropy_bits(value)
+    if bits < MIN_ENTROPY_BITS:
+        return f"has too little variety (about {bits:.0f} bits by its character counts; at least {MIN_ENTROPY_BITS:.0f})"
+    return None
+
+
 def check_secrets(settings: Settings) -> None:
-    """Refuse to start outside dev mode with secrets anyone could know."""
+    """Refuse to start outside dev mode with secrets anyone could know or guess. Each bad
+    token is named by its GRIDSIGHT_TOKENS position and name, never by its value."""
     if settings.dev_mode:
         return
     problems = []
-    all_tokens = dict.fromkeys(settings.tokens)
-    if settings.api_token is not None:
-        all_tokens[settings.api_token.get_secret_value()] = None
-    if not all_tokens:
+    if not settings.tokens and settings.api_token is None:
         problems.append("no bearer tokens configured (set GRIDSIGHT_TOKENS)")
-    for token in all_tokens:
-        if token.strip().lower() in KNOWN_DEFAULTS or len(token) < MIN_SECRET_LEN:
-            problems.append(f"a token is a well-known value or shorter than {MIN_SECRET_LEN} characters")
-            break
-    secret = settings.webhook_secret.get_secret_value()
-    if secret.strip().lower() in KNOWN_DEFAULTS or len(secret) < MIN_SECRET_LEN:
-        problems.append(f"GRIDSIGHT_WEBHOOK_SECRET is empty, a default, or shorter than {MIN_SECRET_LEN} characters")
+    for position, (token, spec) in enumerate(settings.tokens.items(), start=1):
+        weakness = secret_weakness(token)
+        if weakness is not None:
+            problems.append(f"GRIDSIGHT_TOKENS entry {position} ({spec.name!r}): the token {weakness}")
+    if settings.api_token is not None:
+        weakness = secret_weakness(settings.api_token.get_secret_value())
+        if weakness is not None:
+            problems.append(f"GRIDSIGHT_API_TOKEN {weakness}")
+    weakness = secret_weakness(settings.webhook_secret.get_secret_value())
+    if weakness is not None:
+        problems.append(f"GRIDSIGHT_WEBHOOK_SECRET {weakness}")
     if problems:
         raise InsecureSettings(
             "refusing to start outside dev mode: " + "; ".join(problems)
-            + ". Set real secrets, or GRIDSIGHT_DEV_MODE=true for a local demo."
+            + ". Set real secrets (e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'), "
+            "or GRIDSIGHT_DEV_MODE=true for a local demo."
         )

@@ -148,7 +148,7 @@ class WebhookCreate(BaseModel):
 
 class WebhookPublic(BaseModel):
     id: int
-    url: str
+    url: str = Field(description="The target; credentials in it (user:password@) are shown masked as ***")
     events: list[str]
     description: str | None
     active: bool

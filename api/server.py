@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from api.main import create_app
+from api.redaction import install_access_log_redaction
 from api.settings import Settings
 
 
@@ -27,4 +28,6 @@ def run_server(
         lifespan="on",
         timeout_graceful_shutdown=graceful_timeout_s,
     )
+    # After uvicorn.Config, which (re)configures the loggers: the access log masks ?token= and the like.
+    install_access_log_redaction()
     uvicorn.Server(config).run()

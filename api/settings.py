@@ -184,6 +184,12 @@ class Settings(BaseSettings):
     job_interval_s: float = Field(default=30.0, ge=0, description="Overdue/escalation and webhook job period; 0: off")
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback, link-local, private and other non-public addresses (a receiver "
+        "on the same host or LAN). Off: such a URL is refused when subscribed, and a name resolving to one at "
+        "delivery time is not sent to (no SSRF from an admin token)",
+    )
     sse_poll_s: float = Field(default=1.0, gt=0, le=60, description="How often the live feed looks for changes")
     baseline_warn_ratio: float = Field(default=0.8, gt=0, description="count >= mean * this: warning")
     baseline_alert_ratio: float = Field(default=1.0, gt=0, description="count > mean * this: alert")

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response
 
 from api.crud import registry
-from api.deps import AdminDep, AdminReaderDep, SessionDep, WriteSessionDep
+from api.deps import AdminDep, AdminReaderDep, SessionDep, SettingsDep, WriteSessionDep
 from api.models import Webhook
 from api.schemas_registry import WebhookCreate, WebhookDeliveryPublic, WebhookPublic
-from api.webhooks import deliveries_for
+from api.webhooks import UnsafeUrl, check_url, deliveries_for, display_url
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 HookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -25,7 +25,7 @@ SIGNING = (
 
 
 def _public(h: Webhook) -> WebhookPublic:
-    return WebhookPublic(id=h.id, url=h.url, events=list(h.events), description=h.description, active=h.active,
+    return WebhookPublic(id=h.id, url=display_url(h.url), events=list(h.events), description=h.description, active=h.active,
                          created_at=h.created_at)
 
 
@@ -43,8 +43,19 @@ def list_webhooks(session: SessionDep, _admin: AdminReaderDep) -> list[WebhookPu
 
 @router.post("", response_model=WebhookPublic, status_code=201, summary="Subscribe a URL to order events",
              description="Events are timeline actions (created, merged, transition, comment, verdict, overdue, "
-             "escalated, camera_recheck, ...); an empty list means all." + SIGNING)
-def create_webhook(body: WebhookCreate, session: WriteSessionDep, _admin: AdminDep) -> WebhookPublic:
+             "escalated, camera_recheck, ...); an empty list means all. The URL needs a host; loopback, "
+             "link-local, private and other non-public addresses (in any spelling: 0x7f000001, 2130706433, "
+             "[::1], localhost) are refused, and a name is resolved and checked again at every delivery, unless "
+             "GRIDSIGHT_WEBHOOK_ALLOW_PRIVATE=true. Credentials in the URL (user:password@) are sent as basic "
+             "auth but shown masked." + SIGNING,
+             responses={422: {"description": "Invalid body, or a URL without a host or aimed at a non-public "
+                                             "address"}})
+def create_webhook(body: WebhookCreate, session: WriteSessionDep, settings: SettingsDep,
+                   _admin: AdminDep) -> WebhookPublic:
+    try:
+        check_url(body.url, settings.webhook_allow_private)
+    except UnsafeUrl as exc:
+        raise HTTPException(422, str(exc)) from None
     hook = Webhook(url=body.url, events=body.events, description=body.description, active=body.active)
     session.add(hook)
     session.commit()

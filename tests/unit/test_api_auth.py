@@ -71,7 +71,7 @@ def test_registry_writes_are_admin_only(ops: TestClient) -> None:
     "overrides, fragment",
     [
         ({"tokens": {}}, "no bearer tokens"),
-        ({"tokens": {"changeme": {"role": "admin", "name": "a"}}}, "well-known value or shorter"),
+        ({"tokens": {"changeme": {"role": "admin", "name": "a"}}}, "entry 1 ('a'): the token is a well-known value"),
         ({"tokens": {"short-tok": {"role": "admin", "name": "a"}}}, "shorter than 16"),
         ({"webhook_secret": "dev-webhook-secret"}, "GRIDSIGHT_WEBHOOK_SECRET"),
         ({"api_token": "secret"}, "well-known value"),

@@ -86,7 +86,9 @@ class Receiver:
         return httpx.Response(204)
 
 
-def test_webhooks_are_signed_retried_and_filtered(tmp_path: Path, clock: FakeClock) -> None:
+def test_webhooks_are_signed_retried_and_filtered(tmp_path: Path, clock: FakeClock, monkeypatch) -> None:
+    # The name is resolved and checked at every delivery: here it resolves to a public address.
+    monkeypatch.setattr("api.webhooks.resolve_host", lambda host, port: ["93.184.215.14"])
     receiver = Receiver(fail=2)
     http = httpx.Client(transport=httpx.MockTransport(receiver))
     settings = secured_settings(tmp_path, webhook_max_attempts=3)
@@ -124,8 +126,9 @@ def test_webhooks_are_signed_retried_and_filtered(tmp_path: Path, clock: FakeClo
 def test_webhook_gives_up_after_max_attempts(tmp_path: Path, clock: FakeClock) -> None:
     receiver = Receiver(fail=99)
     http = httpx.Client(transport=httpx.MockTransport(receiver))
-    with TestClient(create_app(secured_settings(tmp_path, webhook_max_attempts=2), clock=clock,
-                               webhook_client=http)) as client:
+    # A receiver on loopback: allowed only with GRIDSIGHT_WEBHOOK_ALLOW_PRIVATE.
+    settings = secured_settings(tmp_path, webhook_max_attempts=2, webhook_allow_private=True)
+    with TestClient(create_app(settings, clock=clock, webhook_client=http)) as client:
         hook = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=ADMIN).json()
         file_order(client)
         state = client.app.state
