@@ -52,12 +52,21 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_write_session(request: Request) -> Iterator[Session]:
-    # On SQLite this session starts with BEGIN IMMEDIATE (see api.db.writer_engine).
+    # On SQLite this session starts with BEGIN IMMEDIATE on the process's one writer
+    # connection (see api.db.writer_engine).
     yield from _session(request.app.state.write_sessions)
 
 
+# Requests running a write route at once, per process. The others wait without a thread, so
+# the thread pool (40 threads) always has threads left for readers, /health, and for a writer
+# to finish its response; a writer that waits holds neither a thread nor a connection.
+WRITE_CONCURRENCY = 8
+
 SessionDep = Annotated[Session, Depends(get_session)]
-WriteSessionDep = Annotated[Session, Depends(get_write_session)]
+# scope="function": the session (and any transaction left in it) ends before the response is sent.
+WriteSessionDep = Annotated[
+    Session, Depends(get_write_session, scope="function", max_concurrency=WRITE_CONCURRENCY)
+]
 
 
 def get_evidence_store(request: Request) -> EvidenceStore:

@@ -124,6 +124,7 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     check_secrets(settings)
     engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
+    write_engine = writer_engine(engine)  # on SQLite: the process's one writer connection
     store = EvidenceStore(settings.evidence_dir)
 
     @asynccontextmanager
@@ -147,6 +148,7 @@ def create_app(
                     await jobs
             if webhook_client is None:
                 client.close()
+            write_engine.dispose()
             engine.dispose()
 
     app = FastAPI(
@@ -168,7 +170,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.write_sessions = session_factory(writer_engine(engine))
+    app.state.write_sessions = session_factory(write_engine)
     app.state.evidence_store = store
     app.state.tokens = TokenRegistry(settings)
     app.state.clock = clock

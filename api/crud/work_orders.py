@@ -1,10 +1,20 @@
 """Creating and querying work orders.
 
-Idempotency rests on the UNIQUE constraint on ``idempotency_key``: the lookup
-before the insert is only a fast path. When two requests race past it, the
-loser's insert fails and it answers with the winner's order. A key whose
-event merged into an open order is remembered in ``order_events`` (also
-UNIQUE), so its replay answers with that order.
+Idempotency rests on the UNIQUE constraint on ``idempotency_key``, and the
+requests of one key take turns: on SQLite every write transaction holds the
+write lock from its first statement (BEGIN IMMEDIATE), on PostgreSQL a
+transaction-scoped advisory lock on the key is taken before the key is looked
+up. So a request that finds nothing is the key's only one until it commits,
+and it can neither file a second order nor merge its event into the order the
+key has just filed (the same key with another body is a 409, never a merge).
+Should two requests still race past the lookup (another process on SQLite
+without the lock), the loser's insert fails and it answers with the winner's
+order. A key whose event merged into an open order is remembered in
+``order_events`` (also UNIQUE), so its replay answers with that order.
+
+Every path ends its transaction before returning or raising, with what the
+response needs (the order's evidence) loaded: a transaction left open until
+the session closes would keep SQLite's write lock for nothing.
 
 :func:`create_work_order` needs no HTTP request: the Redis ingest calls it too."""
 
@@ -19,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from api.auth import Principal
 from api.crud import incidents
@@ -95,7 +105,8 @@ def _utc_iso(value: dt.datetime | None) -> str | None:
 
 
 def find_by_key(session: Session, key: str) -> WorkOrder | None:
-    return session.scalars(select(WorkOrder).where(WorkOrder.idempotency_key == key)).one_or_none()
+    stmt = select(WorkOrder).where(WorkOrder.idempotency_key == key).options(selectinload(WorkOrder.evidence))
+    return session.scalars(stmt).one_or_none()
 
 
 def _replay(existing: WorkOrder, digest: str) -> CreateResult:
@@ -113,11 +124,49 @@ def _find_replay(session: Session, key: str, digest: str) -> CreateResult | None
     ).one_or_none()
     if merged is None or merged.work_order_id is None:
         return None
-    order = session.get(WorkOrder, merged.work_order_id)
+    order = session.get(WorkOrder, merged.work_order_id, options=[selectinload(WorkOrder.evidence)])
     assert order is not None  # ON DELETE CASCADE removes the record with its order
     if merged.payload_sha256 != digest:
         raise IdempotencyConflict(order)
     return CreateResult(order, created=False, merged=True, replayed=True)
+
+
+# Namespace of the idempotency-key advisory locks (the two-int form: apart from the problem locks).
+_KEY_LOCK_SPACE = 0x6753
+
+
+def _serialise_key(session: Session, key: str) -> None:
+    """Make the requests of one idempotency key take turns (PostgreSQL; SQLite's
+    writers already do). Without it, a request that looked the key up before the
+    first one committed would not see its order, and would then merge its event
+    into that very order (issue 14 §4). Released by the transaction's end."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": _KEY_LOCK_SPACE, "key": key})
+
+
+def _replay_or_none(session: Session, key: str, digest: str) -> CreateResult | None:
+    """What the key did before, looked up while holding the key's turn. With an
+    answer (a replay, or :class:`IdempotencyConflict`) the transaction is ended
+    here; with None it goes on, the key's turn still held, to file the order."""
+    _serialise_key(session, key)
+    try:
+        replay = _find_replay(session, key, digest)
+    except IdempotencyConflict:
+        session.commit()  # a read; commit keeps the order loaded for the error message
+        raise
+    if replay is not None:
+        session.commit()
+    return replay
+
+
+def _after_lost_race(session: Session, key: str, digest: str, exc: IntegrityError) -> CreateResult:
+    session.rollback()
+    replay = _replay_or_none(session, key, digest)
+    if replay is None:
+        session.rollback()
+        raise exc
+    return replay
 
 
 def order_number(settings: Settings, order_id: int, created_at: dt.datetime) -> str:
@@ -152,7 +201,7 @@ def create_work_order(
 
     Raises :class:`IdempotencyConflict` when the key was used for another payload."""
     digest = payload_hash(body, evidence)
-    replay = _find_replay(session, key, digest)
+    replay = _replay_or_none(session, key, digest)
     if replay is not None:
         return replay
 
@@ -165,14 +214,14 @@ def create_work_order(
             into = target if target is not None else previous
             assert into is not None
             (incidents.merge if target is not None else incidents.reopen)(session, into, body, now, key=key, digest=digest)
+            into.evidence  # noqa: B018 (loaded for the response before the transaction ends)
             session.commit()
             return CreateResult(into, created=False, merged=True)
-    except IntegrityError:
+    except IntegrityError as exc:
+        return _after_lost_race(session, key, digest, exc)
+    except BaseException:
         session.rollback()
-        replay = _find_replay(session, key, digest)
-        if replay is None:
-            raise
-        return replay
+        raise
 
     priority = Priority(body.priority)
     where = route(session, body.camera_id, body.zone_id, body.grid_cell)
@@ -243,14 +292,10 @@ def create_work_order(
         if previous is not None:
             incidents.link(session, order, previous, now)
         session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         # Remove files while this transaction still holds its locks, then see who won.
         store.remove(written)
-        session.rollback()
-        replay = _find_replay(session, key, digest)
-        if replay is None:
-            raise
-        return replay
+        return _after_lost_race(session, key, digest, exc)
     except BaseException:
         store.remove(written)
         session.rollback()
