@@ -26,6 +26,8 @@ from api.guard import RequestGuard
 from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
 from api.models import utcnow
+from api.openapi import complete_spec
+from api.openapi import install as install_openapi_truths
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
 from api.settings import Settings, load_settings
 from api.workflow import TransitionError
@@ -100,7 +102,7 @@ def _openapi_with_plain_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     ],
                     "title": "Detail",
                 }
-            app.openapi_schema = spec
+            app.openapi_schema = complete_spec(spec, app)  # 401/403/413 wherever they can happen
         return app.openapi_schema
 
     return openapi
@@ -178,6 +180,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(TransitionError, _transition_error)
+    install_openapi_truths(app)  # a 405 lists every method of its path in Allow
     # Token and size checks before any body is read; inside the metrics middleware, so refusals are counted.
     app.add_middleware(RequestGuard)
     api_metrics.install(app)

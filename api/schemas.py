@@ -7,17 +7,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from typing import Annotated, Any
+import re
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 
@@ -35,28 +39,89 @@ class EvidenceKind(str, enum.Enum):
     CLIP = "clip"
 
 
-_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+_FIRST_YEAR, _LAST_YEAR = 1971, 8999
+# The same range as a pattern, so the OpenAPI document says it too (a year as written, before the offset).
+_YEAR_PATTERN = r"^(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3})-"
 
 
 def _within_range(value: dt.datetime) -> dt.datetime:
     # Far-off years overflow when converted to UTC or when a deadline is added: refuse them
-    # here (422) instead of failing deep inside the request (500).
-    try:
-        utc = value.astimezone(dt.timezone.utc)
-    except OverflowError:
-        raise ValueError("datetime out of range") from None
-    if not _EARLIEST <= utc < _LATEST:
-        raise ValueError("datetime must lie between 1970 and 9000")
+    # here (422) instead of failing deep inside the request (500). Checked on the year as
+    # written: within 1971-8999 no offset can carry a time out of range.
+    if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
+        raise ValueError(f"the year must lie between {_FIRST_YEAR} and {_LAST_YEAR}")
     return value
 
 
-InputDatetime = Annotated[AwareDatetime, AfterValidator(_within_range)]
+def _iso_text_only(value: object) -> object:
+    # Pydantic would read 0.5 (or "0.5") as a Unix time; the schema says an ISO 8601 string, so only
+    # that (or a datetime, from Python callers) is a time here.
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_START.match(value):
+        raise ValueError("give an ISO 8601 date and time with an offset, e.g. 2026-11-23T10:00:00+08:00")
+    return value
+
+
+_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+InputDatetime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_text_only),
+    AfterValidator(_within_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _YEAR_PATTERN,
+                    "description": f"ISO 8601 with an offset, years {_FIRST_YEAR}-{_LAST_YEAR}"}),
+]
+
+# What an idempotency key may be: visible ASCII, no spaces (a header value must survive proxies intact).
+IdempotencyKey = Annotated[str, Field(min_length=8, max_length=128, pattern=r"^[!-~]+$")]
+
+# Standard base64 (RFC 4648), line breaks and other whitespace allowed between characters (MIME style).
+_B64_CHAR = r"[A-Za-z0-9+/]\s*"
+BASE64_PATTERN = rf"^\s*(?:(?:{_B64_CHAR}){{4}})*(?:(?:{_B64_CHAR}){{2}}=\s*=|(?:{_B64_CHAR}){{3}}=)?\s*$"
 
 CategoryCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z_.-]{2,32}$", description="Standard matter code (e.g. 06010) or a local code")]
 
 
-class BoxIn(BaseModel):
+def _json_problem(annotation: Any, value: Any) -> str | None:
+    """Why ``value`` (as parsed from JSON) is not of the JSON type ``annotation`` names, or None.
+    Pydantic's lax mode would read false or "0.5" as a number and 0.0 as a boolean."""
+    if value is None:
+        return None
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _json_problem(get_args(annotation)[0], value)
+    if origin in (Union, UnionType):
+        problems = [_json_problem(arg, value) for arg in get_args(annotation) if arg is not type(None)]
+        return None if any(p is None for p in problems) else (problems[0] if problems else None)
+    if origin is list and isinstance(value, list):
+        (item,) = get_args(annotation) or (Any,)
+        return next((p for p in (_json_problem(item, v) for v in value) if p is not None), None)
+    if annotation is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if annotation in (int, float):
+        if isinstance(value, bool) or isinstance(value, str):
+            return "must be a number" if annotation is float else "must be an integer"
+    return None
+
+
+class JsonInput(BaseModel):
+    """Base of request bodies: each field reads only the JSON type its schema names."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_types(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                if key in data:
+                    problem = _json_problem(field.annotation, data[key])
+                    if problem is not None:
+                        raise ValueError(f"{key} {problem}")
+        return data
+
+
+class BoxIn(JsonInput):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1, max_length=64, description="Canonical label")
     confidence: float = Field(ge=0, le=1)
@@ -67,21 +132,23 @@ class BoxIn(BaseModel):
     track_id: int | None = Field(default=None, ge=-(2**53), le=2**53, description="Tracker id, if tracked")
 
 
-class EvidenceIn(BaseModel):
+class EvidenceIn(JsonInput):
     model_config = ConfigDict(extra="forbid")
     kind: EvidenceKind
     content_type: str = Field(pattern=r"^(image/jpeg|image/png|video/mp4)$")
-    data_b64: str = Field(min_length=4, max_length=30_000_000, description="Base64 of the file bytes")
+    # The pattern documents the alphabet and padding; decode_evidence enforces them (with a message that says so).
+    data_b64: str = Field(min_length=4, max_length=30_000_000, json_schema_extra={"pattern": BASE64_PATTERN},
+                          description="Base64 of the file bytes (line breaks allowed)")
 
 
-class WorkOrderCreate(BaseModel):
+class WorkOrderCreate(JsonInput):
     """What a worker POSTs for one rule event. The Idempotency-Key header (or
     ``idempotency_key``) makes retries safe: the same key never creates a
     second order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    idempotency_key: str | None = Field(default=None, min_length=8, max_length=128, description="Alternative to the Idempotency-Key header")
+    idempotency_key: IdempotencyKey | None = Field(default=None, description="Alternative to the Idempotency-Key header")
     camera_id: str = Field(min_length=1, max_length=64)
     zone_id: str = Field(min_length=1, max_length=64)
     rule_id: str = Field(min_length=1, max_length=64)
@@ -244,7 +311,7 @@ class CameraState(str, enum.Enum):
 _MAX_UNIX_S = 32_503_680_000.0
 
 
-class CameraStatusIn(BaseModel):
+class CameraStatusIn(JsonInput):
     """One status event from a worker (CameraStatusEvent.to_dict() fits as is)."""
 
     model_config = ConfigDict(extra="forbid")

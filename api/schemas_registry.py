@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas import UtcDatetime
+from api.schemas import JsonInput, UtcDatetime
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
@@ -16,7 +16,12 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 
-class TeamCreate(BaseModel):
+def _no_default(schema: dict) -> None:
+    # An optional field that may not be null: "omit to keep" has no default value to document.
+    schema.pop("default", None)
+
+
+class TeamCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     code: Code
     name: Text128
@@ -24,10 +29,12 @@ class TeamCreate(BaseModel):
     contact: Text128 | None = None
 
 
-class TeamUpdate(BaseModel):
+class TeamUpdate(JsonInput):
     model_config = ConfigDict(extra="forbid")
-    name: Text128 | None = None
-    department: Text128 | None = None
+    # Leave a field out to keep it; a team always has a name and a department, so null is no value here.
+    name: Text128 = Field(default=None, description="Omit to keep", json_schema_extra=_no_default)  # type: ignore[assignment]
+    department: Text128 = Field(default=None, description="Omit to keep",  # type: ignore[assignment]
+                                json_schema_extra=_no_default)
     contact: Text128 | None = None
 
 
@@ -38,7 +45,7 @@ class TeamPublic(BaseModel):
     contact: str | None
 
 
-class GridCellCreate(BaseModel):
+class GridCellCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     code: Code = Field(description="Grid cell id, as in work orders' grid_cell")
     name: Text128 | None = None
@@ -49,7 +56,7 @@ class GridCellCreate(BaseModel):
     manager: Text64 | None = Field(default=None, description="Grid manager; the default assignee")
 
 
-class GridCellUpdate(BaseModel):
+class GridCellUpdate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     name: Text128 | None = None
     admin_area: Text64 | None = None
@@ -69,7 +76,7 @@ class GridCellPublic(BaseModel):
     manager: str | None
 
 
-class CameraCreate(BaseModel):
+class CameraCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     camera_id: Code
     name: Text128 | None = None
@@ -79,7 +86,7 @@ class CameraCreate(BaseModel):
     longitude: Longitude | None = None
 
 
-class CameraUpdate(BaseModel):
+class CameraUpdate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     name: Text128 | None = None
     address: Annotated[str, Field(min_length=1, max_length=256)] | None = None
@@ -101,7 +108,7 @@ def _valid_polygon(points: list[list[float]]) -> list[list[float]]:
         raise ValueError(str(exc)) from None
 
 
-class ZoneCreate(BaseModel):
+class ZoneCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     zone_id: Code
     name: Text128 | None = None
@@ -116,10 +123,11 @@ class ZoneCreate(BaseModel):
         return _valid_polygon(value)
 
 
-class ZoneUpdate(BaseModel):
+class ZoneUpdate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     name: Text128 | None = None
-    polygon: list[Point] | None = Field(default=None, min_length=3, max_length=64)
+    polygon: list[Point] = Field(default=None, min_length=3, max_length=64,  # type: ignore[assignment]
+                                 description="Omit to keep; never null", json_schema_extra=_no_default)
     grid_cell: Code | None = None
 
     @field_validator("polygon")
@@ -136,7 +144,7 @@ class ZonePublic(BaseModel):
     grid_cell: str | None = Field(description="As registered (null: the camera's grid cell applies)")
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     url: Annotated[str, Field(min_length=8, max_length=512, pattern=r"^https?://[^\s]+$")]
     events: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import EvidenceIn, InputDatetime, UtcDatetime, WorkOrderPublic, WorkOrderStatus
+from api.schemas import (EvidenceIn, IdempotencyKey, InputDatetime, JsonInput, UtcDatetime, WorkOrderPublic,
+                         WorkOrderStatus)
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(JsonInput):
     model_config = ConfigDict(extra="forbid")
     to: WorkOrderStatus = Field(description="Next state; see the transition table in the API description")
     reason: Reason | None = Field(default=None, description="Why; required for rejected, returned, rework, extension")
@@ -29,7 +30,7 @@ class TransitionIn(BaseModel):
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=4, description="e.g. the after-photo on feedback")
 
 
-class CommentIn(BaseModel):
+class CommentIn(JsonInput):
     model_config = ConfigDict(extra="forbid")
     text: Reason
 
@@ -39,7 +40,7 @@ class Verdict(str, enum.Enum):
     FALSE_POSITIVE = "false_positive"
 
 
-class VerdictIn(BaseModel):
+class VerdictIn(JsonInput):
     model_config = ConfigDict(extra="forbid")
     verdict: Verdict = Field(description="confirmed: a real case; false_positive: the model was wrong")
     reason: Reason
@@ -66,11 +67,11 @@ class TimelinePage(BaseModel):
     total: int
 
 
-class EventEndIn(BaseModel):
+class EventEndIn(JsonInput):
     """A worker saw the zone empty again after a rule event (the rule's END)."""
 
     model_config = ConfigDict(extra="forbid")
-    idempotency_key: str | None = Field(default=None, min_length=8, max_length=128)
+    idempotency_key: IdempotencyKey | None = None
     event_id: str = Field(min_length=1, max_length=128)
     camera_id: str = Field(min_length=1, max_length=64)
     zone_id: str = Field(min_length=1, max_length=64)

@@ -163,7 +163,8 @@ def post_event_end(
     settings: SettingsDep,
     _writer: WriterDep,
     clock: ClockDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)] = None,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,  # never null
+                                           pattern=r"^[!-~]+$")] = None,  # type: ignore[assignment]
 ) -> EventEndResult:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:

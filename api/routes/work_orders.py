@@ -76,10 +76,12 @@ def create_work_order(
     settings: SettingsDep,
     writer: WriterDep,
     clock: ClockDep,
+    # str, not str | None: a header is there or not, never null (None only as the default).
     idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", min_length=8, max_length=128, description="Makes retries safe"),
-    ] = None,
+        str,
+        Header(alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[!-~]+$",
+               description="Makes retries safe (8-128 visible ASCII characters)"),
+    ] = None,  # type: ignore[assignment]
 ) -> WorkOrderPublic | WorkOrderReceipt:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:

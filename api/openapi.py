@@ -1,0 +1,137 @@
+"""The OpenAPI document tells the whole truth (issue 14 §10).
+
+The routes document what is particular to them (a 404 for a missing order, a 409
+for a reused idempotency key); what every protected operation can answer is
+added here from the route itself, so no operation can forget it:
+
+* 401 on every operation that needs a bearer token (and the request guard's 401
+  for a body sent without one);
+* 403 where the token's role can be the wrong one (every protected operation but
+  the zone listing, which every role may read);
+* 400 on every operation with a JSON body (a body that is not even UTF-8 text);
+* 413 on every operation with a request body (the guard's streaming size limit,
+  naming the setting that sets it).
+
+A 405 lists in ``Allow`` every method the path has, not only the first route's.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi import routing as fastapi_routing
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, compile_path
+
+from api.deps import get_principal
+
+ERROR_SCHEMA = "ErrorDetail"
+_GUARD_SETTING = {
+    "snapshot": "GRIDSIGHT_MAX_SNAPSHOT_BYTES (or GRIDSIGHT_MAX_EVIDENCE_BYTES if lower)",
+    "evidence": "GRIDSIGHT_MAX_EVIDENCE_BODY_BYTES",
+    "json": "GRIDSIGHT_MAX_JSON_BODY_BYTES",
+}
+
+
+def _calls(dependant: Any) -> set[Any]:
+    found: set[Any] = set()
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            found.add(sub.call)
+        found |= _calls(sub)
+    return found
+
+
+def _every_role_may(call: Any) -> bool:
+    return bool(getattr(call, "every_role_may", False))
+
+
+def _api_routes(app: FastAPI):
+    """Every API route with its full path, as get_openapi sees them (FastAPI wraps included routers)."""
+    iter_contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    if iter_contexts is None:  # older FastAPI: included routes are plain APIRoutes
+        yield from (r for r in app.routes if isinstance(r, APIRoute))
+        return
+    for context in iter_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def _add(responses: dict[str, Any], code: int, description: str) -> None:
+    if str(code) in responses:
+        return
+    responses[str(code)] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}}},
+    }
+
+
+def complete_spec(spec: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    """Add the responses every protected operation and every body can produce."""
+    from api.guard import route_class
+
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(ERROR_SCHEMA, {
+        "title": ERROR_SCHEMA,
+        "type": "object",
+        "required": ["detail"],
+        "properties": {"detail": {"title": "Detail", "description": "What went wrong, in one sentence"}},
+        "description": "An error: `detail` says what went wrong (409s of transitions also name `current` and "
+                       "`allowed`)",
+    })
+    for route in _api_routes(app):
+        if not route.include_in_schema:
+            continue
+        calls = _calls(route.dependant)
+        secured = get_principal in calls
+        role_gated = secured and not any(_every_role_may(call) for call in calls)
+        for method in route.methods:
+            operation = spec.get("paths", {}).get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if secured:
+                _add(responses, 401, "Bearer token missing or wrong")
+            if role_gated:
+                _add(responses, 403, "The token's role may not do this")
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                _add(responses, 400, "The body cannot be parsed at all (not UTF-8 text); malformed JSON is a 422")
+            if "requestBody" in operation:
+                kind, _check = route_class(method, route.path_format)
+                _add(responses, 413, f"Request body larger than this route's limit ({_GUARD_SETTING[kind]})")
+    return spec
+
+
+@lru_cache(maxsize=512)
+def _path_regex(path_format: str):
+    return compile_path(path_format)[0]
+
+
+def _methods_of(app: FastAPI, path: str) -> set[str]:
+    methods: set[str] = set()
+    routes = list(_api_routes(app)) + [r for r in app.routes if isinstance(r, Route)]
+    for route in routes:
+        template = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if template and route.methods and _path_regex(template).match(path):
+            methods |= set(route.methods)
+    return methods
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    """405 with every method of the path in ``Allow`` (Starlette names only the first route it tried,
+    and FastAPI makes one route per method)."""
+    methods = _methods_of(request.app, request.url.path)
+    if not methods and isinstance(exc, StarletteHTTPException) and exc.headers:
+        methods = {m.strip() for m in exc.headers.get("Allow", "").split(",") if m.strip()}
+    if "GET" in methods:
+        methods.add("HEAD")
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Method Not Allowed"
+    return JSONResponse({"detail": detail}, status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(405, _method_not_allowed)
