@@ -16,6 +16,7 @@ import io
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,13 +162,66 @@ def decode_evidence(
 
 
 class EvidenceStore:
-    """Files under one root; callers only ever hold paths relative to it."""
+    """Files under one root; callers only ever hold paths relative to it.
+
+    Two ways in: :meth:`write` (to a temp file next to the target, fsync,
+    rename), or :meth:`stage` (the same, into ``.staging/``) before a database
+    transaction and :meth:`place` (a rename) inside it, so the fsync does not
+    lengthen the transaction (on SQLite: the time the write lock is held)."""
+
+    STAGING = ".staging"
+    # Staged files older than this at start-up were left by a crash (a request lasts seconds).
+    STALE_STAGED_S = 3600.0
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        staging = self.root / self.STAGING
+        if staging.is_dir():
+            cutoff = time.time() - self.STALE_STAGED_S
+            for leftover in staging.glob("*.part"):
+                try:
+                    if leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
+                except OSError:
+                    continue
+
+    def stage(self, data: bytes) -> Path:
+        """Write ``data`` durably (fsync) to a new file under ``.staging/``; hand it
+        to :meth:`place` or :meth:`discard`."""
+        staging = self.root / self.STAGING
+        try:
+            fd, tmp = tempfile.mkstemp(dir=staging, suffix=".part")
+        except FileNotFoundError:
+            staging.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=staging, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return Path(tmp)
+
+    def place(self, staged: Path, relative: str) -> None:
+        """Move a staged file to ``relative`` (a rename on the same file system)."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+
+    def discard(self, staged: list[Path | None]) -> None:
+        """Remove staged files that were not placed (None: placed)."""
+        for path in staged:
+            if path is None:
+                continue
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                continue
 
     def write(self, relative: str, data: bytes) -> None:
         """Write via a temp file in the target directory and rename, so a reader

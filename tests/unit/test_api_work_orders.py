@@ -261,24 +261,40 @@ def test_oversize_evidence_is_413(tmp_path: Path) -> None:
         assert post_order(small, order_body(evidence=[jpeg_evidence()]), "key-oversize-2").status_code == 201
 
 
-def test_failed_write_leaves_no_orphan_files(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("step", ["stage", "place"])
+def test_failed_write_leaves_no_orphan_files(client: TestClient, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    # Evidence is staged (written, fsync) before the transaction and placed (renamed) inside it.
     store = client.app.state.evidence_store
-    real_write = store.write
+    real = getattr(store, step)
     calls = []
 
-    def flaky_write(relative: str, data: bytes) -> None:
-        calls.append(relative)
+    def flaky(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
         if len(calls) == 2:
             raise OSError("disk full")
-        real_write(relative, data)
+        return real(*args)
 
-    monkeypatch.setattr(store, "write", flaky_write)
+    monkeypatch.setattr(store, step, flaky)
     body = order_body(evidence=[jpeg_evidence(), jpeg_evidence(kind="before")])
     raw = TestClient(client.app, raise_server_exceptions=False)
-    assert post_order(raw, body, "key-orphan-001").status_code == 500
+    assert post_order(raw, body, f"key-orphan-{step}").status_code == 500
     assert len(calls) == 2
     assert evidence_files(client.app.state.settings.evidence_dir) == []
     assert count_orders(client) == 0
+
+
+def test_staged_files_a_crash_left_are_removed_at_start(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from api.evidence import EvidenceStore
+
+    store = EvidenceStore(tmp_path / "evidence")
+    old, fresh = store.stage(b"left by a crash"), store.stage(b"another process's request, in flight")
+    past = time.time() - EvidenceStore.STALE_STAGED_S - 60
+    os.utime(old, (past, past))
+    store.prepare()
+    assert not old.exists() and fresh.exists()
 
 
 def test_failed_commit_leaves_no_orphan_files(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
