@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import Select, and_, func, literal, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -116,18 +116,31 @@ def _replay(existing: WorkOrder, digest: str) -> CreateResult:
     return CreateResult(existing, created=False, replayed=True)
 
 
+def _key_use(session: Session, key: str) -> tuple[str, int | None, str] | None:
+    """Whether the key filed an order or merged an event, in one query (a new key, the
+    common case, costs one round trip): (kind, work order id, payload hash) or None."""
+    stmt = union_all(
+        select(literal("order"), WorkOrder.id, WorkOrder.payload_sha256).where(WorkOrder.idempotency_key == key),
+        select(literal("merged"), OrderEvent.work_order_id, OrderEvent.payload_sha256)
+        .where(OrderEvent.idempotency_key == key, OrderEvent.kind == "merged"),
+    )
+    row = session.execute(stmt).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def _find_replay(session: Session, key: str, digest: str) -> CreateResult | None:
-    existing = find_by_key(session, key)
-    if existing is not None:
-        return _replay(existing, digest)
-    merged = session.scalars(
-        select(OrderEvent).where(OrderEvent.idempotency_key == key, OrderEvent.kind == "merged")
-    ).one_or_none()
-    if merged is None or merged.work_order_id is None:
+    use = _key_use(session, key)
+    if use is None:
         return None
-    order = session.get(WorkOrder, merged.work_order_id, options=[selectinload(WorkOrder.evidence)])
+    kind, order_id, payload_sha256 = use
+    if kind == "order":
+        existing = find_by_key(session, key)
+        return None if existing is None else _replay(existing, digest)
+    if order_id is None:
+        return None
+    order = session.get(WorkOrder, order_id, options=[selectinload(WorkOrder.evidence)])
     assert order is not None  # ON DELETE CASCADE removes the record with its order
-    if merged.payload_sha256 != digest:
+    if payload_sha256 != digest:
         raise IdempotencyConflict(order)
     return CreateResult(order, created=False, merged=True, replayed=True)
 
