@@ -10,14 +10,17 @@ from fastapi import status as http
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.crud import work_orders as crud
 from api.auth import Principal, Role
-from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep
-from api.evidence import EvidenceError, decode_evidence
+from api.deps import (Clock, ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep,
+                      WriteSessionDep)
+from api.evidence import EvidenceError, EvidenceStore, decode_evidence
 from api.models import Evidence, WorkOrder
 from api.schemas import (InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderReceipt,
                          WorkOrderStatus)
+from api.settings import Settings
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
@@ -68,7 +71,7 @@ def _resolve_key(header_key: str | None, body_key: str | None) -> str:
         **_error(422, "Invalid body, missing idempotency key, or evidence that fails its checks"),
     },
 )
-def create_work_order(
+async def create_work_order(
     body: WorkOrderCreate,
     response: Response,
     session: WriteSessionDep,
@@ -82,6 +85,17 @@ def create_work_order(
         Header(alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[!-~]+$",
                description="Makes retries safe (8-128 visible ASCII characters)"),
     ] = None,  # type: ignore[assignment]
+) -> WorkOrderPublic | WorkOrderReceipt:
+    # One hand-off to a worker thread for all the blocking work; the response is then checked on
+    # the event loop (a plain-function route would hand it to a thread a second time).
+    return await run_in_threadpool(
+        _file_order, body, response, session, store, settings, writer, clock, idempotency_key
+    )
+
+
+def _file_order(
+    body: WorkOrderCreate, response: Response, session: Session, store: EvidenceStore, settings: Settings,
+    writer: Principal, clock: Clock, idempotency_key: str | None,
 ) -> WorkOrderPublic | WorkOrderReceipt:
     key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
