@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api.crud.timeline import SYSTEM_ACTOR, Change, record
@@ -46,17 +46,23 @@ def open_repeat_target(session: Session, settings: Settings, body: WorkOrderCrea
     return session.scalars(stmt).first()
 
 
+# Built once (every new order asks it): constructing a statement costs more CPU than running it.
+_RECENT_CLOSED = (
+    select(WorkOrder)
+    .where(WorkOrder.camera_id == bindparam("camera_id"), WorkOrder.zone_id == bindparam("zone_id"),
+           WorkOrder.category_code == bindparam("category_code"), WorkOrder.status == WorkOrderStatus.CLOSED.value)
+    .where(WorkOrder.closed_at >= bindparam("since", type_=WorkOrder.closed_at.type))
+    .order_by(WorkOrder.closed_at.desc(), WorkOrder.id.desc())
+    .limit(1)
+)
+
+
 def recent_closed(session: Session, settings: Settings, body: WorkOrderCreate) -> WorkOrder | None:
     if settings.recurrence_window <= dt.timedelta(0):
         return None
-    stmt = (
-        select(WorkOrder)
-        .where(*_same_place(body), WorkOrder.status == WorkOrderStatus.CLOSED.value)
-        .where(WorkOrder.closed_at >= body.detected_at - settings.recurrence_window)
-        .order_by(WorkOrder.closed_at.desc(), WorkOrder.id.desc())
-        .limit(1)
-    )
-    return session.scalars(stmt).first()
+    params = {"camera_id": body.camera_id, "zone_id": body.zone_id, "category_code": body.category_code,
+              "since": body.detected_at - settings.recurrence_window}
+    return session.scalars(_RECENT_CLOSED, params).first()
 
 
 def _sighting(body: WorkOrderCreate) -> dict:

@@ -45,6 +45,9 @@ class Change:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+_ACTIVE_HOOKS = select(Webhook).where(Webhook.active.is_(True))  # built once: every change asks it
+
+
 def record(session: Session, order: WorkOrder, at: dt.datetime, actor: Actor, change: Change) -> TimelineEntry:
     entry = TimelineEntry(
         work_order_id=order.id,
@@ -59,7 +62,7 @@ def record(session: Session, order: WorkOrder, at: dt.datetime, actor: Actor, ch
     )
     session.add(entry)
     session.flush()
-    for hook in session.scalars(select(Webhook).where(Webhook.active.is_(True))):
+    for hook in session.scalars(_ACTIVE_HOOKS):
         if not hook.events or change.action in hook.events:
             session.add(WebhookDelivery(webhook_id=hook.id, timeline_entry_id=entry.id, state="pending",
                                         attempts=0, next_attempt_at=at))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, text, union_all
+from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -116,15 +116,19 @@ def _replay(existing: WorkOrder, digest: str) -> CreateResult:
     return CreateResult(existing, created=False, replayed=True)
 
 
+# Built once: constructing a statement costs more CPU than running it from the compiled cache.
+_KEY_USE = union_all(
+    select(literal_column("'order'"), WorkOrder.id, WorkOrder.payload_sha256)
+    .where(WorkOrder.idempotency_key == bindparam("key")),
+    select(literal_column("'merged'"), OrderEvent.work_order_id, OrderEvent.payload_sha256)
+    .where(OrderEvent.idempotency_key == bindparam("key"), OrderEvent.kind == "merged"),
+)
+
+
 def _key_use(session: Session, key: str) -> tuple[str, int | None, str] | None:
     """Whether the key filed an order or merged an event, in one query (a new key, the
     common case, costs one round trip): (kind, work order id, payload hash) or None."""
-    stmt = union_all(
-        select(literal("order"), WorkOrder.id, WorkOrder.payload_sha256).where(WorkOrder.idempotency_key == key),
-        select(literal("merged"), OrderEvent.work_order_id, OrderEvent.payload_sha256)
-        .where(OrderEvent.idempotency_key == key, OrderEvent.kind == "merged"),
-    )
-    row = session.execute(stmt).first()
+    row = session.execute(_KEY_USE, {"key": key}).first()
     return None if row is None else (row[0], row[1], row[2])
 
 
@@ -147,6 +151,7 @@ def _find_replay(session: Session, key: str, digest: str) -> CreateResult | None
 
 # Namespace of the idempotency-key advisory locks (the two-int form: apart from the problem locks).
 _KEY_LOCK_SPACE = 0x6753
+_KEY_LOCK = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 
 
 def _serialise_key(session: Session, key: str) -> None:
@@ -156,7 +161,7 @@ def _serialise_key(session: Session, key: str) -> None:
     into that very order (issue 14 §4). Released by the transaction's end."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"), {"space": _KEY_LOCK_SPACE, "key": key})
+    session.execute(_KEY_LOCK, {"space": _KEY_LOCK_SPACE, "key": key})
 
 
 def _replay_or_none(session: Session, key: str, digest: str) -> CreateResult | None:
