@@ -376,7 +376,7 @@ class CameraConfig(_Strict):
                     f"rule '{rule_id}': preset '{rule.preset}' applies to zones of kind {allowed} (or any); "
                     f"zone '{rule.zone}' is kind '{zone_kind}'"
                 )
-            low = rule_min_fps(rule.kind, rule.model_dump(), rule.preset)
+        for rule_id, low in self.rule_minimums().items():
             if self.analysis_fps < low.fps - 1e-9:
                 raise ValueError(
                     f"rule '{rule_id}' needs at least {low} but analysis_fps is {self.analysis_fps:g}; "
@@ -384,9 +384,17 @@ class CameraConfig(_Strict):
                 )
         return self
 
+    def rule_minimums(self) -> dict[str, MinRate]:
+        """Each rule's minimum analysis rate (inference.rates), by rule id."""
+        return {rid: rule_min_fps(r.kind, r.model_dump(), r.preset) for rid, r in self.rules.items()}
+
+    def slowest_rule(self) -> tuple[str, MinRate]:
+        """The rule whose minimum rate is the highest, and that minimum: the camera's floor."""
+        return max(self.rule_minimums().items(), key=lambda item: item[1].fps)
+
     def min_analysis_fps(self) -> MinRate:
         """The slowest rate every rule of this camera still works at (the shedder's floor)."""
-        return max((rule_min_fps(r.kind, r.model_dump(), r.preset) for r in self.rules.values()), key=lambda m: m.fps)
+        return self.slowest_rule()[1]
 
 
 class ShadowConfig(_Strict):
@@ -436,10 +444,8 @@ class GridSightConfig(_Strict):
         for camera_id, camera in self.cameras.items():
             if camera.model not in self.models:
                 raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
-            low = camera.min_analysis_fps()
+            rule_id, low = camera.slowest_rule()
             if self.worker.shed_min_fps is not None and self.worker.shed_min_fps < low.fps - 1e-9:
-                rule_id = next(rid for rid, r in camera.rules.items()
-                               if rule_min_fps(r.kind, r.model_dump(), r.preset).fps == low.fps)
                 raise ValueError(
                     f"worker.shed_min_fps {self.worker.shed_min_fps:g} would shed camera '{camera_id}' below what its "
                     f"rule '{rule_id}' needs: {low}; leave shed_min_fps out (each camera's own minimum) or set it "

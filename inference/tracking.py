@@ -133,7 +133,6 @@ class ObjectTracker:
         self._intervals: deque[float] = deque(maxlen=5)
         # The configured rate is the expected interval until frames have shown the real one.
         self._intervals.append(1.0 / frame_rate)
-        self.confirmed_total = 0  # boxes returned with a confirmed track id, since start
 
     @property
     def lost_track_time_s(self) -> float:
@@ -148,8 +147,9 @@ class ObjectTracker:
                 "track_activation_threshold": min(self._settings["track_activation_threshold"], floor),
                 "high_conf_det_threshold": min(self._settings["high_conf_det_threshold"], floor)}
 
-    def _advance(self, timestamp: float) -> float:
-        """Seconds since the previous frame (one nominal interval for the first)."""
+    def _advance(self, timestamp: float) -> None:
+        """Set this frame's lost-track budget and association reach from the time since the
+        previous frame (one nominal interval for the first)."""
         if self._last_timestamp is None or timestamp <= self._last_timestamp:
             elapsed = self._intervals[-1] if self._last_timestamp is None else 0.0
         else:
@@ -163,7 +163,6 @@ class ObjectTracker:
         if self._last_timestamp is not None and timestamp > self._last_timestamp:
             self._intervals.append(elapsed)
         self._last_timestamp = timestamp if self._last_timestamp is None else max(self._last_timestamp, timestamp)
-        return elapsed
 
     def update(self, detections: Detections, timestamp: float) -> Detections:
         """Return the same boxes with tracker ids; boxes not yet confirmed keep NO_TRACK."""
@@ -184,7 +183,6 @@ class ObjectTracker:
             if len(tracked) == 0:
                 continue
             ids = np.asarray(tracked.tracker_id, dtype=np.int64)
-            self.confirmed_total += int((ids >= 0).sum())
             ids = np.where(ids >= 0, ids + self._id_offset[label], ids)
             parts.append(
                 Detections(tracked.xyxy, tracked.confidence, np.full(len(tracked), label, dtype=object), ids)

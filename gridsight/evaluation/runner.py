@@ -19,7 +19,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -153,41 +153,55 @@ def run_clip(case: ClipCase, detector=None, rule_builder: RuleBuilder | None = N
     """Drive one clip through the stages; ``detector=None`` uses the oracle (no decoding)."""
     started = time.perf_counter()
     camera = camera_from_spec(camera_id, case.spec["camera"])
-    clock = FrameClock()
-    rules = (rule_builder or worker_rule_builder())(camera_id, camera, clock)
-    tracker = ObjectTracker(
-        frame_rate=camera.analysis_fps,
-        lost_track_seconds=camera.tracker.lost_track_seconds,
-        activation_threshold=camera.tracker.activation_threshold,
-        high_confidence_threshold=camera.tracker.high_confidence_threshold,
-        label_thresholds=getattr(detector, "class_confidence", None),  # as the worker: per-label floors start tracks
-    )
-    presets = case.presets()
-    overrides = case.spec["camera"]["rules"]
     run = ClipRun(case.name)
     if detector is None:
         oracle = OracleDetector(case.sidecar)
         frames = ((i, i / case.fps, None) for i in range(int(case.sidecar["frame_count"])))
     else:
         frames = _video_frames(case.video)
-    w, h = case.size
-    for index, t, image in frames:
-        t0 = time.perf_counter()
-        detections = oracle.frame(index) if image is None else detector.detect([image])[0]
-        run.detect_seconds += time.perf_counter() - t0
+
+    def detected() -> Iterator[tuple[float, Detections]]:
+        for index, t, image in frames:
+            t0 = time.perf_counter()
+            detections = oracle.frame(index) if image is None else detector.detect([image])[0]
+            run.detect_seconds += time.perf_counter() - t0
+            run.frames += 1
+            yield t, detections
+
+    run.starts = drive(case, camera, detected(), rule_builder=rule_builder, camera_id=camera_id,
+                       label_thresholds=getattr(detector, "class_confidence", None))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def drive(case: ClipCase, camera, frames: Iterable[tuple[float, Detections]], *, rule_builder: RuleBuilder | None = None,
+          camera_id: str = "scenario", label_thresholds: dict[str, float] | None = None,
+          tracker_class=ObjectTracker) -> list[DetectedStart]:
+    """The worker's tracker and rules for ``camera`` on (clip seconds, detections), in stream time
+    as :meth:`streams.pipeline.CameraPipeline.process` drives them: the rule STARTs."""
+    clock = FrameClock()
+    rules = (rule_builder or worker_rule_builder())(camera_id, camera, clock)
+    tracker = tracker_class(
+        frame_rate=camera.analysis_fps,
+        lost_track_seconds=camera.tracker.lost_track_seconds,
+        activation_threshold=camera.tracker.activation_threshold,
+        high_confidence_threshold=camera.tracker.high_confidence_threshold,
+        label_thresholds=label_thresholds,  # as the worker: per-label floors start tracks
+    )
+    presets, overrides, (w, h) = case.presets(), case.spec["camera"]["rules"], case.size
+    starts = []
+    for t, detections in frames:
         captured_at = EPOCH + t
         tracked = tracker.update(detections, timestamp=captured_at)
         clock.advance_to(captured_at)
-        run.frames += 1
         for rule, _template in rules:
             for event in rule.update(tracked, (w, h)):
                 if event.phase.value != "start":
                     continue
                 dwell = _min_dwell(rule, overrides.get(event.rule_id, {}))
-                run.starts.append(DetectedStart(case.name, event.rule_id, presets.get(event.rule_id, event.rule_id),
-                                                event.zone_id, round(event.at - EPOCH, 3), dwell))
-    run.seconds = time.perf_counter() - started
-    return run
+                starts.append(DetectedStart(case.name, event.rule_id, presets.get(event.rule_id, event.rule_id),
+                                            event.zone_id, round(event.at - EPOCH, 3), dwell))
+    return starts
 
 
 def _min_dwell(rule, line: dict) -> float:

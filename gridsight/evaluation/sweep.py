@@ -21,13 +21,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gridsight.evaluation.matching import DEFAULT_TOLERANCE_S, FAMILIES, FAMILY_OF, DetectedStart, match_events, summarise
-from gridsight.evaluation.runner import (
-    EPOCH, ClipCase, OracleDetector, _min_dwell, _video_frames, camera_from_spec, load_cases, worker_rule_builder,
-)
-from inference.clock import FrameClock
+from gridsight.evaluation.matching import DEFAULT_TOLERANCE_S, FAMILIES, DetectedStart, match_events, summarise
+from gridsight.evaluation.runner import ClipCase, OracleDetector, _video_frames, camera_from_spec, drive, load_cases
 from inference.detections import Detections
-from inference.rates import rule_min_fps
 from inference.tracking import ObjectTracker
 
 BASE_FPS = 8
@@ -59,8 +55,7 @@ def detect_all(case: ClipCase, detector=None) -> list[tuple[float, Detections]]:
 
 def rule_minimums(case: ClipCase) -> dict[str, float]:
     """rule id -> its minimum analysis fps, from the clip's camera config."""
-    camera = camera_from_spec("scenario", case.spec["camera"])
-    return {rid: rule_min_fps(rule.kind, rule.model_dump(), rule.preset).fps for rid, rule in camera.rules.items()}
+    return {rid: low.fps for rid, low in camera_from_spec("scenario", case.spec["camera"]).rule_minimums().items()}
 
 
 def run_at_rate(case: ClipCase, frames: list[tuple[float, Detections]], fps: float, rule_builder=None,
@@ -75,30 +70,10 @@ def run_at_rate(case: ClipCase, frames: list[tuple[float, Detections]], fps: flo
         raw["rules"] = {rid: r for rid, r in raw["rules"].items() if rid in rules}
         if not raw["rules"]:
             return []
-    camera = camera_from_spec("scenario", raw)
-    clock = FrameClock()
-    rules = (rule_builder or worker_rule_builder())("scenario", camera, clock)
-    tracker = tracker_class(
-        frame_rate=fps, lost_track_seconds=camera.tracker.lost_track_seconds,
-        activation_threshold=camera.tracker.activation_threshold,
-        high_confidence_threshold=camera.tracker.high_confidence_threshold, label_thresholds=label_thresholds,
-    )
     sampler = FrameSampler(fps)
-    presets, overrides, (w, h) = case.presets(), case.spec["camera"]["rules"], case.size
-    starts = []
-    for t, detections in frames:
-        if not sampler.should_sample(t):
-            continue
-        captured_at = EPOCH + t
-        tracked = tracker.update(detections, timestamp=captured_at)
-        clock.advance_to(captured_at)
-        for rule, _template in rules:
-            for event in rule.update(tracked, (w, h)):
-                if event.phase.value == "start":
-                    starts.append(DetectedStart(case.name, event.rule_id, presets.get(event.rule_id, event.rule_id),
-                                                event.zone_id, round(event.at - EPOCH, 3),
-                                                _min_dwell(rule, overrides.get(event.rule_id, {}))))
-    return starts
+    sampled = ((t, detections) for t, detections in frames if sampler.should_sample(t))
+    return drive(case, camera_from_spec("scenario", raw), sampled, rule_builder=rule_builder,
+                 label_thresholds=label_thresholds, tracker_class=tracker_class)
 
 
 def detect_cases(cases: list[ClipCase], detector=None, progress: Callable[[str], None] | None = None) -> list:
@@ -166,10 +141,6 @@ def table(result: dict) -> str:
             cells.append(f"{'-':>16}" if s is None else f"{s['precision']:.2f}/{s['recall']:.2f} ({s['tp'] + s['fn']:>2})".rjust(16))
         lines.append(f"{family:<10} " + " ".join(cells))
     return "\n".join(lines)
-
-
-def family_of(preset: str) -> str:
-    return FAMILY_OF[preset]
 
 
 def main(argv: list[str] | None = None) -> int:
