@@ -6,9 +6,7 @@ skip only when no server answers. Override with GRIDSIGHT_TEST_PG_DSN."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,28 +20,11 @@ from tests.unit.test_api_support import JPEG, jpeg_evidence, make_settings, orde
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
 
-ADMIN_DSN = os.environ.get("GRIDSIGHT_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN!r}: {exc}")
-    name = f"gridsight_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def pg_client(pg_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(make_settings(tmp_path, database_url=pg_url))) as client:
+def pg_client(pg_database: str, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(tmp_path, database_url=pg_database))) as client:
         yield client
         with client.app.state.engine.begin() as conn:
             conn.exec_driver_sql(
@@ -91,9 +72,9 @@ def test_list_filters_and_pages(pg_client: TestClient) -> None:
     assert filtered.json()["total"] == 2
 
 
-def test_concurrent_same_key_creates_one_order(pg_url: str, pg_client: TestClient, tmp_path: Path) -> None:
+def test_concurrent_same_key_creates_one_order(pg_database: str, pg_client: TestClient, tmp_path: Path) -> None:
     # Separate apps and pools: the losers' inserts block on the winner's row, then fail on the UNIQUE key.
-    settings = make_settings(tmp_path, database_url=pg_url)
+    settings = make_settings(tmp_path, database_url=pg_database)
     apps = [TestClient(create_app(settings)) for _ in range(6)]
     for c in apps:
         c.__enter__()
@@ -135,14 +116,14 @@ def test_values_postgres_refuses_are_422_not_500(pg_client: TestClient) -> None:
     assert pg_client.get("/api/v1/work-orders").json()["total"] == 0
 
 
-def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_url: str, pg_client: TestClient, tmp_path: Path) -> None:
+def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_database: str, pg_client: TestClient, tmp_path: Path) -> None:
     from api.jobs import run_overdue_job
     from api.migrate import current, head
     from tests.unit.test_api_ops_support import FakeClock
 
     assert current(pg_client.app.state.engine) == head()
     clock = FakeClock()
-    settings = make_settings(tmp_path, database_url=pg_url, merge_window=dt.timedelta(hours=24))
+    settings = make_settings(tmp_path, database_url=pg_database, merge_window=dt.timedelta(hours=24))
     with TestClient(create_app(settings, clock=clock)) as client:
         first = post_order(client, order_body(), "key-pg-flow-01").json()
         merged = post_order(client, order_body(event_id="evt-2"), "key-pg-flow-02")
@@ -161,10 +142,10 @@ def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_url: str, pg_cli
         assert baseline["items"][0]["current"] == 1
 
 
-def test_concurrent_repeats_of_one_problem_make_one_order(pg_url: str, tmp_path: Path) -> None:
+def test_concurrent_repeats_of_one_problem_make_one_order(pg_database: str, tmp_path: Path) -> None:
     """Different events for the same zone and category arriving at the same instant merge
     into one order: PostgreSQL does not serialise writers the way SQLite does."""
-    settings = make_settings(tmp_path, database_url=pg_url, merge_window=dt.timedelta(hours=24))
+    settings = make_settings(tmp_path, database_url=pg_database, merge_window=dt.timedelta(hours=24))
     apps = [create_app(settings) for _ in range(6)]
     clients = [TestClient(app).__enter__() for app in apps]
     try:

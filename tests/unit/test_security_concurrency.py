@@ -19,7 +19,6 @@ of 40 threads, as under uvicorn) with 50 client threads."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import uuid
 from collections import Counter
@@ -39,27 +38,9 @@ from api.models import OrderEvent, WorkOrder
 from api.schemas import WorkOrderCreate
 from tests.unit.test_api_support import evidence_files, jpeg_evidence, make_settings, order_body, post_order
 
-PG_ADMIN_DSN = os.environ.get("GRIDSIGHT_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 BURST = 50  # more clients than the thread pool has threads (40)
 # Short enough that a stalled burst fails within seconds, long enough for a loaded 2-core machine.
 BUSY_TIMEOUT_S = 10.0
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_DSN!r}: {exc}")
-    name = f"gridsight_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

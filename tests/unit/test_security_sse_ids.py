@@ -6,7 +6,6 @@ Run on SQLite and on PostgreSQL (skipped when no server answers)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,25 +16,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from tests.unit.test_api_ops_support import OP_A, file_order, secured_settings
 
-PG_ADMIN_DSN = os.environ.get("GRIDSIGHT_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 INT4_MAX = 2**31 - 1  # TimelineEntry.id is an INTEGER column: 32 bits on PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_DSN!r}: {exc}")
-    name = f"gridsight_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            info = admin.info
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
