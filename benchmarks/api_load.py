@@ -54,6 +54,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import httpx  # noqa: E402
 
 from gridsight.procs import ChildProcess, free_port, wait_until  # noqa: E402
+from bus_load import _http_ok, make_database, percentile  # noqa: E402  (the bus benchmark's database and probes)
 from scenario_eval import machine, results_dir  # noqa: E402
 
 MAX_REQUESTS = 20_000
@@ -109,15 +110,6 @@ class Bodies:
         }
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         return text.replace(self.placeholder, self.b64).encode("utf-8")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def dist(values: list[float]) -> dict:
@@ -286,30 +278,6 @@ class ApiProcess(ChildProcess):
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         return self
-
-
-def make_database(kind: str, work: Path, pg_dsn: str):
-    if kind == "sqlite":
-        return f"sqlite:///{work / 'db' / 'gridsight.db'}", lambda: None
-    import psycopg
-
-    name = f"gridsight_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(pg_dsn, autocommit=True, connect_timeout=5)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    info = admin.info
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}", drop
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _git_describe(repo: Path) -> str | None:
