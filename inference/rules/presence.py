@@ -111,14 +111,11 @@ class PresenceTracker:
         return MISSES_TOLERATED * median(self._intervals) if self._intervals else 0.0
 
     def _note_frame(self, now: float) -> None:
-        # The intervals seen before this frame decide its grace: an outage is not a slow rate.
+        # Called after _forget: the intervals before this frame decide whether a gap ended a
+        # presence, so an outage still does; a lasting slower rate (the shedder) joins the median.
         if self._last_frame_at is not None and now > self._last_frame_at:
-            gap = now - self._last_frame_at
-            self._last_frame_at = now
-            if self._intervals and gap > 4 * median(self._intervals):
-                return
-            self._intervals.append(gap)
-        elif self._last_frame_at is None:
+            self._intervals.append(now - self._last_frame_at)
+        if self._last_frame_at is None or now > self._last_frame_at:
             self._last_frame_at = now
 
     def observe(self, detections: Detections, now: float) -> list[int]:

@@ -128,3 +128,27 @@ def test_time_without_frames_is_not_dwell():
     [end] = [e for e in events if e.phase.value == "end"]
     assert end.dwell_s <= 20.0 + 1e-6, end.dwell_s
     assert end.at - t0 >= 47  # it is noticed on the first frame after the outage
+
+
+def test_a_dwell_completes_after_the_shedder_slows_a_camera_from_5_to_0_2_fps():
+    """The grace follows the rate the rule is actually shown, not the rate it started at."""
+    import numpy as np
+
+    from inference.clock import FrameClock
+    from inference.detections import Detections
+    from inference.tracking import ObjectTracker
+    from streams.rule_factory import build_rules
+
+    cam = camera(site({"pile": {"preset": "piled_sundries", "zone": "kerb", "min_dwell_s": 60}}, analysis_fps=5))
+    clock = FrameClock()
+    [(rule, _template)] = build_rules("street-01", cam, clock)
+    tracker = ObjectTracker(frame_rate=5)
+    pile = Detections(np.array([[600, 400, 700, 480]], np.float32), np.array([0.8], np.float32),
+                      np.array(["pile"], dtype=object))
+    times = [i / 5 for i in range(50)] + [10 + 5 * i for i in range(30)]  # 10 s at 5 fps, then shed to 0.2
+    starts = []
+    for i, t in enumerate(times):
+        tracked = tracker.update(Detections.empty() if i >= 50 and i % 4 == 3 else pile, 1_800_000_000.0 + t)
+        clock.advance_to(1_800_000_000.0 + t)
+        starts += [e for e in rule.update(tracked, (1280, 720)) if e.phase.value == "start"]
+    assert len(starts) == 1, starts
