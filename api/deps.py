@@ -57,7 +57,7 @@ async def get_write_session(request: Request) -> AsyncIterator[Session]:
     """A write session, made and closed on the event loop (two fewer hand-offs to a worker
     thread per write). Making one does no I/O: it connects at its first statement, on the
     route's thread; on SQLite it then starts with BEGIN IMMEDIATE on the process's one writer
-    connection (see api.db.writer_engine)."""
+    connection (see api.db.engine.writer_engine)."""
     session = request.app.state.write_sessions()
     try:
         yield session

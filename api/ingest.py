@@ -21,7 +21,7 @@ Delivery is at-least-once, storage exactly-once:
   ``ingest_max_deliveries`` times) goes to ``<stream>:dead`` with the reason
   and is acked, so it cannot block the stream.
 
-Message format: see :mod:`streams.bus` (``kind``, ``key``, ``payload``,
+Message format: see :mod:`streams.delivery.bus` (``kind``, ``key``, ``payload``,
 ``worker``, ``published_at``). Kinds: ``work_order`` and ``event_end``.
 
 Trust: whoever can XADD to the stream can file orders, like a worker token on

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.crud.timeline import SYSTEM_ACTOR, Change, record
-from api.models import WorkOrder
+from api.db.models import WorkOrder
 from api.schemas import WorkOrderStatus as S
 from api.settings import Settings
 from api.webhooks import deliver_due

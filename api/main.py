@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api import metrics as api_metrics
 from api.auth import TokenRegistry, check_secrets
-from api.db import make_engine, prepare_storage, session_factory, writer_engine
+from api.db.engine import make_engine, prepare_storage, session_factory, writer_engine
 from api.evidence import EvidenceStore
 from api.guard import RequestGuard
 from api.ingest import IngestSettings, start_ingest
 from api.jobs import job_loop
-from api.models import utcnow
+from api.db.models import utcnow
 from api.openapi import complete_spec
 from api.openapi import install as install_openapi_truths
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders

@@ -2,7 +2,7 @@
 secret-looking query parameters from the access log.
 
 Workers redact already; the API does it again because a single RTSP password
-in a dashboard is one too many. The text rules live in :mod:`streams.redact`
+in a dashboard is one too many. The text rules live in :mod:`api.contract.redact`
 (stdlib only) so both sides mask the same way."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from streams.redact import MASK, redact_text
+from api.contract.redact import MASK, redact_text
 
 __all__ = ["AccessLogRedaction", "redact_obj", "redact_query", "redact_text"]
 

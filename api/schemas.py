@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from api.contract.wire import CameraState  # noqa: F401 (the API's schemas speak the wire's states)
+
 
 class Priority(str, enum.Enum):
     NORMAL = "normal"
@@ -293,18 +295,6 @@ class WorkOrderPage(BaseModel):
     total: int = Field(description="Orders matching the filters, across all pages")
     limit: int
     offset: int
-
-
-class CameraState(str, enum.Enum):
-    """Mirror of streams.frames.CameraState (a test guards the two against drift);
-    the API does not import the stream stack."""
-
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    RECONNECTING = "reconnecting"
-    OFFLINE = "offline"
-    ERROR = "error"
-    STOPPED = "stopped"
 
 
 # Year 3000: keeps datetime.fromtimestamp away from OverflowError on absurd input.

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.crud import timeline as timeline_crud
 from api.crud import work_orders as order_crud
-from api.models import TimelineEntry, Webhook, WebhookDelivery, WorkOrder
+from api.db.models import TimelineEntry, Webhook, WebhookDelivery, WorkOrder
 from api.redaction import redact_text
 from api.settings import Settings
 

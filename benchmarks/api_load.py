@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import httpx  # noqa: E402
 
-from gridsight.procs import ChildProcess, free_port, wait_until  # noqa: E402
+from tests.support.procs import ChildProcess, free_port, wait_until  # noqa: E402
 from bus_load import _http_ok, make_database, percentile  # noqa: E402  (the bus benchmark's database and probes)
 from scenario_eval import machine, results_dir  # noqa: E402
 

@@ -7,7 +7,7 @@ One command, loopback only, bounded in count and time::
 
 It starts a private redis-server (AOF, ``appendfsync everysec`` as deployed), the
 API (`gridsight serve` with GRIDSIGHT_REDIS_URL, so the ingest runs in it) and
-``--producers`` processes of the synthetic producer (``streams.loadgen``: each
+``--producers`` processes of the synthetic producer (``tests.support.loadgen``: each
 order goes through a worker's real on-disk outbox and XADD). Two phases:
 
 1. **burst**: ``--events`` orders (default 10,000) published as fast as the
@@ -47,7 +47,7 @@ import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from gridsight.hardware import cpu_model  # noqa: E402
-from gridsight.procs import ChildProcess, free_port, wait_until  # noqa: E402
+from tests.support.procs import ChildProcess, free_port, wait_until  # noqa: E402
 
 STREAM = "gridsight:orders"
 
@@ -126,7 +126,7 @@ def run_phase(name: str, *, redis_url: str, engine, work: Path, producers: int, 
     for i, count in enumerate(per):
         report = work / f"{run_id}-{i}.jsonl"
         reports.append(report)
-        argv = [sys.executable, "-m", "streams.loadgen", "--redis-url", redis_url, "--stream", STREAM,
+        argv = [sys.executable, "-m", "tests.support.loadgen", "--redis-url", redis_url, "--stream", STREAM,
                 "--spool", str(work / f"spool-{run_id}-{i}"), "--run-id", run_id, "--count", str(count),
                 "--start", str(start), "--rate", str(rate / producers if rate else 0), "--report", str(report),
                 "--worker", f"bench-{i}", "--drain-timeout", str(timeout_s)]

@@ -3,7 +3,7 @@
 The scenario stories are rendered at 8 fps (``--set ci``: the committed CI stories, 384x216;
 ``--set long``: the same stories 4x slower at 640x360, where slow rates see whole dwells),
 decoded and detected once, then sampled at each rate with the worker's own frame sampler and
-run through a fresh tracker and the worker's rules (gridsight.evaluation.sweep). Rules are
+run through a fresh tracker and the worker's rules (gridsight.ml.scenario_eval.sweep). Rules are
 scored only at rates at or above their minimum (inference.rates).
 
 The baseline, measured in the same run on the same detections, is the tracker as it was
@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from gridsight.evaluation.runner import DEFAULT_CONFIDENCE, load_cases  # noqa: E402
-from gridsight.evaluation.sweep import BASE_FPS, detect_cases, render_sweep_clips, sweep, table  # noqa: E402
+from gridsight.ml.scenario_eval.runner import DEFAULT_CONFIDENCE, load_cases  # noqa: E402
+from gridsight.ml.scenario_eval.sweep import BASE_FPS, detect_cases, render_sweep_clips, sweep, table  # noqa: E402
 from inference.detections import Detections  # noqa: E402
 from scenario_eval import machine, results_dir  # noqa: E402
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     render_s = time.perf_counter() - started
     detector = None
     if not args.oracle:
-        from inference.detector import YoloDetector
+        from inference.models.detector import YoloDetector
 
         detector = YoloDetector.from_manifest(REPO / args.model, confidence=DEFAULT_CONFIDENCE, device=args.device)
     detected = detect_cases(cases, detector)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from gridsight.evaluation.runner import DEFAULT_CONFIDENCE, evaluate, load_cases, report  # noqa: E402
+from gridsight.ml.scenario_eval.runner import DEFAULT_CONFIDENCE, evaluate, load_cases, report  # noqa: E402
 from gridsight.hardware import cpu_model  # noqa: E402
 from gridsight.synth.scenarios import long_cases  # noqa: E402
 from gridsight.synth.scenarios.generate import render_case  # noqa: E402
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     detector = None
     if not args.oracle:
-        from inference.detector import YoloDetector
+        from inference.models.detector import YoloDetector
 
         detector = YoloDetector.from_manifest(REPO / args.model, confidence=DEFAULT_CONFIDENCE, device=args.device)
     info = machine("cpu" if args.oracle else args.device)

@@ -160,7 +160,7 @@ def clip_info(path: Path) -> dict:
 
 def export_onnx(workdir: Path) -> Path:
     """A scratch copy of the demo manifest with a verified ONNX export recorded in it."""
-    from gridsight.lifecycle.export import export_model
+    from gridsight.ml.export import export_model
 
     cached = CACHE / "weights"
     manifest = cached / MANIFEST.name
@@ -177,7 +177,7 @@ def export_onnx(workdir: Path) -> Path:
 
 
 def load_detector(manifest: Path, backend: str):
-    from inference.detector import YoloDetector
+    from inference.models.detector import YoloDetector
 
     det = YoloDetector.from_manifest(manifest, backend=backend, confidence=CONFIDENCE, iou=IOU, device="cpu")
     det.detect([np.zeros((360, 640, 3), np.uint8)])
@@ -213,7 +213,7 @@ def pct(values, q) -> float | None:
 
 # -- ceilings ------------------------------------------------------------------------------------
 def decode_ceiling(clips: dict[str, Path], seconds: float) -> list[dict]:
-    from streams.source import CameraSource, SourceOptions
+    from streams.sources.source import CameraSource, SourceOptions
 
     rows = []
     for name, clip in clips.items():
@@ -320,11 +320,11 @@ def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, p
 
 
 def run_ours(clip: Path, cameras: int, detector, seconds: float, warmup: float, evidence: bool = False) -> dict:
-    from gridsight.config import load_config
+    from streams.config import load_config
     from inference.clock import FrameClock
     from inference.tracking import ObjectTracker
     from streams.rule_factory import build_rules
-    from streams.source import CameraSource, SourceOptions
+    from streams.sources.source import CameraSource, SourceOptions
 
     config = load_config(DEMO_CONFIG, check_models=False)
     camera_cfg = next(iter(config.cameras.values()))
@@ -628,7 +628,7 @@ def main(argv=None) -> int:
                          "the first resolution, naive and the two batched ones at the others)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("inference.backend", "streams.source", "streams.pipeline", "ultralytics"):
+    for noisy in ("inference.models.backend", "streams.sources.source", "streams.pipeline", "ultralytics"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.quick:
         args.seconds, args.warmup, args.resolutions = 10.0, 2.0, "1080p"
@@ -646,7 +646,7 @@ def main(argv=None) -> int:
     results["clips"] = {name: clip_info(path) for name, path in clips.items()}
     with tempfile.TemporaryDirectory(prefix="gridsight-bench-") as tmp:
         manifest = export_onnx(Path(tmp))
-        from inference.manifest import load_manifest
+        from inference.models.manifest import load_manifest
 
         mf, weights = load_manifest(MANIFEST)
         backends = ["pytorch", "onnx"]

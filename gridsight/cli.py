@@ -45,7 +45,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_db(args) -> int:
-    from api.migrate import main as migrate_main
+    from api.db.migrate import main as migrate_main
 
     argv = (["--database-url", args.database_url] if args.database_url else []) + [args.action]
     return migrate_main(argv)
@@ -58,7 +58,7 @@ def _print_errors(errors: list[str]) -> int:
 
 
 def cmd_worker(args) -> int:
-    from gridsight.preflight import preflight
+    from streams.preflight import preflight
 
     report = preflight(args.config, env=os.environ)  # exactly what check-config runs
     if report.errors:
@@ -66,7 +66,7 @@ def cmd_worker(args) -> int:
     config = report.config
     if args.api_url:
         config = config.model_copy(update={"api": config.api.model_copy(update={"url": args.api_url})})
-    from gridsight.preflight import PreflightError
+    from streams.preflight import PreflightError
     from streams.worker import build_worker
 
     try:
@@ -83,7 +83,7 @@ def cmd_worker(args) -> int:
 
 
 def cmd_check_config(args) -> int:
-    from gridsight.preflight import preflight
+    from streams.preflight import preflight
 
     report = preflight(args.config, env=os.environ)
     if report.errors:
@@ -129,7 +129,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_weights(args) -> int:
-    from inference.manifest import ManifestError, pin_manifest
+    from inference.models.manifest import ManifestError, pin_manifest
     from inference.preflight import check_model
 
     try:
@@ -177,7 +177,7 @@ def _weights_init(args) -> int:
 
 
 def cmd_eval_scenarios(args) -> int:
-    from gridsight.evaluation.cli import run_eval_scenarios
+    from gridsight.ml.scenario_eval.cli import run_eval_scenarios
 
     return run_eval_scenarios(args)
 
@@ -235,12 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("eval-scenarios", help="event-level precision, recall and delay of the rules on scenario clips")
-    from gridsight.evaluation.cli import add_arguments as add_eval_arguments
+    from gridsight.ml.scenario_eval.cli import add_arguments as add_eval_arguments
 
     add_eval_arguments(p)
     p.set_defaults(func=cmd_eval_scenarios)
 
-    from gridsight.lifecycle.cli import add_commands as add_lifecycle_commands
+    from gridsight.ml.cli import add_commands as add_lifecycle_commands
 
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay
 

@@ -23,7 +23,7 @@ def _target(args):
     """(config or None, redis url, prefix)."""
     config = None
     if args.config:
-        from gridsight.config import load_config
+        from streams.config import load_config
 
         config = load_config(args.config, env=os.environ, check_models=args.action == "push")
     url = args.redis_url or (config.redis.url if config is not None and config.redis is not None else None)
@@ -32,7 +32,7 @@ def _target(args):
 
 
 def run_cluster_command(args) -> int:
-    from gridsight.config import ConfigError
+    from streams.config import ConfigError
 
     try:
         config, url, prefix = _target(args)
@@ -44,9 +44,9 @@ def run_cluster_command(args) -> int:
         return 2
     import redis
 
-    from streams.bus import make_redis
-    from streams.cluster import ClusterStore
-    from streams.redact import redact_url
+    from streams.delivery.bus import make_redis
+    from streams.cluster.worker import ClusterStore
+    from api.contract.redact import redact_url
 
     store = ClusterStore(make_redis(url), prefix, lease_ttl_s=1.0)
     try:

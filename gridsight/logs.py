@@ -7,7 +7,7 @@ import sys
 
 
 def configure_logging(level: str = "INFO") -> None:
-    from streams.redact import RedactingFilter
+    from api.contract.redact import RedactingFilter
 
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))

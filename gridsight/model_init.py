@@ -19,9 +19,9 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from inference.labels import CANONICAL_LABELS
-from inference.manifest import ManifestError, ModelManifest, dump_manifest_text, load_manifest, pin_manifest
+from inference.models.manifest import ManifestError, ModelManifest, dump_manifest_text, load_manifest, pin_manifest
 from inference.preflight import WeightsInfo, check_model, read_weights
-from inference.presets import PRESETS
+from inference.rules.presets import PRESETS
 
 DEFAULT_INPUT_SIZE = 640
 _ANY_OF = ("labels", "companion_labels")  # a preset's menus: one detected label is enough
@@ -72,8 +72,8 @@ def canonical_map(classes: list[str], maps: dict[str, str | None]) -> dict[str, 
 def preset_support(provided: frozenset[str]) -> list[PresetSupport]:
     """For every preset: would the worker accept ``{preset: P}`` on a model providing ``provided``?
 
-    The verdict is the worker's own label check (gridsight.config); the note says what is missing."""
-    from gridsight.config import RuleConfig, _unmapped_labels
+    The verdict is the worker's own label check (streams.config); the note says what is missing."""
+    from streams.config import RuleConfig, _unmapped_labels
 
     adapter = TypeAdapter(RuleConfig)
     out = []

@@ -8,7 +8,7 @@ this host. Every problem is collected (none stops the others from being
 checked) and each is one line, so a config with three broken models is one
 report, not three runs.
 
-Only this module and :mod:`inference.detector` load weights with ultralytics.
+Only this module and :mod:`inference.models.detector` load weights with ultralytics.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.backend import Backend, BackendChoice, choose_backend
-from inference.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
+from inference.models.backend import Backend, BackendChoice, choose_backend
+from inference.models.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ a lift only warns while the doors are open if those 5 frames fit in the seconds 
 
 A rule's minimum is the larger of
 
-* what its preset's semantics need (:attr:`inference.presets.Preset.min_analysis_fps`,
+* what its preset's semantics need (:attr:`inference.rules.presets.Preset.min_analysis_fps`,
   with the reason), and
 * what its timings need: :data:`LOOKS_PER_DWELL` analysed frames within its dwell, and
   for littering :data:`LOOKS_PER_PATH` frames of a person's path within its path window.
 
 The worker refuses a camera analysed below a rule's minimum and never sheds it lower
-(streams.shedding); the rate sweep (gridsight.evaluation.sweep) scores every family at
+(streams.shedding); the rate sweep (gridsight.ml.scenario_eval.sweep) scores every family at
 every rate at or above its rules' minimum.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inference.presets import get_preset
+from inference.rules.presets import get_preset
 
 #: Analysed frames a dwell must span: entry, the middle (a missed frame is tolerated) and the end.
 LOOKS_PER_DWELL = 3

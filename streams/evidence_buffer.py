@@ -28,8 +28,8 @@ import numpy as np
 from inference.detections import Detections
 from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapshot
 from inference.zones import PolygonZone
-from streams.frames import VideoFrame
-from streams.orders import JPEG, MP4, EvidenceItem
+from inference.frames import VideoFrame
+from streams.delivery.orders import JPEG, MP4, EvidenceItem
 
 log = logging.getLogger(__name__)
 

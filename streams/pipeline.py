@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 from inference.clock import FrameClock
-from inference.detector import Detector
+from inference.models.detector import Detector
 from inference.detections import Detections
 from inference.evidence import render_snapshot
 from inference.rules import EventPhase, RuleEvent
@@ -28,8 +28,8 @@ from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
-from streams.frames import VideoFrame
-from streams.orders import event_end_payload, work_order_payload
+from inference.frames import VideoFrame
+from streams.delivery.orders import event_end_payload, work_order_payload
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class CameraPipeline:
         self.watch = watch
         self._problems: dict[str, str] = {}
         self._problems_checked_at: float | None = None
-        # The newest analysed frame, for streams.snapshots (swapped whole, so other threads may read it).
+        # The newest analysed frame, for streams.sync.snapshots (swapped whole, so other threads may read it).
         self.latest_frame: VideoFrame | None = None
         self._inference_ms_total = 0.0
         self._fps_ema: float | None = None  # analysed frames per second (EMA of intervals)
@@ -335,7 +335,7 @@ class CameraPipeline:
 
     def replace_zone(self, zone: PolygonZone) -> list[str]:
         """Give every rule watching ``zone.zone_id`` the new polygon, without touching
-        the source (streams.zone_sync); returns the ids of the rules changed."""
+        the source (streams.sync.zones); returns the ids of the rules changed."""
         changed = []
         for rule, _template in list(self._rules):
             if rule.spec.zone.zone_id == zone.zone_id:

@@ -2,7 +2,7 @@
 cluster worker and offline evaluation, so they cannot disagree about what a
 config means.
 
-Presets were already expanded by the config (gridsight.config), so every rule
+Presets were already expanded by the config (streams.config), so every rule
 arrives here as a full kind; this turns each into its spec, its rule object
 and the work-order template its events are filed under.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gridsight.config import (
+from streams.config import (
     CameraConfig, CoOccurrenceRuleConfig, DwellRuleConfig, KOfNRuleConfig, LitteringRuleConfig, RuleConfig,
 )
 from inference.clock import Clock

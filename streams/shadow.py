@@ -22,7 +22,7 @@ from pathlib import Path
 from inference.clock import FrameClock
 from inference.rules import EventPhase, RuleEvent
 from inference.tracking import ObjectTracker
-from streams.frames import VideoFrame
+from inference.frames import VideoFrame
 
 log = logging.getLogger(__name__)
 

@@ -13,25 +13,25 @@ import random
 import threading
 from dataclasses import replace
 
-from gridsight.config import CameraConfig, GridSightConfig
+from streams.config import CameraConfig, GridSightConfig
 from inference.clock import FrameClock
-from inference.detector import YoloDetector
+from inference.models.detector import YoloDetector
 from inference.tracking import ObjectTracker
-from streams.api_client import ApiClient
+from streams.delivery.api_client import ApiClient
 from streams.backoff import Backoff
 from streams.batching import BatchingDetector, resolve_device
-from streams.buffer import DropPolicy
-from streams.frames import CameraStatusEvent
+from streams.sources.buffer import DropPolicy
+from api.contract.wire import CameraStatusEvent
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
-from streams.outbox import DurableOutbox, OutboxPusher
+from streams.delivery.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline, SharedDetector
 from streams.rule_factory import build_rules
-from streams.snapshots import SnapshotUploader
+from streams.sync.snapshots import SnapshotUploader
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.analysis_health import AnalysisWatch, analysis_problems
 from streams.shedding import FpsGovernor
-from streams.source import CameraSource, SourceOptions, damaged_video
-from streams.zone_sync import ZoneSync
+from streams.sources.source import CameraSource, SourceOptions, damaged_video
+from streams.sync.zones import ZoneSync
 
 log = logging.getLogger(__name__)
 
@@ -321,17 +321,17 @@ def start_metrics_server(config: GridSightConfig, metrics: WorkerMetrics | None,
 def build_worker(config: GridSightConfig, *, checked: bool = False):
     """Factory: reads config, loads and verifies each model once, wires every camera.
 
-    First the start-up checks ``gridsight check-config`` runs (gridsight.preflight; skipped
+    First the start-up checks ``gridsight check-config`` runs (streams.preflight; skipped
     when the caller has just run them, ``checked``): every problem in one PreflightError.
-    With a ``redis`` section the cluster worker (streams.cluster) is built instead."""
+    With a ``redis`` section the cluster worker (streams.cluster.worker) is built instead."""
     if not checked:
-        from gridsight.preflight import PreflightError, preflight_config
+        from streams.preflight import PreflightError, preflight_config
 
         report = preflight_config(config)
         if report.errors:
             raise PreflightError(report.errors)
     if config.redis is not None:
-        from streams.cluster import build_cluster_worker
+        from streams.cluster.worker import build_cluster_worker
 
         return build_cluster_worker(config)
     metrics = WorkerMetrics(config.worker.name) if config.worker.metrics_port is not None else None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.models import save_yolo_weights
+from tests.support.models import save_yolo_weights
 
 
 @pytest.fixture(scope="session")

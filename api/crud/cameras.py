@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Camera, CameraStatusRecord, Zone, utcnow
+from api.db.models import Camera, CameraStatusRecord, Zone, utcnow
 from api.redaction import redact_obj, redact_text
 from api.schemas import (
     CameraDetail,

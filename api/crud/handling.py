@@ -21,7 +21,7 @@ from api.auth import Principal
 from api.crud.timeline import Actor, Change, record
 from api.deadlines import deadline
 from api.evidence import DecodedEvidence, EvidenceStore
-from api.models import Evidence, OrderEvent, WorkOrder
+from api.db.models import Evidence, OrderEvent, WorkOrder
 from api.schemas import Priority, WorkOrderStatus as S
 from api.schemas_workflow import EventEndIn, EventEndOutcome, EventEndResult, TransitionIn, Verdict, VerdictIn
 from api.settings import Settings

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api.crud.timeline import SYSTEM_ACTOR, Change, record
-from api.models import OrderEvent, WorkOrder
+from api.db.models import OrderEvent, WorkOrder
 from api.schemas import WorkOrderCreate, WorkOrderStatus
 from api.settings import Settings
 from api.workflow import OPEN, SYSTEM, check

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Base, Camera, GridCell, Team, Webhook, Zone
+from api.db.models import Base, Camera, GridCell, Team, Webhook, Zone
 from api.schemas_registry import CameraCreate, GridCellCreate, TeamCreate, ZoneCreate
 
 M = TypeVar("M", bound=Base)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api.models import Camera, GridCell, Team, Zone
+from api.db.models import Camera, GridCell, Team, Zone
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import WorkOrder
+from api.db.models import WorkOrder
 from api.schemas import WorkOrderStatus
 from api.schemas_workflow import BaselineItem, BaselineLevel, BaselineUnit, Period
 from api.workflow import TERMINAL

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Principal
-from api.models import TimelineEntry, Webhook, WebhookDelivery, WorkOrder
+from api.db.models import TimelineEntry, Webhook, WebhookDelivery, WorkOrder
 from api.schemas_workflow import TimelineEntryPublic
 
 

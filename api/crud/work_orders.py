@@ -37,7 +37,7 @@ from api.crud import incidents
 from api.crud.routing import route
 from api.crud.timeline import SYSTEM_ACTOR, Change, record
 from api.evidence import DecodedEvidence, EvidenceStore
-from api.models import Evidence, OrderEvent, WorkOrder, utcnow
+from api.db.models import Evidence, OrderEvent, WorkOrder, utcnow
 from api.schemas import (
     EvidencePublic,
     Priority,

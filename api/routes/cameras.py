@@ -16,7 +16,7 @@ from api.crud import cameras as crud
 from api.crud import registry
 from api.deps import (AdminDep, ClockDep, PrincipalDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep,
                       require_role)
-from api.models import Camera, Zone
+from api.db.models import Camera, Zone
 from api.schemas import CameraDetail, CameraList, CameraStatusIn
 from api.schemas_registry import CameraCreate, CameraUpdate, ZoneCreate, ZonePublic, ZoneUpdate
 
@@ -139,7 +139,7 @@ def _zone(z: Zone) -> ZonePublic:
 
 
 def _zone_reader(principal: PrincipalDep) -> Principal:
-    # Workers read their cameras' zones too: they pick up edits without a restart (streams/zone_sync.py).
+    # Workers read their cameras' zones too: they pick up edits without a restart (streams/sync/zones.py).
     if principal.role is Role.WORKER and not principal.read_only:
         return principal
     return require_role(Role.OPERATOR, write=False)(principal)

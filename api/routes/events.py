@@ -32,7 +32,7 @@ from api.crud import timeline as timeline_crud
 from api.crud import work_orders as order_crud
 from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SettingsDep, WriterDep, WriteSessionDep
 from api.evidence import EvidenceError, decode_evidence
-from api.models import TimelineEntry, WorkOrder
+from api.db.models import TimelineEntry, WorkOrder
 from api.routes.work_orders import _resolve_key
 from api.schemas_workflow import EventEndIn, EventEndResult
 

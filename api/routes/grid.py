@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from api.crud import registry
 from api.deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
-from api.models import GridCell, Team
+from api.db.models import GridCell, Team
 from api.schemas_registry import GridCellCreate, GridCellPublic, GridCellUpdate, TeamCreate, TeamPublic, TeamUpdate
 
 router = APIRouter(tags=["grid"])

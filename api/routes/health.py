@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db import ping
+from api.db.engine import ping
 from api.deps import EngineDep
 from api.schemas import HealthPublic
 

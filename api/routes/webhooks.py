@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from api.crud import registry
 from api.deps import AdminDep, AdminReaderDep, SessionDep, SettingsDep, WriteSessionDep
-from api.models import Webhook
+from api.db.models import Webhook
 from api.schemas_registry import WebhookCreate, WebhookDeliveryPublic, WebhookPublic
 from api.webhooks import UnsafeUrl, check_url, deliveries_for, display_url
 

@@ -17,7 +17,7 @@ from api.auth import Principal, Role
 from api.deps import (Clock, ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep,
                       WriteSessionDep)
 from api.evidence import EvidenceError, EvidenceStore, decode_evidence
-from api.models import Evidence, WorkOrder
+from api.db.models import Evidence, WorkOrder
 from api.schemas import (InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderReceipt,
                          WorkOrderStatus)
 from api.settings import Settings

@@ -45,7 +45,7 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
 
     An object counts as detected in a frame when a detection of its class
     overlaps its ground-truth box with IoU >= ``iou_match``. ``nms_iou`` is the
-    model's NMS threshold (0.5, as :class:`inference.detector.YoloDetector` uses)."""
+    model's NMS threshold (0.5, as :class:`inference.models.detector.YoloDetector` uses)."""
     os.environ["YOLO_OFFLINE"] = "1"
     import av
     from ultralytics import YOLO

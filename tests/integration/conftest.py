@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from gridsight.demo import write_worker_config
-from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
-from tests.rtsp import free_port
+from tests.support.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
+from tests.support.rtsp import free_port
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridsight.config import load_config
+from streams.config import load_config
 from inference.clock import FrameClock
-from inference.detector import YoloDetector
-from inference.manifest import load_manifest
+from inference.models.detector import YoloDetector
+from inference.models.manifest import load_manifest
 from inference.tracking import ObjectTracker
 from streams.batching import BatchingDetector
 from streams.pipeline import CameraPipeline, SharedDetector
 from streams.rule_factory import build_rules
-from streams.source import CameraSource
+from streams.sources.source import CameraSource
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "weights" / "gridsight-demo-v1.yaml"

@@ -16,11 +16,11 @@ import time
 import pytest
 import yaml
 
-from tests.bad_rtsp import BadRtspServer
-from tests.integration.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
-from tests.media import make_test_clip
-from tests.redis_server import RedisServer, requires_redis_server
-from tests.rtsp import RtspServer, requires_rtsp_server
+from tests.support.bad_rtsp import BadRtspServer
+from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.media import make_test_clip
+from tests.support.redis_server import RedisServer, requires_redis_server
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_redis_server, pytest.mark.timeout(240)]
 

@@ -1,7 +1,7 @@
 """Fault tests 2 and 3: events keep flowing while Redis (30 s) or the API (60 s)
 is down; afterwards every event is exactly one work order.
 
-Events come from the synthetic producer (`python -m streams.loadgen`): the
+Events come from the synthetic producer (`python -m tests.support.loadgen`): the
 worker's own durable outbox and Redis publisher, without a detector - these
 tests exercise the bus. Test 2 also runs a real cluster worker on an RTSP
 camera through the outage: it keeps analysing, and holds its lease after.
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cluster import STREAM, IngestApi, camera_config, run_producer, start_cluster_worker, wait_until
-from tests.media import make_test_clip
-from tests.redis_server import RedisServer, requires_redis_server
-from tests.rtsp import RtspServer, requires_rtsp_server
+from tests.support.cluster import STREAM, IngestApi, camera_config, run_producer, start_cluster_worker, wait_until
+from tests.support.media import make_test_clip
+from tests.support.redis_server import RedisServer, requires_redis_server
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_redis_server, pytest.mark.timeout(300)]
 

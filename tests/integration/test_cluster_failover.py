@@ -18,11 +18,11 @@ import time
 
 import pytest
 
-from tests.integration.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
-from tests.media import make_test_clip
-from tests.models import demo_weights_present
-from tests.redis_server import RedisServer, requires_redis_server
-from tests.rtsp import RtspServer, requires_rtsp_server
+from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.media import make_test_clip
+from tests.support.models import demo_weights_present
+from tests.support.redis_server import RedisServer, requires_redis_server
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_redis_server, pytest.mark.timeout(240)]
 

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from streams.loadgen import synthetic_order, tiny_jpeg
-from streams.outbox import DurableOutbox
-from tests.integration.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
-from tests.media import make_test_clip
-from tests.redis_server import RedisServer, requires_redis_server
-from tests.rtsp import RtspServer, requires_rtsp_server
+from tests.support.loadgen import synthetic_order, tiny_jpeg
+from streams.delivery.outbox import DurableOutbox
+from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.media import make_test_clip
+from tests.support.redis_server import RedisServer, requires_redis_server
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_redis_server, pytest.mark.timeout(240)]
 

@@ -34,8 +34,8 @@ import numpy as np
 import pytest
 import yaml
 
-from gridsight.procs import REPO_ROOT, ChildProcess, gridsight_argv, wait_http_ok
-from tests.rtsp import free_port
+from tests.support.procs import REPO_ROOT, ChildProcess, gridsight_argv, wait_http_ok
+from tests.support.rtsp import free_port
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
@@ -489,9 +489,9 @@ def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip
     from gridsight.demo import write_worker_config
 
     try:  # the shipped demo weights, or an untrained stand-in (this test needs frames analysed, not detections)
-        from tests.models import model_manifest
+        from tests.support.models import model_manifest
     except ImportError:
-        pytest.skip("tests/models.py (the test detector) is not in this checkout")
+        pytest.skip("tests/support/models.py (the test detector) is not in this checkout")
     config_path = write_worker_config(tmp_path, api.url, str(demo_clip))
     raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     raw["api"]["token"] = WORKER_TOKEN

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.rtsp import free_port, requires_rtsp_server
+from tests.support.rtsp import free_port, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]
 

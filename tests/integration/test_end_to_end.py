@@ -13,7 +13,7 @@ import pytest
 
 from gridsight.synth.clip import ground_truth_path
 from tests.integration.conftest import wait_until
-from tests.rtsp import RtspServer, requires_rtsp_server
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from gridsight.cli import main
-from gridsight.lifecycle.dataset_check import check_dataset
-from gridsight.lifecycle.export import synthetic_frames
-from gridsight.lifecycle.verdicts import export_verdicts
+from gridsight.ml.dataset_check import check_dataset
+from gridsight.ml.export import synthetic_frames
+from gridsight.ml.verdicts import export_verdicts
 from tests.unit.test_api_support import b64, make_settings, order_body, post_order
 
 ROOT = Path(__file__).resolve().parents[2]

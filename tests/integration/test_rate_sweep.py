@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gridsight.evaluation.matching import FAMILIES
-from gridsight.evaluation.runner import DEFAULT_CONFIDENCE, load_cases
-from gridsight.evaluation.sweep import RATES, detect_cases, render_sweep_clips, sweep, table
+from gridsight.ml.scenario_eval.matching import FAMILIES
+from gridsight.ml.scenario_eval.runner import DEFAULT_CONFIDENCE, load_cases
+from gridsight.ml.scenario_eval.sweep import RATES, detect_cases, render_sweep_clips, sweep, table
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "weights" / "gridsight-demo-v4.yaml"
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 @pytest.fixture(scope="module")
 def result():
-    from inference.detector import YoloDetector
+    from inference.models.detector import YoloDetector
 
     CLIPS.mkdir(parents=True, exist_ok=True)
     cases = load_cases(render_sweep_clips(CLIPS))

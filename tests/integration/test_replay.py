@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from gridsight.config import load_config
-from gridsight.lifecycle.replay import fetch_order_clip, replay_clip
+from streams.config import load_config
+from gridsight.ml.replay import fetch_order_clip, replay_clip
 from tests.unit.test_api_support import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gridsight.evaluation.matching import FAMILIES
-from gridsight.evaluation.runner import DEFAULT_CONFIDENCE, evaluate, load_cases, report
+from gridsight.ml.scenario_eval.matching import FAMILIES
+from gridsight.ml.scenario_eval.runner import DEFAULT_CONFIDENCE, evaluate, load_cases, report
 from gridsight.synth.scenarios import CI_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 @pytest.fixture(scope="module")
 def summary():
-    from inference.detector import YoloDetector
+    from inference.models.detector import YoloDetector
 
     detector = YoloDetector.from_manifest(MANIFEST, confidence=DEFAULT_CONFIDENCE, device="cpu")
     started = time.perf_counter()

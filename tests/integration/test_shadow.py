@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from gridsight.cli import main
-from gridsight.config import ConfigError, load_config
-from gridsight.lifecycle.replay import replay_clip
+from streams.config import ConfigError, load_config
+from gridsight.ml.replay import replay_clip
 from streams.shadow import shadow_report
 
 ROOT = Path(__file__).resolve().parents[2]

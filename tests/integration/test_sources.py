@@ -14,12 +14,12 @@ import time
 import av
 import pytest
 
-from streams.failures import describe_failure
-from streams.frames import CameraState
-from streams.source import CameraSource, DropPolicy, SourceOptions
-from tests.media import make_corrupt_file, make_test_clip
-from tests.rtsp import RtspServer, free_port, requires_rtsp_server
-from tests.status_events import StatusRecorder
+from streams.sources.failures import describe_failure
+from api.contract.wire import CameraState
+from streams.sources.source import CameraSource, DropPolicy, SourceOptions
+from tests.support.media import make_corrupt_file, make_test_clip
+from tests.support.rtsp import RtspServer, free_port, requires_rtsp_server
+from tests.support.status_events import StatusRecorder
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import wait_until
-from tests.media import make_test_clip
-from tests.rtsp import RtspServer, free_port, requires_rtsp_server
+from tests.support.media import make_test_clip
+from tests.support.rtsp import RtspServer, free_port, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]
 

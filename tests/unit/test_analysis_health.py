@@ -66,7 +66,7 @@ def _pipeline(activation: float, fps: float = 2.0):
 
 
 def _feed(pipe, seconds: float, fps: float = 2.0):
-    from streams.frames import VideoFrame
+    from inference.frames import VideoFrame
 
     image = np.zeros((72, 128, 3), np.uint8)
     for i in range(int(seconds * fps)):

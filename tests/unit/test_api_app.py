@@ -41,7 +41,7 @@ def test_import_and_create_app_have_no_side_effects_until_startup(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GRIDSIGHT_DEV_MODE", "true")  # the defaults hold no secrets: only dev mode starts
-    code = "import api.main, api.server, api.settings, api.db, api.models; api.settings.Settings()"
+    code = "import api.main, api.server, api.settings, api.db.engine, api.db.models; api.settings.Settings()"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert list(tmp_path.iterdir()) == []
     app = create_app()
@@ -161,8 +161,8 @@ def test_run_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 def test_worker_api_client_speaks_this_api(tmp_path: Path) -> None:
     """The worker's own client and status events against the real server: the wire contract."""
-    from streams.api_client import ApiClient
-    from streams.frames import CameraState, CameraStatusEvent
+    from streams.delivery.api_client import ApiClient
+    from api.contract.wire import CameraState, CameraStatusEvent
 
     url = f"sqlite:///{tmp_path}/contract.db"
     with running_server(url, tmp_path / "ev", api_token="worker-token-1") as (base, _proc):

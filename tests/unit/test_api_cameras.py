@@ -44,8 +44,8 @@ def test_put_then_get_returns_latest_status(client: TestClient) -> None:
 
 
 def test_worker_event_dict_is_accepted_as_is(client: TestClient) -> None:
-    from streams.frames import CameraStatusEvent
-    from streams.frames import CameraState as StreamState
+    from api.contract.wire import CameraStatusEvent
+    from api.contract.wire import CameraState as StreamState
 
     event = CameraStatusEvent("cam-07", StreamState.RECONNECTING, T0, "read timeout", attempt=3, retry_in_s=4.0)
     response = client.put("/api/v1/cameras/cam-07/status", json=event.to_dict())
@@ -53,12 +53,6 @@ def test_worker_event_dict_is_accepted_as_is(client: TestClient) -> None:
     body = response.json()
     assert (body["state"], body["attempt"], body["retry_in_s"]) == ("reconnecting", 3, 4.0)
     assert body["last_error"] == "read timeout"
-
-
-def test_camera_state_enum_mirrors_the_stream_enum() -> None:
-    from streams.frames import CameraState as StreamState
-
-    assert {s.value for s in CameraState} == {s.value for s in StreamState}
 
 
 def test_out_of_order_event_does_not_override_newer_state(client: TestClient) -> None:
@@ -173,8 +167,8 @@ def test_put_requires_token_when_configured(tmp_path: Path) -> None:
 
 
 def test_an_unregistered_camera_shows_the_grid_cell_and_address_of_its_worker_config(client: TestClient) -> None:
-    from streams.frames import CameraStatusEvent
-    from streams.frames import CameraState as StreamState
+    from api.contract.wire import CameraStatusEvent
+    from api.contract.wire import CameraState as StreamState
 
     event = CameraStatusEvent("cam-31", StreamState.ONLINE, T0, grid_cell="GC-0101-07", address="Demo Rd 1")
     assert client.put("/api/v1/cameras/cam-31/status", json=event.to_dict()).status_code == 200
@@ -195,9 +189,9 @@ def test_a_registered_cameras_own_grid_cell_wins_over_the_worker_config(client: 
 
 
 def test_the_worker_sends_its_configs_grid_cell_and_address_with_every_status() -> None:
-    from gridsight.config import load_config
-    from streams.frames import CameraState as StreamState
-    from streams.frames import CameraStatusEvent
+    from streams.config import load_config
+    from api.contract.wire import CameraState as StreamState
+    from api.contract.wire import CameraStatusEvent
     from streams.worker import _with_config_hints
 
     camera = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False).cameras["street-01"]

@@ -118,7 +118,7 @@ def test_values_postgres_refuses_are_422_not_500(pg_client: TestClient) -> None:
 
 def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_database: str, pg_client: TestClient, tmp_path: Path) -> None:
     from api.jobs import run_overdue_job
-    from api.migrate import current, head
+    from api.db.migrate import current, head
     from tests.unit.test_api_ops_support import FakeClock
 
     assert current(pg_client.app.state.engine) == head()

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from api.crud.stats import BaselineLevel, level_for, period_start, shift
-from api.db import make_engine, prepare_storage
+from api.db.engine import make_engine, prepare_storage
 from api.deadlines import deadline
 from api.main import create_app
-from api.migrate import current, head, upgrade
+from api.db.migrate import current, head, upgrade
 from api.schemas import Priority
 from api.schemas_workflow import Period
 from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from api.main import create_app
-from api.models import Evidence, WorkOrder
+from api.db.models import Evidence, WorkOrder
 from tests.unit.test_api_support import (
     JPEG,
     MP4,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from inference.clock import FakeClock
-from streams.assignment import Reconciler, WorkerInfo, desired_assignment
+from streams.cluster.assignment import Reconciler, WorkerInfo, desired_assignment
 
 CAMS = [f"cam-{i:03d}" for i in range(60)]
 

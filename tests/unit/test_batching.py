@@ -217,7 +217,7 @@ def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatc
     and a CUDA device on a host without CUDA becomes the CPU with a log line."""
     import torch
 
-    from gridsight.config import load_config
+    from streams.config import load_config
     from streams import worker
     from streams.pipeline import SharedDetector
 
@@ -253,7 +253,7 @@ def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatc
 def test_model_batching_settings_are_bounded(field, value):
     from pydantic import ValidationError
 
-    from gridsight.config import ModelConfig
+    from streams.config import ModelConfig
 
     with pytest.raises(ValidationError):
         ModelConfig(manifest="m.yaml", **{field: value})

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from inference.detections import Detections
-from inference.detector import YoloDetector
-from inference.manifest import ManifestError, load_manifest
+from inference.models.detector import YoloDetector
+from inference.models.manifest import ManifestError, load_manifest
 from inference.tracking import ObjectTracker
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
@@ -37,7 +37,7 @@ def test_a_label_floor_below_the_tracker_threshold_lets_its_tracks_start():
 
 
 def test_detector_applies_manifest_floors_and_camera_overrides(tmp_path):
-    from gridsight.lifecycle.export import synthetic_frames
+    from gridsight.ml.export import synthetic_frames
 
     shutil.copy(WEIGHTS / "gridsight-demo-v1.pt", tmp_path)
     raw = yaml.safe_load((WEIGHTS / "gridsight-demo-v1.yaml").read_text())

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from api.ingest import IngestSettings
 from api.main import create_app
-from api.models import WorkOrder
+from api.db.models import WorkOrder
 from streams.backoff import Backoff
-from streams.bus import RedisPublisher, encode_message, make_redis
-from streams.cluster import ClusterStore
-from streams.loadgen import synthetic_order
-from streams.outbox import DurableOutbox, OutboxPusher
-from tests.redis_server import RedisServer, requires_redis_server
+from streams.delivery.bus import RedisPublisher, encode_message, make_redis
+from streams.cluster.worker import ClusterStore
+from tests.support.loadgen import synthetic_order
+from streams.delivery.outbox import DurableOutbox, OutboxPusher
+from tests.support.redis_server import RedisServer, requires_redis_server
 from tests.unit.test_api_support import JPEG, make_settings
 
 pytestmark = requires_redis_server

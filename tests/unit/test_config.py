@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gridsight.config import ConfigError, load_config, parse_config
+from streams.config import ConfigError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "demo.yaml"
@@ -114,7 +114,7 @@ def test_redis_section_cluster_mode_and_bounds():
 
 
 def test_environment_overrides_for_containers(tmp_path):
-    from gridsight.config import apply_env
+    from streams.config import apply_env
 
     raw = apply_env(demo_raw(), {"GRIDSIGHT_REDIS_URL": "redis://r:6379/0", "GRIDSIGHT_WORKER_NAME": "pod-7",
                                  "GRIDSIGHT_MAX_CAMERAS": "12", "GRIDSIGHT_METRICS_PORT": "9100", "GRIDSIGHT_API_URL": ""})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gridsight.config import ConfigError, load_config, parse_config
+from streams.config import ConfigError, load_config, parse_config
 from inference.clock import FakeClock
 from inference.rules import DwellRule, EventPhase, KOfNRule
 from streams.rule_factory import build_rules
@@ -139,7 +139,7 @@ def test_coco_map_covers_the_street_presets(tmp_path, caplog):
         "pavement-bikes": {"preset": "illegal_parking_nonmotor", "zone": "kerb"},
         "drop": {"preset": "littering", "zone": "kerb"},
     }
-    with caplog.at_level(logging.WARNING, logger="gridsight.config"):
+    with caplog.at_level(logging.WARNING, logger="streams.config"):
         load_config(write_coco_site(tmp_path, rules))
     warned = caplog.text
     # Preset labels the model lacks are a warning while others still count ...

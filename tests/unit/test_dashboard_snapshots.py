@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.routes.snapshots import snapshot_path
-from streams.frames import VideoFrame
-from streams.outbox import SendResult
-from streams.snapshots import SnapshotUploader, encode_frame
+from inference.frames import VideoFrame
+from streams.delivery.outbox import SendResult
+from streams.sync.snapshots import SnapshotUploader, encode_frame
 from tests.unit.test_api_ops_support import ADMIN, OP_A, SUP, WORKER, clock, ops  # noqa: F401  (fixtures)
 from tests.unit.test_api_support import JPEG, PNG, client, settings  # noqa: F401  (fixtures)
 

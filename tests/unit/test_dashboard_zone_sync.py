@@ -1,5 +1,5 @@
 """Zones edited in the API reach a running camera without a restart
-(streams.zone_sync), tested against a fake API client and a real pipeline."""
+(streams.sync.zones), tested against a fake API client and a real pipeline."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from inference.detections import Detections
 from inference.rules import DwellRule, DwellRuleSpec, EventPhase
 from inference.zones import PolygonZone
 from streams.pipeline import CameraPipeline, WorkOrderTemplate
-from streams.zone_sync import ZoneSync
+from streams.sync.zones import ZoneSync
 
 WEST = [[0.05, 0.7], [0.45, 0.7], [0.45, 1.0], [0.05, 1.0]]
 EAST = [[0.55, 0.7], [0.95, 0.7], [0.95, 1.0], [0.55, 1.0]]
@@ -60,7 +60,7 @@ def test_an_api_zone_replaces_the_polygon_of_every_rule_watching_it(caplog: pyte
     assert sync.sync_once() == 0  # the API has no zones yet: the config's stay
     api.zones["street-01"] = [{"zone_id": "west-kerb", "polygon": MOVED_WEST},
                               {"zone_id": "unused-by-rules", "polygon": EAST}]
-    with caplog.at_level("INFO", logger="streams.zone_sync"):
+    with caplog.at_level("INFO", logger="streams.sync.zones"):
         assert sync.sync_once() == 1
     got = polygons(cam)
     assert got["west-litter"] == MOVED_WEST and got["west-bags"] == MOVED_WEST
@@ -88,7 +88,7 @@ def test_unreachable_api_keeps_the_current_zones(caplog: pytest.LogCaptureFixtur
     api.zones["street-01"] = [{"zone_id": "west-kerb", "polygon": MOVED_WEST}]
     sync.sync_once()
     api.zones["street-01"] = None  # network error or a token that may not read zones
-    with caplog.at_level("WARNING", logger="streams.zone_sync"):
+    with caplog.at_level("WARNING", logger="streams.sync.zones"):
         for _ in range(5):
             assert sync.sync_once() == 0
     assert polygons(cam)["west-litter"] == MOVED_WEST
@@ -100,7 +100,7 @@ def test_an_unusable_polygon_is_skipped_and_logged_once(caplog: pytest.LogCaptur
     sync = ZoneSync(api, lambda: [cam], interval_s=5)
     bow_tie = [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]
     api.zones["street-01"] = [{"zone_id": "west-kerb", "polygon": bow_tie}, {"zone_id": "east-kerb", "polygon": "junk"}]
-    with caplog.at_level("WARNING", logger="streams.zone_sync"):
+    with caplog.at_level("WARNING", logger="streams.sync.zones"):
         assert sync.sync_once() == 0
         assert sync.sync_once() == 0
     assert polygons(cam)["west-litter"] == WEST and polygons(cam)["east-litter"] == EAST

@@ -1,4 +1,4 @@
-"""gridsight.lifecycle.dataset_check on small hand-made datasets with planted defects."""
+"""gridsight.ml.dataset_check on small hand-made datasets with planted defects."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from gridsight.lifecycle.dataset_check import DatasetError, check_dataset, label_path
+from gridsight.ml.dataset_check import DatasetError, check_dataset, label_path
 
 
 def _image(path: Path, seed: int) -> None:

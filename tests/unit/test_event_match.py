@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridsight.evaluation.matching import (
+from gridsight.ml.scenario_eval.matching import (
     DetectedStart,
     GroundTruthEvent,
     family_of,

@@ -15,7 +15,7 @@ import pytest
 from inference.detections import Detections
 from inference.zones import PolygonZone
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings, FrameRingBuffer
-from streams.frames import VideoFrame
+from inference.frames import VideoFrame
 
 T0 = 1_700_000_000.0
 FPS = 4  # 0.25 s steps are exact in binary, so window edges are not at the mercy of rounding

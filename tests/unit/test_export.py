@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inference.backend import choose_backend
-from inference.detector import YoloDetector
-from inference.manifest import ManifestError, load_manifest
+from inference.models.backend import choose_backend
+from inference.models.detector import YoloDetector
+from inference.models.manifest import ManifestError, load_manifest
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 pytest.importorskip("onnxruntime")
@@ -18,7 +18,7 @@ pytest.importorskip("onnxruntime")
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    from gridsight.lifecycle.export import export_model, synthetic_frames
+    from gridsight.ml.export import export_model, synthetic_frames
 
     d = tmp_path_factory.mktemp("model")
     shutil.copy(WEIGHTS / "gridsight-demo-v1.pt", d)
@@ -86,7 +86,7 @@ def test_tensorrt_request_on_cpu_is_a_clear_error(exported):
 def test_parity_check_fails_for_a_different_model(exported):
     from ultralytics import YOLO
 
-    from gridsight.lifecycle.export import parity_check
+    from gridsight.ml.export import parity_check
 
     manifest_path, _, frames = exported
     reference = YOLO(str(manifest_path.parent / "gridsight-demo-v1.pt"), task="detect")

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inference.manifest import ManifestError, load_manifest, pin_manifest, sha256_file, verify_weights
+from inference.models.manifest import ManifestError, load_manifest, pin_manifest, sha256_file, verify_weights
 
 
 def write(tmp_path: Path, **overrides) -> Path:

@@ -14,7 +14,7 @@ import cv2
 import pytest
 import yaml
 
-from gridsight.lifecycle.evaluate import evaluate_detector, format_table
+from gridsight.ml.evaluate import evaluate_detector, format_table
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "gridsight-demo-v1.pt"
 MAX_DRAWN = 200

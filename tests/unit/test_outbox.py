@@ -4,7 +4,7 @@ import random
 import threading
 
 from streams.backoff import Backoff
-from streams.outbox import DurableOutbox, OutboxPusher, SendResult
+from streams.delivery.outbox import DurableOutbox, OutboxPusher, SendResult
 
 
 class FlakyApi:

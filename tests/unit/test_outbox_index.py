@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from streams.outbox import DurableOutbox
+from streams.delivery.outbox import DurableOutbox
 
 
 def drain(outbox: DurableOutbox) -> list[int]:

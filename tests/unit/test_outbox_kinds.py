@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from streams.api_client import ApiClient
+from streams.delivery.api_client import ApiClient
 from streams.backoff import Backoff
-from streams.outbox import DurableOutbox, OutboxPusher, SendResult
+from streams.delivery.outbox import DurableOutbox, OutboxPusher, SendResult
 from tests.unit.test_api_support import make_settings, order_body
 
 
@@ -93,7 +93,7 @@ def test_event_end_payload_matches_the_api_schema() -> None:
     from api.schemas_workflow import EventEndIn
     from inference.detections import Detections
     from inference.rules import EventPhase, RuleEvent
-    from streams.orders import event_end_payload
+    from streams.delivery.orders import event_end_payload
     from tests.unit.test_api_support import JPEG
 
     event = RuleEvent("evt-9", EventPhase.END, "cam-01", "rule-1", "zone-a", 1_795_000_100.0, 1_795_000_000.0,

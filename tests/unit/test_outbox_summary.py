@@ -10,9 +10,9 @@ import threading
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from streams.api_client import ApiClient
+from streams.delivery.api_client import ApiClient
 from streams.backoff import Backoff
-from streams.outbox import EVENT_END, DurableOutbox, OutboxPusher, SendResult
+from streams.delivery.outbox import EVENT_END, DurableOutbox, OutboxPusher, SendResult
 from streams.worker import StatusReporter, Worker
 from tests.unit.test_api_support import make_settings, order_body
 

@@ -1,4 +1,4 @@
-"""check-config runs the worker's own start-up checks (gridsight.preflight): every problem of
+"""check-config runs the worker's own start-up checks (streams.preflight): every problem of
 every stage is one `error:` line in one report, exit 2, and never a traceback; the worker and
 `gridsight weights verify` refuse the same things the same way."""
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gridsight.cli import main
-from inference.manifest import sha256_file
+from inference.models.manifest import sha256_file
 
 CLASSES = ["person", "litter", "garbage_bag"]
 
@@ -130,8 +130,8 @@ def test_worker_start_refuses_with_the_same_one_line_error(case, tmp_path, good_
 
 def test_the_worker_build_path_runs_the_checks_itself(tmp_path, good_model):
     """build_worker (cluster or embedded) refuses on its own, with every problem named."""
-    from gridsight.config import load_config
-    from gridsight.preflight import PreflightError
+    from streams.config import load_config
+    from streams.preflight import PreflightError
     from streams.worker import build_worker
 
     _swapped_classes(tmp_path, good_model)
@@ -209,8 +209,8 @@ def test_weights_verify_accepts_a_matching_model(good_model, capsys):
 
 def test_the_detector_itself_refuses_a_non_model_in_one_line(tmp_path, good_model):
     """Callers that load a detector without the preflight (eval, replay) get a ManifestError, not ultralytics' traceback."""
-    from inference.detector import YoloDetector
-    from inference.manifest import ManifestError
+    from inference.models.detector import YoloDetector
+    from inference.models.manifest import ManifestError
 
     _not_a_model(tmp_path, good_model)
     with pytest.raises(ManifestError, match=r"is not a YOLO model \(") as info:

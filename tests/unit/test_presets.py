@@ -4,10 +4,10 @@ rule the worker can build."""
 
 import pytest
 
-from gridsight.config import GridSightConfig
+from streams.config import GridSightConfig
 from inference.clock import FakeClock
 from inference.labels import CANONICAL_LABELS
-from inference.presets import PRESETS, RULE_KINDS, ZONE_KINDS, UnknownPresetError, get_preset
+from inference.rules.presets import PRESETS, RULE_KINDS, ZONE_KINDS, UnknownPresetError, get_preset
 from inference.rules import CoOccurrenceRule, DwellRule, KOfNRule, LitteringRule
 from streams.rule_factory import build_rules
 

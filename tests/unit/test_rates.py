@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gridsight.config import ConfigError, parse_config
-from inference.presets import PRESETS
+from streams.config import ConfigError, parse_config
+from inference.rules.presets import PRESETS
 from inference.rates import ABSOLUTE_MIN_FPS, rule_min_fps
 from streams.shedding import FpsGovernor
 from tests.unit.test_config_rules import DEMO, camera, site

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from streams.redact import RedactingFilter, redact_text, redact_url
+from api.contract.redact import RedactingFilter, redact_text, redact_url
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from inference.clock import FakeClock
-from streams.buffer import DropPolicy, FrameBuffer
-from streams.frames import VideoFrame
-from streams.sampler import FrameSampler
+from streams.sources.buffer import DropPolicy, FrameBuffer
+from inference.frames import VideoFrame
+from streams.sources.sampler import FrameSampler
 
 
 def _timestamps(fps, seconds, start=0.0):

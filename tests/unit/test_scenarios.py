@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gridsight.evaluation.matching import FAMILIES
-from gridsight.evaluation.runner import OracleDetector, evaluate, load_cases, run_clip
+from gridsight.ml.scenario_eval.matching import FAMILIES
+from gridsight.ml.scenario_eval.runner import OracleDetector, evaluate, load_cases, run_clip
 from gridsight.synth.scenarios import CI_DIR, ci_cases, stretched
 
 ROOT = Path(__file__).resolve().parents[2]

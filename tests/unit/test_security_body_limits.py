@@ -25,7 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from gridsight.procs import ChildProcess, gridsight_argv, wait_http_ok
+from tests.support.procs import ChildProcess, gridsight_argv, wait_http_ok
 from tests.unit.test_api_ops_support import ADMIN, OP_A, WORKER, secured_settings
 from tests.unit.test_api_support import JPEG, b64, free_port, order_body
 

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from api.crud import work_orders as crud
 from api.evidence import decode_evidence
 from api.main import create_app
-from api.models import OrderEvent, WorkOrder
+from api.db.models import OrderEvent, WorkOrder
 from api.schemas import WorkOrderCreate
 from tests.unit.test_api_support import evidence_files, jpeg_evidence, make_settings, order_body, post_order
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from api.evidence import EvidenceError, check_clip, check_image, decode_evidence
 from api.main import create_app
-from api.models import Evidence, WorkOrder
+from api.db.models import Evidence, WorkOrder
 from api.schemas import EvidenceIn
 from tests.unit.test_api_ops_support import OP_A, WORKER, file_order, secured_settings, walk
 from tests.unit.test_api_support import JPEG, MP4, PNG, b64, evidence_files, order_body, post_order
@@ -154,9 +154,9 @@ def test_the_redis_ingest_dead_letters_evidence_that_does_not_decode(tmp_path: P
     import time
 
     from api.ingest import IngestSettings
-    from streams.bus import encode_message
-    from streams.loadgen import synthetic_order
-    from tests.redis_server import REDIS_SERVER, RedisServer
+    from streams.delivery.bus import encode_message
+    from tests.support.loadgen import synthetic_order
+    from tests.support.redis_server import REDIS_SERVER, RedisServer
 
     if REDIS_SERVER is None:
         pytest.skip("needs redis-server on PATH")

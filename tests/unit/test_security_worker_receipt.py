@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from streams.api_client import ApiClient
+from streams.delivery.api_client import ApiClient
 from tests.unit.test_api_ops_support import ADMIN, OP_A, SUP, TOKENS, WORKER, FakeClock, secured_settings
 from tests.unit.test_api_support import order_body, post_order
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.sampler import FrameSampler
+from streams.sources.sampler import FrameSampler
 from streams.shedding import FpsGovernor
 
 

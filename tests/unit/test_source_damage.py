@@ -21,15 +21,15 @@ import pytest
 
 from inference.clock import FrameClock
 from streams.backoff import Backoff
-from streams.frames import CameraState
+from api.contract.wire import CameraState
 from streams.metrics import WorkerMetrics, pipeline_families
-from streams.outbox import DurableOutbox, OutboxPusher
+from streams.delivery.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline
-from streams.source import CameraSource, SourceOptions
+from streams.sources.source import CameraSource, SourceOptions
 from streams.worker import StatusReporter, Worker
-from tests.media import damage_packet, make_corrupt_file, make_h264_clip, truncate_in_packet, video_packets
+from tests.support.media import damage_packet, make_corrupt_file, make_h264_clip, truncate_in_packet, video_packets
 from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
-from tests.status_events import StatusRecorder
+from tests.support.status_events import StatusRecorder
 
 FRAMES, GOP, DAMAGED = 60, 30, 18  # packet 18 is a P-frame; the next key frame is 30
 
@@ -153,7 +153,7 @@ def test_an_unreadable_file_ends_in_error_through_the_pipeline_and_degrades_heal
 
 def test_api_keeps_the_error_and_its_reason_for_an_unreadable_file(clips, client):
     """The status reporter forwards the latest status only: the error must be it."""
-    from streams.api_client import ApiClient
+    from streams.delivery.api_client import ApiClient
 
     api = ApiClient("http://testserver")
     api._client = client  # the FastAPI TestClient is an httpx.Client
@@ -168,7 +168,7 @@ def test_api_keeps_the_error_and_its_reason_for_an_unreadable_file(clips, client
 
 
 def test_damaged_video_is_in_health_and_metrics(clips, tmp_path):
-    from streams.source import damaged_video
+    from streams.sources.source import damaged_video
 
     src, _frames, _rec = run_file(clips.middle)
     pipeline = CameraPipeline("cam-d", src, None, None, [], FrameClock(), lambda key, payload: None)
@@ -189,7 +189,7 @@ def test_damaged_video_is_in_health_and_metrics(clips, tmp_path):
 def test_source_config_bounds_the_corrupt_ratio():
     from pydantic import ValidationError
 
-    from gridsight.config import SourceConfig
+    from streams.config import SourceConfig
 
     assert SourceConfig().max_corrupt_ratio == 0.05 and SourceConfig().corrupt_window_s == 60
     for bad in ({"max_corrupt_ratio": -0.1}, {"max_corrupt_ratio": 1.5}, {"corrupt_window_s": 0}):

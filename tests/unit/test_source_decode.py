@@ -10,8 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 
-import streams.source as source_mod
-from streams.source import CameraSource, SourceOptions
+import streams.sources.source as source_mod
+from streams.sources.source import CameraSource, SourceOptions
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
 
@@ -80,7 +80,7 @@ def test_shedding_to_a_lower_rate_turns_skipping_on(bframe_clip):
 
 
 def test_hardware_decoding_falls_back_to_software_with_a_log_line(bframe_clip, caplog):
-    with caplog.at_level("INFO", logger="streams.source"):
+    with caplog.at_level("INFO", logger="streams.sources.source"):
         src, frames = run_source(bframe_clip, analysis_fps=5, hwaccel="cuda")
     assert src.hwaccel_in_use is None
     assert 19 <= len(frames) <= 21
@@ -97,7 +97,7 @@ def test_a_hardware_decoder_that_fails_to_open_falls_back_to_software(bframe_cli
         return real_open(url, **kwargs)
 
     monkeypatch.setattr(source_mod.av, "open", failing_open)
-    with caplog.at_level("WARNING", logger="streams.source"):
+    with caplog.at_level("WARNING", logger="streams.sources.source"):
         src, frames = run_source(bframe_clip, analysis_fps=5, hwaccel="cuda")
     assert src.hwaccel_in_use is None
     assert 19 <= len(frames) <= 21

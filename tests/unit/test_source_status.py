@@ -15,19 +15,19 @@ import logging
 import pytest
 
 from inference.clock import FakeClock
-from streams.frames import CameraState, CameraStatusEvent
-from streams.source import CameraSource, SourceOptions
-from streams.status import LOG_EVERY_ATTEMPT_UNTIL, REPEAT_LOG_INTERVAL_S, StatusTracker
-from tests.media import make_h264_clip
-from tests.rtsp import free_port
+from api.contract.wire import CameraState, CameraStatusEvent
+from streams.sources.source import CameraSource, SourceOptions
+from streams.sources.status import LOG_EVERY_ATTEMPT_UNTIL, REPEAT_LOG_INTERVAL_S, StatusTracker
+from tests.support.media import make_h264_clip
+from tests.support.rtsp import free_port
 from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
-from tests.status_events import StatusRecorder
+from tests.support.status_events import StatusRecorder
 
 T0 = 1_795_000_000.0
 
 
 def _attempt_lines(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "streams.source" and "attempt" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == "streams.sources.source" and "attempt" in r.getMessage()]
 
 
 def test_offline_camera_reports_every_attempt_and_logs_them_at_a_bounded_rate(caplog):
@@ -36,7 +36,7 @@ def test_offline_camera_reports_every_attempt_and_logs_them_at_a_bounded_rate(ca
     options = SourceOptions(backoff_initial_s=0.01, backoff_max_s=0.02, jitter_fraction=0.0, offline_after_failures=3,
                             open_timeout_s=2.0, read_timeout_s=2.0, hwaccel=None)
     src = CameraSource("cam-off", f"rtsp://127.0.0.1:{free_port()}/x", options=options, on_status=rec, clock=clock)
-    caplog.set_level(logging.INFO, logger="streams.source")
+    caplog.set_level(logging.INFO, logger="streams.sources.source")
     src.start()
     try:
         events = rec.wait_until(lambda evs: sum(e.state is CameraState.OFFLINE for e in evs) >= 20)
@@ -81,7 +81,7 @@ def test_status_tracker_heartbeat_is_bounded_and_carries_the_newest_frame():
 
 
 def test_a_delivering_camera_moves_last_seen_at_in_the_api(client, tmp_path):
-    from streams.api_client import ApiClient
+    from streams.delivery.api_client import ApiClient
     from streams.worker import StatusReporter
 
     api = ApiClient("http://testserver")
@@ -113,7 +113,7 @@ def test_a_delivering_camera_moves_last_seen_at_in_the_api(client, tmp_path):
 def test_offline_or_error_log_lines_say_the_attempt(state, caplog):
     clock = FakeClock(T0)
     tracker = StatusTracker("cam", "rtsp://x", None, clock, str)
-    caplog.set_level(logging.INFO, logger="streams.source")
+    caplog.set_level(logging.INFO, logger="streams.sources.source")
     for attempt in range(1, 30):
         tracker.set(CameraState(state), "connection refused", attempt=attempt, retry_in_s=30.0, force=True)
         clock.advance(30.0)

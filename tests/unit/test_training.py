@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gridsight.training import write_manifest
-from inference.manifest import load_manifest, verify_weights
+from gridsight.ml.train import write_manifest
+from inference.models.manifest import load_manifest, verify_weights
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 

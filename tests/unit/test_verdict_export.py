@@ -12,8 +12,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from gridsight.lifecycle.dataset_check import check_dataset
-from gridsight.lifecycle.verdicts import export_verdicts
+from gridsight.ml.dataset_check import check_dataset
+from gridsight.ml.verdicts import export_verdicts
 from tests.unit.test_api_support import b64, make_settings, order_body, post_order
 
 CLASSES = ["person", "litter", "garbage_bag", "garbage_pile"]

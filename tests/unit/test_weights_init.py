@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gridsight.cli import main
-from inference.manifest import load_manifest, pin_manifest, sha256_file, update_manifest
+from inference.models.manifest import load_manifest, pin_manifest, sha256_file, update_manifest
 
 
 def run_cli(capsys, *argv):

@@ -1,1 +1,0 @@
-"""Model lifecycle for engineers: dataset checks, evaluation, export, verdict datasets, shadow runs."""

@@ -1,0 +1,292 @@
+"""The engineers' subcommands: train, eval, export, verdicts, replay, shadow-report.
+
+Kept apart from ``gridsight.cli`` (the operators' serve/worker/demo commands) so each
+command's arguments sit beside the code that runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# --------------------------------------------------------------------------- train
+
+
+def cmd_train(args) -> int:
+    from gridsight.ml.dataset_check import DatasetError, check_dataset
+    from gridsight.ml.train import train_detector, write_manifest
+    from inference.labels import CANONICAL_LABELS
+
+    try:
+        report = check_dataset(args.data)
+    except DatasetError as exc:
+        return _fail(str(exc))
+    print(report.summary())
+    if not report.ok:
+        return _fail(f"the dataset has {len(report.errors)} kind(s) of error (listed above); fix them before training")
+    overrides = {"pretrained": str(Path(args.init).resolve())} if args.init else {}
+    result = train_detector(
+        Path(args.data), Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+        seed=args.seed, name=args.name, **overrides,
+    )
+    classes = list(result.class_names)
+    unmapped = [c for c in classes if c not in CANONICAL_LABELS]
+    if unmapped:
+        print(f"warning: classes {unmapped} are not canonical labels and stay unmapped in the manifest; "
+              "edit its canonical_labels to map them", file=sys.stderr)
+    training = result.training
+    training["dataset"].update({
+        "fingerprint": report.fingerprint, "images": report.images, "instances": report.instances,
+        "warnings": [str(f) for f in report.warnings],
+    })
+    if args.init:
+        training["init"] = str(args.init)
+    manifest = write_manifest(
+        result.weights_path, args.name, args.version, classes, {c: c for c in classes if c not in unmapped},
+        args.imgsz, result.metrics, training,
+    )
+    print(f"weights {result.weights_path} (mAP50 {result.map50:.3f} on val); manifest written: {manifest}")
+    return 0
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="check a YOLO dataset, then train or fine-tune a detector offline; writes weights + manifest")
+    p.add_argument("--data", required=True, help="YOLO dataset yaml (path, train, val, names)")
+    p.add_argument("--out", required=True, help="directory for the weights and manifest")
+    p.add_argument("--model", default="yolo11n.yaml", help="architecture yaml (never a hub .pt name)")
+    p.add_argument("--init", help="fine-tune: start from these weights (layers with matching shapes are copied)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default="gridsight-detector", help="weights <name>.pt and manifest <name>.yaml")
+    p.add_argument("--version", default="1")
+    p.set_defaults(func=cmd_train)
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def cmd_eval(args) -> int:
+    from gridsight.ml.dataset_check import DatasetError, check_dataset
+    from gridsight.ml.evaluate import evaluate_detector, format_table
+    from inference.models.manifest import ManifestError, load_manifest, verify_weights
+
+    try:
+        report = check_dataset(args.data, required_splits=(args.split,))
+    except DatasetError as exc:
+        return _fail(str(exc))
+    if not report.ok:
+        print(report.summary())
+        return _fail("the labelled set has errors (listed above); its numbers would be wrong")
+    evaluations = []
+    for manifest_path in args.model:
+        try:
+            manifest, weights = load_manifest(manifest_path)
+            verify_weights(manifest, weights, Path(manifest_path))
+        except ManifestError as exc:
+            return _fail(str(exc))
+        label = f"{manifest.name} v{manifest.version}"
+        evaluation = evaluate_detector(weights, args.data, split=args.split, imgsz=args.imgsz or manifest.input_size,
+                                       target_precision=args.target_precision, plots_dir=args.plots, label=label)
+        if args.scenarios:
+            from gridsight.ml.scenario_eval.runner import DEFAULT_CONFIDENCE, evaluate, load_cases
+            from inference.models.detector import YoloDetector
+
+            detector = YoloDetector.from_manifest(manifest_path, confidence=DEFAULT_CONFIDENCE)
+            summary = evaluate(load_cases(Path(args.scenarios)), detector)
+            evaluation.scenario_events = {k: summary[k] for k in ("rules", "families", "overall")}
+        evaluations.append(evaluation)
+    print(format_table(evaluations))
+    if args.write_thresholds:
+        if len(args.model) != 1:
+            return _fail("--write-thresholds takes exactly one --model")
+        written = write_class_confidence(Path(args.model[0]), evaluations[0].recommended_thresholds())
+        print(f"class_confidence written to {args.model[0]}: {written}")
+    for e in evaluations:
+        if e.pr_curve_png:
+            print(f"PR curves: {e.pr_curve_png}")
+        if e.scenario_events:
+            print(f"{e.model} event level: " + ", ".join(
+                f"{fam} P {v['precision']:.2f} R {v['recall']:.2f}" for fam, v in e.scenario_events["families"].items()))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps([e.to_dict() for e in evaluations], indent=1, ensure_ascii=False))
+        print(f"written: {args.out}")
+    return 0
+
+
+def write_class_confidence(manifest_path: Path, thresholds: dict[str, float]) -> dict[str, float]:
+    """Store the recommended per-class floors in the manifest, keyed by canonical label
+    (the detector and tracker read them from there unless a camera overrides them)."""
+    from inference.models.manifest import load_manifest, update_manifest
+
+    manifest, _ = load_manifest(manifest_path)
+    floors = {manifest.canonical_labels[c]: round(min(0.99, max(0.01, t)), 3)
+              for c, t in thresholds.items() if c in manifest.canonical_labels}
+    update_manifest(manifest_path, class_confidence=dict(sorted(floors.items())))
+    return floors
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="per-class P/R/mAP, PR curves and thresholds on a labelled set; several models side by side")
+    p.add_argument("--model", action="append", required=True, help="model manifest; repeat to compare models")
+    p.add_argument("--data", required=True, help="YOLO dataset yaml")
+    p.add_argument("--split", default="val", choices=["val", "test"])
+    p.add_argument("--imgsz", type=int, default=None, help="default: the manifest's input_size")
+    p.add_argument("--target-precision", type=float, default=None, help="also recommend the threshold reaching this precision")
+    p.add_argument("--plots", default=None, help="directory for PR-curve PNGs")
+    p.add_argument("--scenarios", default=None, help="also run the event-level evaluation on these scenario clips")
+    p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument("--write-thresholds", action="store_true",
+                   help="store the recommended per-class confidence floors in the (single) model's manifest")
+    p.set_defaults(func=cmd_eval)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def cmd_export(args) -> int:
+    from gridsight.ml.export import export_model
+    from inference.models.manifest import ManifestError
+
+    try:
+        record = export_model(args.manifest, args.format, device=args.device)
+    except ManifestError as exc:
+        return _fail(str(exc))
+    p = record.parity
+    print(f"{args.format} export {record.file}: parity passed on {p['frames']} frames ({p['boxes_compared']} boxes, "
+          f"max conf diff {p['max_conf_diff']}, min IoU {p['min_iou']}); batch-1 latency pytorch "
+          f"{record.latency_ms['pytorch']} ms vs export {record.latency_ms['export']} ms; recorded in {args.manifest}")
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a model to ONNX (CPU) or TensorRT (GPU host), check parity, record it in the manifest")
+    p.add_argument("manifest")
+    p.add_argument("--format", choices=["onnx", "tensorrt"], default="onnx")
+    p.add_argument("--device", default=None, help="default: cpu for onnx, cuda:0 for tensorrt")
+    p.set_defaults(func=cmd_export)
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def cmd_verdicts(args) -> int:
+    from api.db.engine import make_engine, session_factory
+    from api.evidence import EvidenceStore
+    from api.settings import Settings
+    from gridsight.ml.verdicts import export_verdicts
+    from inference.models.manifest import ManifestError, load_manifest
+
+    try:
+        manifest, _ = load_manifest(args.model)
+    except ManifestError as exc:
+        return _fail(str(exc))
+    settings = Settings(**{k: v for k, v in {"database_url": args.database_url, "evidence_dir": args.evidence_dir}.items() if v})
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            result = export_verdicts(session, EvidenceStore(Path(settings.evidence_dir)), args.out,
+                                     list(manifest.classes), val_fraction=args.val_fraction)
+    finally:
+        engine.dispose()
+    print(result.summary())
+    print(f"fine-tune with: gridsight train --data {result.data_yaml} --init <{manifest.name} weights> --out <dir>")
+    return 0
+
+
+def _add_verdicts(sub) -> None:
+    p = sub.add_parser("verdicts", help="export operator verdicts (confirmed / false positive) as a YOLO dataset")
+    p.add_argument("--out", required=True, help="dataset directory")
+    p.add_argument("--model", required=True, help="manifest of the model to fine-tune (its class list numbers the labels)")
+    p.add_argument("--database-url", default=os.environ.get("GRIDSIGHT_DATABASE_URL"), help="default: the API's setting")
+    p.add_argument("--evidence-dir", default=os.environ.get("GRIDSIGHT_EVIDENCE_DIR"), help="default: the API's setting")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.set_defaults(func=cmd_verdicts)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def cmd_replay(args) -> int:
+    import tempfile
+
+    from streams.config import ConfigError, load_config
+    from gridsight.ml.replay import fetch_order_clip, replay_clip
+    from inference.models.manifest import ManifestError
+
+    try:
+        config = load_config(args.config, env=os.environ)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    camera_id, clip = args.camera, args.clip
+    with tempfile.TemporaryDirectory(prefix="gridsight-replay-") as tmp:
+        if args.order is not None:
+            try:
+                clip, order_camera = fetch_order_clip(args.order, Path(tmp) / "order.mp4", api_url=args.api_url,
+                                                      token=args.token or os.environ.get("GRIDSIGHT_API_TOKEN"))
+            except (ValueError, OSError) as exc:
+                return _fail(str(exc))
+            camera_id = camera_id or order_camera
+        if clip is None:
+            return _fail("give a clip path or --order ORDER_ID")
+        camera_id = camera_id or next(iter(config.cameras), None)
+        try:
+            result = replay_clip(config, camera_id, clip, model_manifest=Path(args.model) if args.model else None,
+                                 out_dir=args.out)
+        except (ValueError, FileNotFoundError, ConfigError, ManifestError) as exc:
+            return _fail(str(exc))
+    print(result.table())
+    if args.out:
+        print(f"events and evidence written to {args.out}")
+    return 0
+
+
+def _add_replay(sub) -> None:
+    p = sub.add_parser("replay", help="run a recorded clip (or an order's evidence clip) through the full pipeline, offline")
+    p.add_argument("clip", nargs="?", help="video file")
+    p.add_argument("--config", required=True, help="worker config (zones, rules, models)")
+    p.add_argument("--camera", help="camera id whose zones and rules apply (default: the order's, or the first)")
+    p.add_argument("--model", help="another model manifest to replay with (default: the camera's)")
+    p.add_argument("--order", type=int, help="replay this work order's evidence clip, fetched from the API")
+    p.add_argument("--api-url", default=os.environ.get("GRIDSIGHT_API_URL", "http://127.0.0.1:8000"))
+    p.add_argument("--token", default=None, help="API token (default: GRIDSIGHT_API_TOKEN)")
+    p.add_argument("--out", default=None, help="write events.jsonl and each order's evidence here")
+    p.set_defaults(func=cmd_replay)
+
+
+# --------------------------------------------------------------------------- shadow
+
+
+def cmd_shadow_report(args) -> int:
+    from streams.shadow import format_report, shadow_report
+
+    if not Path(args.log_dir).is_dir():
+        return _fail(f"no shadow log directory {args.log_dir} (set shadow.log_dir in the worker config)")
+    rows = shadow_report(args.log_dir, tolerance_s=args.tolerance)
+    print(format_report(rows))
+    if args.out:
+        Path(args.out).write_text(json.dumps([{**r.__dict__, "agreement": round(r.agreement, 4)} for r in rows], indent=1))
+    return 0
+
+
+def _add_shadow(sub) -> None:
+    p = sub.add_parser("shadow-report", help="compare the live and the candidate model's events per rule (shadow mode)")
+    p.add_argument("log_dir", help="the worker config's shadow.log_dir")
+    p.add_argument("--tolerance", type=float, default=30.0, help="seconds between two STARTs that count as the same event")
+    p.add_argument("--out", default=None, help="also write the rows as JSON")
+    p.set_defaults(func=cmd_shadow_report)
+
+
+def add_commands(sub) -> None:
+    for add in (_add_train, _add_eval, _add_export, _add_verdicts, _add_replay, _add_shadow):
+        add(sub)

@@ -1,0 +1,178 @@
+"""``gridsight export``: ONNX (CPU) or TensorRT (GPU) copies of a model, each checked against PyTorch.
+
+An export is only recorded in the manifest with its parity result: the same
+frames go through the PyTorch weights and the export, and every confident box
+of one must have a same-class partner in the other (IoU and confidence within
+tolerance). The manifest also records a batch-1 latency for both, measured
+back to back on the same machine, which is what ``inference.models.backend`` uses to
+pick the fastest verified copy at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.models.manifest import ExportRecord, ManifestError, load_manifest, sha256_file, update_manifest, verify_weights
+
+FORMATS = {"onnx": "onnx", "tensorrt": "engine"}
+
+
+@dataclass(frozen=True)
+class ParityTolerance:
+    min_iou: float = 0.9
+    max_conf_diff: float = 0.05
+    # Boxes this close to the confidence threshold may legitimately be kept by one side only.
+    margin: float = 0.05
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N,4) and (M,4) xyxy boxes."""
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def _boxes(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    b = result.boxes
+    if b is None or len(b) == 0:
+        return np.zeros((0, 4)), np.zeros(0), np.zeros(0, int)
+    return b.xyxy.cpu().numpy(), b.conf.cpu().numpy(), b.cls.cpu().numpy().astype(int)
+
+
+def _unmatched(src, dst, conf: float, tol: ParityTolerance) -> tuple[int, int, float, float]:
+    """(confident boxes in src, how many have no partner in dst, worst conf diff, worst IoU of the matched)."""
+    (bs, cs, ks), (bd, cd, kd) = src, dst
+    confident = cs >= conf + tol.margin
+    missing, worst_diff, worst_iou = 0, 0.0, 1.0
+    ious = _iou(bs, bd) if len(bs) and len(bd) else np.zeros((len(bs), len(bd)))
+    for i in np.flatnonzero(confident):
+        same = np.flatnonzero(kd == ks[i])
+        if len(same) == 0:
+            missing += 1
+            continue
+        j = same[np.argmax(ious[i, same])]
+        if ious[i, j] < tol.min_iou or abs(cs[i] - cd[j]) > tol.max_conf_diff:
+            missing += 1
+        else:
+            worst_diff = max(worst_diff, float(abs(cs[i] - cd[j])))
+            worst_iou = min(worst_iou, float(ious[i, j]))
+    return int(confident.sum()), missing, worst_diff, worst_iou
+
+
+def parity_check(reference, candidate, images: list[np.ndarray], *, imgsz: int, conf: float = 0.25,
+                 device: str = "cpu", tol: ParityTolerance = ParityTolerance()) -> dict[str, Any]:
+    """Compare two ultralytics models box by box on the same frames, both ways."""
+    boxes = unmatched = 0
+    worst_diff, worst_iou = 0.0, 1.0
+    for image in images:
+        ref = _boxes(reference.predict([image], imgsz=imgsz, conf=conf, device=device, verbose=False)[0])
+        cand = _boxes(candidate.predict([image], imgsz=imgsz, conf=conf, device=device, verbose=False)[0])
+        for a, b in ((ref, cand), (cand, ref)):
+            n, miss, diff, iou = _unmatched(a, b, conf, tol)
+            boxes, unmatched = boxes + n, unmatched + miss
+            worst_diff, worst_iou = max(worst_diff, diff), min(worst_iou, iou)
+    return {
+        "frames": len(images),
+        "boxes_compared": boxes,
+        "unmatched": unmatched,
+        "max_conf_diff": round(worst_diff, 5),
+        "min_iou": round(worst_iou, 5),
+        "tolerance": {"min_iou": tol.min_iou, "max_conf_diff": tol.max_conf_diff, "conf": conf},
+        "passed": unmatched == 0 and boxes > 0,
+    }
+
+
+def batch1_latency_ms(model, images: list[np.ndarray], *, imgsz: int, device: str, repeats: int = 3) -> float:
+    model.predict(images[:1], imgsz=imgsz, device=device, verbose=False)  # warm-up (graph build, allocations)
+    times = []
+    for _ in range(repeats):
+        for image in images:
+            t0 = time.perf_counter()
+            model.predict([image], imgsz=imgsz, device=device, verbose=False)
+            times.append((time.perf_counter() - t0) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def synthetic_frames(n: int = 12, seed: int = 7, size=(640, 360)) -> list[np.ndarray]:
+    """Frames with objects of the demo classes in them, from the project's own generator."""
+    from gridsight.synth.dataset import render_dataset_image
+
+    return [render_dataset_image(seed, "val", i, size)[0] for i in range(n)]
+
+
+def export_model(manifest_path: str | Path, fmt: str = "onnx", *, images: list[np.ndarray] | None = None,
+                 device: str | None = None, imgsz: int | None = None, half: bool | None = None,
+                 tol: ParityTolerance = ParityTolerance()) -> ExportRecord:
+    """Export the manifest's weights, check parity, time both, and record the export in the manifest.
+
+    Raises ManifestError when the format cannot be built here (TensorRT without a GPU) or
+    when the export disagrees with PyTorch; nothing is recorded in either case."""
+    os.environ["YOLO_OFFLINE"] = "1"
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose from {sorted(FORMATS)}")
+    manifest_path = Path(manifest_path)
+    manifest, weights = load_manifest(manifest_path)
+    verify_weights(manifest, weights, manifest_path)
+    imgsz = imgsz or manifest.input_size
+    if fmt == "tensorrt":
+        from inference.models.backend import _runtime_missing
+
+        device = device or "cuda:0"
+        missing = _runtime_missing("tensorrt", device)
+        if missing:
+            raise ManifestError(f"cannot build a TensorRT engine here: {missing}")
+        half = True if half is None else half
+    device = device or "cpu"
+    half = bool(half)
+
+    from ultralytics import YOLO
+
+    from gridsight.ml.train import hardware_summary
+
+    with tempfile.TemporaryDirectory(prefix="gridsight-export-") as tmp:
+        # Export from a copy: ultralytics writes next to its input, and the manifest
+        # directory may be read-only or shared.
+        src = Path(tmp) / weights.name
+        shutil.copyfile(weights, src)
+        built = Path(YOLO(str(src), task="detect").export(
+            format=FORMATS[fmt], imgsz=imgsz, dynamic=fmt == "onnx", simplify=True, half=half, device=device,
+        ))
+        target = weights.with_suffix(built.suffix)
+        shutil.copyfile(built, target)
+
+    reference = YOLO(str(weights), task="detect")
+    candidate = YOLO(str(target), task="detect")
+    frames = images if images is not None else synthetic_frames()
+    parity = parity_check(reference, candidate, frames, imgsz=imgsz, device=device, tol=tol)
+    if not parity["passed"]:
+        target.unlink(missing_ok=True)
+        raise ManifestError(
+            f"{fmt} export of {manifest.name} disagrees with PyTorch: {parity['unmatched']} of "
+            f"{parity['boxes_compared']} confident boxes unmatched (max conf diff {parity['max_conf_diff']}, "
+            f"min IoU {parity['min_iou']}); not recorded"
+        )
+    latency = {
+        "pytorch": batch1_latency_ms(reference, frames[:6], imgsz=imgsz, device=device),
+        "export": batch1_latency_ms(candidate, frames[:6], imgsz=imgsz, device=device),
+    }
+    record = ExportRecord(
+        format=FORMATS[fmt], file=target.name, sha256=sha256_file(target), imgsz=imgsz, half=half, parity=parity,
+        latency_ms=latency, hardware=hardware_summary(device), created=time.strftime("%Y-%m-%d"),
+    )
+    kept = [e.model_dump() for e in manifest.exports if e.format != record.format]
+    update_manifest(manifest_path, exports=kept + [record.model_dump()])
+    return record
