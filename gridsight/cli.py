@@ -130,7 +130,7 @@ def cmd_generate(args) -> int:
 
 def cmd_weights(args) -> int:
     from inference.models.manifest import ManifestError, pin_manifest
-    from inference.preflight import check_model
+    from inference.models.preflight import check_model
 
     try:
         if args.action == "pin":

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 
 from inference.labels import CANONICAL_LABELS
 from inference.models.manifest import ManifestError, ModelManifest, dump_manifest_text, load_manifest, pin_manifest
-from inference.preflight import WeightsInfo, check_model, read_weights
+from inference.models.preflight import WeightsInfo, check_model, read_weights
 from inference.rules.presets import PRESETS
 
 DEFAULT_INPUT_SIZE = 640

@@ -5,7 +5,7 @@ check-config accepts is a config the worker starts with.
 Every stage reports into one list, so a file with a schema error and a broken model
 is one report: the schema (every section that fails), then each model that parsed
 (manifest, weights present, sha256, class names against the weights' own, backend;
-see :mod:`inference.preflight`), then the rules' labels against the models that
+see :mod:`inference.models.preflight`), then the rules' labels against the models that
 loaded. Each problem is one line.
 """
 
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from streams.config import ConfigError, GridSightConfig, ModelConfig, apply_env, check_model_labels, parse_config
-from inference.preflight import ModelCheck, check_model
+from inference.models.preflight import ModelCheck, check_model
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _resolve_device(device: str) -> str:
 
 
 def check_models(models: Mapping[str, ModelConfig]) -> tuple[list[str], dict[str, ModelCheck]]:
-    """inference.preflight.check_model for each model, as the worker would load it."""
+    """inference.models.preflight.check_model for each model, as the worker would load it."""
     errors: list[str] = []
     checks: dict[str, ModelCheck] = {}
     for model_id, model in models.items():

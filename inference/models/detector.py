@@ -1,4 +1,4 @@
-"""The model edge: the only module that runs ultralytics (inference.preflight only loads weights to check them).
+"""The model edge: the only module that runs ultralytics (inference.models.preflight only loads weights to check them).
 
 Everything it returns is :class:`Detections` with canonical labels; nothing
 downstream knows a model exists.
@@ -16,7 +16,7 @@ import numpy as np
 from inference.detections import Detections
 from inference.models.backend import Backend, choose_backend
 from inference.models.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
-from inference.preflight import NotAModelError, class_mismatch, load_failure
+from inference.models.preflight import NotAModelError, class_mismatch, load_failure
 
 log = logging.getLogger(__name__)
 
