@@ -24,21 +24,30 @@ from pydantic import (
     model_validator,
 )
 
-from api.contract.wire import CameraState  # noqa: F401 (the API's schemas speak the wire's states)
+# The wire's vocabulary and versions: the API's schemas read what api.contract.wire defines.
+from api.contract.wire import (CAMERA_STATUS_VERSION, EVENT_END_VERSION, WORK_ORDER_VERSION, CameraState,
+                               ContractError, EvidenceKind, Priority, check_version)
 
 
-class Priority(str, enum.Enum):
-    NORMAL = "normal"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
+def _reads_version(shape: str, newest: int) -> Any:
+    """A body's ``version`` field: 1 when absent (old workers, old spooled outboxes), refused with one
+    line when newer than this API reads (:func:`api.contract.wire.check_version`)."""
+
+    def check(value: int) -> int:
+        try:
+            return check_version(shape, value, newest)
+        except ContractError as exc:
+            raise ValueError(str(exc)) from None
+
+    return Annotated[int, AfterValidator(check), Field(
+        default=1, ge=1, json_schema_extra={"maximum": newest},
+        description=f"Version of the {shape} shape this body follows (1 when absent; this API reads up to {newest})",
+    )]
 
 
-class EvidenceKind(str, enum.Enum):
-    SNAPSHOT = "snapshot"  # annotated key frame
-    FRAME = "frame"  # the same key frame unannotated, in the boxes' pixels (verdicts -> training data)
-    BEFORE = "before"
-    AFTER = "after"
-    CLIP = "clip"
+WorkOrderVersion = _reads_version("work order", WORK_ORDER_VERSION)
+EventEndVersion = _reads_version("event end", EVENT_END_VERSION)
+CameraStatusVersion = _reads_version("camera status", CAMERA_STATUS_VERSION)
 
 
 _FIRST_YEAR, _LAST_YEAR = 1971, 8999
@@ -150,6 +159,7 @@ class WorkOrderCreate(JsonInput):
 
     model_config = ConfigDict(extra="forbid")
 
+    version: WorkOrderVersion = 1
     idempotency_key: IdempotencyKey | None = Field(default=None, description="Alternative to the Idempotency-Key header")
     camera_id: str = Field(min_length=1, max_length=64)
     zone_id: str = Field(min_length=1, max_length=64)
@@ -306,6 +316,7 @@ class CameraStatusIn(JsonInput):
 
     model_config = ConfigDict(extra="forbid")
 
+    version: CameraStatusVersion = 1
     camera_id: str | None = Field(default=None, max_length=64, description="Optional; must match the path if sent")
     state: CameraState
     at: float = Field(ge=0, le=_MAX_UNIX_S, allow_inf_nan=False, description="Unix seconds of the transition")

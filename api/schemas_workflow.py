@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import (EvidenceIn, IdempotencyKey, InputDatetime, JsonInput, UtcDatetime, WorkOrderPublic,
+from api.schemas import (EventEndVersion, EvidenceIn, IdempotencyKey, InputDatetime, JsonInput, UtcDatetime, WorkOrderPublic,
                          WorkOrderStatus)
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -71,6 +71,7 @@ class EventEndIn(JsonInput):
     """A worker saw the zone empty again after a rule event (the rule's END)."""
 
     model_config = ConfigDict(extra="forbid")
+    version: EventEndVersion = 1
     idempotency_key: IdempotencyKey | None = None
     event_id: str = Field(min_length=1, max_length=128)
     camera_id: str = Field(min_length=1, max_length=64)

@@ -29,19 +29,20 @@ from inference.detections import Detections
 from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapshot
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
-from streams.delivery.orders import JPEG, MP4, EvidenceItem
+from api.contract.wire import JPEG, MP4, EvidenceItem
 
 log = logging.getLogger(__name__)
 
 
 class StartEvent(Protocol):
-    """What the recorder reads from a rule's START (inference.rules.RuleEvent). The newer
-    optional fields (``before_at``, ``actor_track_ids``) are read with getattr."""
+    """What the recorder reads from a rule's START (inference.rules.RuleEvent)."""
 
     event_id: str
     started_at: float
     track_ids: tuple[int, ...]
     detections: Detections
+    actor_track_ids: tuple[int, ...]
+    before_at: float | None
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class EvidenceRecorder:
         """Start collecting for ``event`` on its key ``frame`` (already observed). With
         ``wait`` False, or post_s 0, the evidence comes back at once: key, before and
         the pre-roll clip, with no after frame."""
-        highlight = frozenset(event.track_ids) | frozenset(getattr(event, "actor_track_ids", ()) or ())
+        highlight = frozenset(event.track_ids) | frozenset(event.actor_track_ids)
         in_event, others = _split(tracked, highlight)
         actors = in_event[~np.isin(in_event.tracker_id, list(event.track_ids))]  # drawn red beside the objects
         snapshot = render_snapshot(frame.image, zone, Detections.merge([event.detections, actors]), context=others,
@@ -258,7 +259,7 @@ class EvidenceRecorder:
     # -- making the files ---------------------------------------------------------------
     def _before(self, event: StartEvent, zone: PolygonZone, caption: str, highlight: frozenset[int],
                 key: VideoFrame) -> bytes | None:
-        before_at = getattr(event, "before_at", None)
+        before_at = event.before_at
         target = before_at if before_at is not None else event.started_at - self.settings.before_lead_s
         chosen = self.buffer.closest(target)
         if chosen is None or chosen.frame_id == key.frame_id:

@@ -17,31 +17,22 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Callable
 
 from inference.clock import FrameClock
 from inference.models.detector import Detector
 from inference.detections import Detections
 from inference.evidence import render_snapshot
-from inference.rules import EventPhase, RuleEvent
+from inference.rules import EventPhase, Rule, RuleEvent
 from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
 from inference.frames import VideoFrame
+from api.contract.wire import ContractError, Priority
 from streams.delivery.orders import event_end_payload, work_order_payload
 
 log = logging.getLogger(__name__)
-
-
-class ZoneRule(Protocol):
-    """What the pipeline needs of a rule (inference.rules.DwellRule is one)."""
-
-    spec: object  # has .rule_id and .zone (a PolygonZone)
-
-    def update(self, detections: Detections, frame_size: tuple[int, int]) -> list[RuleEvent]: ...
-
-    def replace_zone(self, zone: PolygonZone) -> None: ...
 
 
 # Orders of this tier go out at once: an emergency must not wait for its clip's tail.
@@ -108,7 +99,7 @@ class CameraPipeline:
         source,
         detector: Detector,
         tracker: ObjectTracker,
-        rules: list[tuple[ZoneRule, WorkOrderTemplate]],
+        rules: list[tuple[Rule, WorkOrderTemplate]],
         clock: FrameClock,
         submit_order: Callable[[str, dict], None],
         *,
@@ -148,12 +139,12 @@ class CameraPipeline:
         # START events whose order waits for its evidence: event id -> (event, template at START).
         self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate]] = {}
 
-    def replace_rules(self, rules: list[tuple[ZoneRule, WorkOrderTemplate]]) -> None:
+    def replace_rules(self, rules: list[tuple[Rule, WorkOrderTemplate]]) -> None:
         """Swap the zone rules of a running camera (edited zones/rules); the source keeps running."""
         self._rules = list(rules)
 
     @property
-    def rules(self) -> list[tuple[ZoneRule, WorkOrderTemplate]]:
+    def rules(self) -> list[tuple[Rule, WorkOrderTemplate]]:
         return list(self._rules)
 
     @property
@@ -272,11 +263,11 @@ class CameraPipeline:
         return list(self._problems.values())
 
     def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked: Detections,
-                  rule: ZoneRule) -> None:
+                  rule: Rule) -> None:
         log.info(
             "camera %s: event %s %s zone=%s labels=%s dwell=%.1fs tracks=%s%s",
             self.camera_id, event.phase.value, event.rule_id, event.zone_id, ",".join(event.labels),
-            event.dwell_s, list(event.track_ids), " (reopened)" if getattr(event, "reopened", False) else "",
+            event.dwell_s, list(event.track_ids), " (reopened)" if event.reopened else "",
         )
         if event.phase is EventPhase.END:
             # Its order must reach the outbox before the END that refers to it.
@@ -295,28 +286,32 @@ class CameraPipeline:
             frame=frame,
             tracked=tracked,
             caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
-            # getattr: a str enum (api.schemas.Priority) prints as "Priority.EMERGENCY", not its value.
-            wait=getattr(template.priority, "value", template.priority) not in _NO_WAIT_PRIORITIES,
+            # Priority(...).value: a str enum prints as "Priority.EMERGENCY", not its value.
+            wait=Priority(template.priority).value not in _NO_WAIT_PRIORITIES,
         ))
 
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
         for evidence in ready:
             event, template = self._awaiting.pop(evidence.event.event_id)
-            payload = work_order_payload(
-                event,
-                category_code=template.category_code,
-                category_name=template.category_name,
-                priority=template.priority,
-                model_name=self._detector.name,
-                model_version=self._detector.version,
-                grid_cell=template.grid_cell,
-                address=template.address,
-                evidence=evidence.items,
-            )
+            try:
+                payload = work_order_payload(
+                    event,
+                    category_code=template.category_code,
+                    category_name=template.category_name,
+                    priority=template.priority,
+                    model_name=self._detector.name,
+                    model_version=self._detector.version,
+                    grid_cell=template.grid_cell,
+                    address=template.address,
+                    evidence=evidence.items,
+                )
+            except ContractError as exc:  # the API would refuse it: never spool it
+                log.error("camera %s: event %s cannot be filed: %s", self.camera_id, event.event_id, exc)
+                continue
             self._submit_order(event.idempotency_key(), payload)
 
     def _send_event_end(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked,
-                        rule: ZoneRule) -> None:
+                        rule: Rule) -> None:
         """The zone is empty again: send the frame that shows it, so the API can
         verify an order waiting for feedback without anyone going on site."""
         snapshot = render_snapshot(

@@ -176,7 +176,7 @@ def verdict(session: Session, order: WorkOrder, principal: Principal, body: Verd
 
 
 def _end_digest(body: EventEndIn, evidence: list[DecodedEvidence]) -> str:
-    canonical = body.model_dump(mode="json", exclude={"idempotency_key", "evidence", "ended_at"})
+    canonical = body.model_dump(mode="json", exclude={"version", "idempotency_key", "evidence", "ended_at"})
     canonical["ended_at"] = body.ended_at.astimezone(dt.timezone.utc).isoformat()
     canonical["evidence"] = [e.sha256 for e in evidence]
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()

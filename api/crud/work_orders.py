@@ -87,8 +87,9 @@ class WorkOrderFilters:
 def payload_hash(body: WorkOrderCreate, evidence: list[DecodedEvidence]) -> str:
     """SHA-256 of the payload in canonical form: what it means, not how it was
     spelled. Times are normalised to UTC, evidence counts by content hash (so
-    base64 line breaks don't matter), and the key itself is left out."""
-    canonical: dict[str, Any] = body.model_dump(mode="json", exclude={"idempotency_key", "evidence"})
+    base64 line breaks don't matter), and the key itself is left out, as is the
+    contract version (a retry after a worker upgrade is the same report)."""
+    canonical: dict[str, Any] = body.model_dump(mode="json", exclude={"version", "idempotency_key", "evidence"})
     canonical["detected_at"] = _utc_iso(body.detected_at)
     canonical["event_started_at"] = _utc_iso(body.event_started_at)
     canonical["evidence"] = [{"kind": e.kind, "content_type": e.content_type, "sha256": e.sha256} for e in evidence]
