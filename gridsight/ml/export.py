@@ -141,7 +141,7 @@ def export_model(manifest_path: str | Path, fmt: str = "onnx", *, images: list[n
 
     from ultralytics import YOLO
 
-    from gridsight.ml.train import hardware_summary
+    from gridsight.ml.trainer import hardware_summary
 
     with tempfile.TemporaryDirectory(prefix="gridsight-export-") as tmp:
         # Export from a copy: ultralytics writes next to its input, and the manifest

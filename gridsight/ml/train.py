@@ -1,250 +1,29 @@
-"""Offline YOLO training wrapper and model-manifest writer.
+"""The recipe behind the committed demo weights (``python -m gridsight.ml.train``).
 
-Wraps ultralytics training so that it never reaches the network (``YOLO_OFFLINE``,
-a model built from a yaml, no hub, no plots), keeps only the stripped best
-checkpoint, and reports held-out metrics in the shape the model manifest
-(:mod:`inference.models.manifest`) records them.
+Renders the synthetic data sets, trains in one or two stages with the offline
+wrapper in :mod:`gridsight.ml.trainer`, evaluates on a held-out test set and
+writes the manifest. The wrapper's names are re-exported here
+(``gridsight.ml.train.train_detector``, ``write_manifest``...), the paths the
+manifests and weights/README.md record.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import shutil
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gridsight.hardware import cpu_model
-from inference.models.manifest import sha256_file
-
-
-
-
-def hardware_summary(device: str = "cpu") -> str:
-    cpu = cpu_model()
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        import torch
-
-        torch_v = torch.__version__
-    except ImportError:  # pragma: no cover
-        torch_v = "?"
-    return f"{device}: {n} x {cpu}; torch {torch_v}; python {platform.python_version()}"
-
-
-@dataclass
-class TrainResult:
-    weights: Path  # stripped best checkpoint, copied into out_dir
-    sha256: str
-    classes: list[str]
-    metrics: dict[str, Any]  # {"per_class": {name: {precision, recall, map50, map50_95}}, "overall": {...}}
-    epochs: int
-    imgsz: int
-    batch: int
-    seed: int
-    model_cfg: str
-    duration_s: float
-    hardware: str
-    n_train: int
-    n_val: int
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def map50(self) -> float:
-        return float(self.metrics["overall"]["map50"])
-
-    @property
-    def weights_path(self) -> Path:  # alias used by the CLI
-        return self.weights
-
-    @property
-    def class_names(self) -> list[str]:  # alias used by the CLI
-        return list(self.classes)
-
-    @property
-    def training(self) -> dict[str, Any]:
-        """The manifest's ``training`` block for this run."""
-        try:
-            import ultralytics
-
-            ul = ultralytics.__version__
-        except ImportError:  # pragma: no cover
-            ul = "?"
-        return {
-            "code": "gridsight.ml.train.train_detector",
-            "model_cfg": self.model_cfg,
-            "pretrained": self.settings.get("pretrained", False),
-            "dataset": {"data": self.settings.get("data"), "n_train": self.n_train, "n_val": self.n_val},
-            "seed": self.seed,
-            "epochs": self.epochs,
-            "imgsz": self.imgsz,
-            "batch": self.batch,
-            "settings": {k: v for k, v in self.settings.items() if k not in ("data",)},
-            "duration_s": self.duration_s,
-            "hardware": self.hardware,
-            "ultralytics": ul,
-            "date": time.strftime("%Y-%m-%d"),
-        }
-
-
-def _count_images(data_yaml: Path) -> tuple[int, int]:
-    data = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8"))
-    root = Path(data.get("path") or Path(data_yaml).parent)
-    counts = []
-    for split in ("train", "val"):
-        dirs = data[split] if isinstance(data[split], list) else [data[split]]
-        n = 0
-        for rel in dirs:
-            d = root / rel
-            n += sum(1 for p in d.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if d.is_dir() else 0
-        counts.append(n)
-    return counts[0], counts[1]
-
-
-def _metrics_from_validator(metrics, names: dict[int, str]) -> dict[str, Any]:
-    box = metrics.box
-    per_class: dict[str, dict[str, float]] = {}
-    for i, cid in enumerate(list(box.ap_class_index)):
-        p, r, ap50, ap = box.class_result(i)
-        per_class[names[int(cid)]] = {
-            "precision": round(float(p), 4),
-            "recall": round(float(r), 4),
-            "map50": round(float(ap50), 4),
-            "map50_95": round(float(ap), 4),
-        }
-    overall = {
-        "precision": round(float(box.mp), 4),
-        "recall": round(float(box.mr), 4),
-        "map50": round(float(box.map50), 4),
-        "map50_95": round(float(box.map), 4),
-    }
-    return {"per_class": per_class, "overall": overall}
-
-
-def evaluate(weights: Path, data_yaml: Path, imgsz: int = 320, batch: int = 16, device: str = "cpu", workers: int = 0) -> dict[str, Any]:
-    """Validate weights on the dataset's val split; per-class and overall P/R/mAP."""
-    os.environ["YOLO_OFFLINE"] = "1"
-    from ultralytics import YOLO
-
-    model = YOLO(str(weights), task="detect")
-    with tempfile.TemporaryDirectory(prefix="gridsight-val-") as tmp:
-        m = model.val(data=str(data_yaml), imgsz=imgsz, batch=batch, device=device, workers=workers, plots=False,
-                      split="val", project=tmp, name="val", verbose=False, exist_ok=True)
-    return _metrics_from_validator(m, model.names)
-
-
-def train_detector(
-    data_yaml: Path,
-    out_dir: Path,
-    model_cfg: str = "yolo11n.yaml",
-    epochs: int = 30,
-    imgsz: int = 320,
-    batch: int = 32,
-    workers: int = 2,
-    seed: int = 0,
-    device: str = "cpu",
-    name: str = "gridsight-detector",
-    **overrides: Any,
-) -> TrainResult:
-    """Train a detector from scratch (architecture yaml, no pretrained weights,
-    nothing downloaded), copy the stripped best checkpoint to
-    ``out_dir/<name>.pt`` and validate it on the dataset's val split.
-
-    ``overrides`` go straight to ``ultralytics`` ``train()`` (augmentation,
-    lr, close_mosaic...). Run artefacts go to ``out_dir/runs/`` (not meant for git)."""
-    os.environ["YOLO_OFFLINE"] = "1"
-    if model_cfg.endswith(".pt"):
-        raise ValueError("train_detector builds the model from an architecture yaml (e.g. yolo11n.yaml); "
-                         "a .pt name may trigger a hub download")
-    from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import strip_optimizer
-
-    data_yaml = Path(data_yaml).resolve()
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    n_train, n_val = _count_images(data_yaml)
-    settings: dict[str, Any] = dict(
-        data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=batch, workers=workers, seed=seed, device=device,
-        deterministic=True, pretrained=False, plots=False, val=True, amp=False, cache=False,
-        project=str(out_dir / "runs"), name=name, exist_ok=True, verbose=True,
-    )
-    settings.update(overrides)
-    model = YOLO(model_cfg, task="detect")
-    t0 = time.monotonic()
-    model.train(**settings)
-    duration = time.monotonic() - t0
-    ran = int(getattr(model.trainer, "epoch", epochs - 1)) + 1  # with time= the trainer refits the epoch count
-    run_dir = Path(model.trainer.save_dir)
-    best = run_dir / "weights" / "best.pt"
-    if not best.is_file():
-        best = run_dir / "weights" / "last.pt"
-    target = out_dir / f"{name}.pt"
-    shutil.copyfile(best, target)
-    strip_optimizer(target)
-    metrics = evaluate(target, data_yaml, imgsz=imgsz, batch=batch, device=device, workers=0)
-    names = YOLO(str(target), task="detect").names
-    return TrainResult(
-        weights=target,
-        sha256=sha256_file(target),
-        classes=[names[i] for i in sorted(names)],
-        metrics=metrics,
-        epochs=ran if settings.get("time") else epochs,
-        imgsz=imgsz,
-        batch=batch,
-        seed=seed,
-        model_cfg=model_cfg,
-        duration_s=round(duration, 1),
-        hardware=hardware_summary(device),
-        n_train=n_train,
-        n_val=n_val,
-        settings={k: v for k, v in settings.items() if k not in ("project", "name", "exist_ok", "verbose")},
-    )
-
-
-def write_manifest(
-    weights_path: Path,
-    name: str,
-    version: str,
-    classes: list[str],
-    canonical_labels: dict[str, str],
-    input_size: int,
-    metrics: dict[str, Any] | None,
-    training: dict[str, Any] | None,
-    description: str | None = None,
-) -> Path:
-    """Write ``<weights dir>/<name>.yaml`` describing ``weights_path`` (sha256 pinned).
-
-    The fields are those :class:`inference.models.manifest.ModelManifest` accepts."""
-    weights_path = Path(weights_path).resolve()
-    if not weights_path.is_file():
-        raise FileNotFoundError(weights_path)
-    unknown = sorted(set(canonical_labels) - set(classes))
-    if unknown:
-        raise ValueError(f"canonical_labels maps classes the model does not have: {unknown}")
-    manifest_path = weights_path.parent / f"{name}.yaml"
-    doc: dict[str, Any] = {
-        "name": name,
-        "version": str(version),
-        "file": os.path.relpath(weights_path, manifest_path.parent),
-        "sha256": sha256_file(weights_path),
-        "task": "detect",
-        "input_size": int(input_size),
-        "classes": list(classes),
-        "canonical_labels": dict(canonical_labels),
-    }
-    if description:
-        doc["description"] = description
-    if training is not None:
-        doc["training"] = training
-    if metrics is not None:
-        doc["metrics"] = metrics
-    manifest_path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
-    return manifest_path
+from gridsight.ml.trainer import (  # noqa: F401  (re-exported: the documented paths)
+    TrainResult,
+    _count_images,
+    evaluate,
+    hardware_summary,
+    train_detector,
+    write_manifest,
+)
 
 
 # --------------------------------------------------------------------------- the committed demo weights
@@ -286,6 +65,96 @@ def _combined_yaml(out: Path, train_dirs: list[Path], val_dir: Path) -> Path:
     return out
 
 
+def _render_sets(work_dir: Path, n_train: int, n_val: int, n_test: int, seed: int, two_stage: bool,
+                 render_workers: int) -> tuple[Path, Path, float]:
+    """Step 1: train/val (seed), the held-out test set (seed + 1000) and, for stage 2, a second
+    train set (seed + 1); returns (data yaml, test yaml, seconds spent rendering)."""
+    t0 = time.monotonic()
+    data_yaml = _dataset(work_dir / "dataset", n_train, n_val, seed, render_workers)
+    test_yaml = _dataset(work_dir / "testset", 0, n_test, seed + 1000, render_workers)
+    if two_stage:
+        _dataset(work_dir / "dataset-extra", n_train, 0, seed + 1, render_workers)
+    return data_yaml, test_yaml, time.monotonic() - t0
+
+
+def _stage1(data_yaml: Path, work_dir: Path, name: str, epochs: int, imgsz: int, batch: int, workers: int, seed: int,
+            n_train: int, stage1_weights: Path | None, init: Path | None,
+            time_hours: float | None) -> tuple[TrainResult | None, Path, dict[str, Any]]:
+    """Step 2: yolo11n from scratch (or from ``init``) on the first train set, unless
+    ``stage1_weights`` is given; returns (its result or None, its weights, its record)."""
+    settings: dict[str, Any] = dict(DEMO_STAGE1)
+    if init is not None:
+        settings["pretrained"] = str(Path(init).resolve())
+    if time_hours:
+        settings["time"] = float(time_hours)
+    result = None
+    if stage1_weights is None:
+        result = train_detector(data_yaml, work_dir, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers,
+                                seed=seed, name=f"{name}-stage1", **settings)
+        stage1_weights = result.weights
+    record = {"stage": 1, "init": (f"{Path(init).name} (layers with matching shapes)" if init is not None
+                                   else "none (yolo11n.yaml, random init)"),
+              "train_images": n_train, "epochs": result.epochs if result is not None else epochs,
+              "time_hours": time_hours, "settings": {k: v for k, v in settings.items() if k != "pretrained"},
+              "duration_s": result.duration_s if result is not None else None}
+    return result, stage1_weights, record
+
+
+def _stage2(work_dir: Path, name: str, epochs: int, imgsz: int, batch: int, workers: int, seed: int,
+            stage1_weights: Path) -> tuple[TrainResult, dict[str, Any]]:
+    """Step 3: continue from stage 1 on both train sets, validating on the first val set."""
+    both = _combined_yaml(work_dir / "stage2-data.yaml",
+                          [work_dir / "dataset/images/train", work_dir / "dataset-extra/images/train"],
+                          work_dir / "dataset/images/val")
+    result = train_detector(both, work_dir, epochs=epochs, imgsz=imgsz, batch=batch, workers=workers, seed=seed,
+                            name=f"{name}-stage2", pretrained=str(stage1_weights), **{k: v for k, v in DEMO_STAGE2.items()})
+    return result, {"stage": 2, "init": "stage 1 best checkpoint", "train_images": result.n_train, "epochs": epochs,
+                    "settings": dict(DEMO_STAGE2), "duration_s": result.duration_s}
+
+
+def _recorded_command(n_train: int, n_val: int, n_test: int, epochs: tuple[int, int], imgsz: int, batch: int,
+                      workers: int, seed: int, name: str, version: str, init: Path | None, time_hours: float | None,
+                      render_workers: int) -> str:
+    """The command line that reruns this recipe, as the manifest records it."""
+    return (f"YOLO_OFFLINE=1 python -m gridsight.ml.train --n-train {n_train} --n-val {n_val} --n-test {n_test} "
+            f"--epochs {epochs[0]} {epochs[1]} --imgsz {imgsz} --batch {batch} --workers {workers} --seed {seed}"
+            + (f" --name {name} --version {version}" if name != DEMO_NAME else "")
+            + (f" --init {_rel(init)}" if init is not None else "")
+            + (f" --time-hours {time_hours}" if time_hours else "")
+            + (f" --render-workers {render_workers}" if render_workers > 1 else ""))
+
+
+def _training_block(command: str, init: Path | None, seed: int, n_train: int, n_val: int, n_test: int,
+                    two_stage: bool, imgsz: int, batch: int, stages: list[dict[str, Any]], gen_s: float,
+                    hardware: str) -> dict[str, Any]:
+    """The manifest's ``training`` block for the whole recipe."""
+    import ultralytics
+
+    total = sum(s["duration_s"] or 0 for s in stages)
+    return {
+        "code": "gridsight.ml.train.train_demo_weights",
+        "command": command,
+        "model_cfg": "yolo11n.yaml",
+        "pretrained": _rel(init) if init is not None else False,
+        "dataset": {
+            "generator": "gridsight.synth.dataset.generate_dataset (procedural synthetic scenes: streets, corridors, elevators; 640x360)",
+            "train": [{"seed": seed, "images": n_train}] + ([{"seed": seed + 1, "images": n_train}] if two_stage else []),
+            "val": {"seed": seed, "images": n_val},
+            "test": {"seed": seed + 1000, "images": n_test},
+        },
+        "seed": seed,
+        "epochs": int(sum(st["epochs"] for st in stages)),
+        "imgsz": imgsz,
+        "batch": batch,
+        "stages": stages,
+        "duration_s": round(total, 1),
+        "dataset_generation_s": round(gen_s, 1),
+        "hardware": hardware,
+        "ultralytics": ultralytics.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def train_demo_weights(
     work_dir: Path = Path("var/demo-training"),
     weights_dir: Path = Path("weights"),
@@ -325,83 +194,31 @@ def train_demo_weights(
     from gridsight.synth.render import CLASSES
 
     work_dir, weights_dir = Path(work_dir).resolve(), Path(weights_dir).resolve()
-    t0 = time.monotonic()
     two_stage = epochs[1] > 0
-    data_yaml = _dataset(work_dir / "dataset", n_train, n_val, seed, render_workers)
-    test_yaml = _dataset(work_dir / "testset", 0, n_test, seed + 1000, render_workers)
+    data_yaml, test_yaml, gen_s = _render_sets(work_dir, n_train, n_val, n_test, seed, two_stage, render_workers)
+    r1, stage1_weights, record1 = _stage1(data_yaml, work_dir, name, epochs[0], imgsz, batch, workers, seed, n_train,
+                                          stage1_weights, init, time_hours)
+    stages, final = [record1], r1
     if two_stage:
-        _dataset(work_dir / "dataset-extra", n_train, 0, seed + 1, render_workers)
-    gen_s = time.monotonic() - t0
-    stages: list[dict[str, Any]] = []
-    s1_settings: dict[str, Any] = dict(DEMO_STAGE1)
-    if init is not None:
-        s1_settings["pretrained"] = str(Path(init).resolve())
-    if time_hours:
-        s1_settings["time"] = float(time_hours)
-    r1 = None
-    if stage1_weights is None:
-        r1 = train_detector(data_yaml, work_dir, epochs=epochs[0], imgsz=imgsz, batch=batch, workers=workers, seed=seed,
-                            name=f"{name}-stage1", **s1_settings)
-        stage1_weights = r1.weights
-        s1_duration, s1_hw = r1.duration_s, r1.hardware
-    else:
-        s1_duration, s1_hw = None, None
-    s1_epochs = r1.epochs if r1 is not None else epochs[0]
-    stages.append({"stage": 1, "init": (f"{Path(init).name} (layers with matching shapes)" if init is not None else "none (yolo11n.yaml, random init)"),
-                   "train_images": n_train, "epochs": s1_epochs, "time_hours": time_hours,
-                   "settings": {k: v for k, v in s1_settings.items() if k != "pretrained"}, "duration_s": s1_duration})
-    final = r1
-    if two_stage:
-        both = _combined_yaml(work_dir / "stage2-data.yaml", [work_dir / "dataset/images/train", work_dir / "dataset-extra/images/train"],
-                              work_dir / "dataset/images/val")
-        final = train_detector(both, work_dir, epochs=epochs[1], imgsz=imgsz, batch=batch, workers=workers, seed=seed,
-                               name=f"{name}-stage2", pretrained=str(stage1_weights), **{k: v for k, v in DEMO_STAGE2.items()})
-        stages.append({"stage": 2, "init": "stage 1 best checkpoint", "train_images": final.n_train, "epochs": epochs[1],
-                       "settings": dict(DEMO_STAGE2), "duration_s": final.duration_s})
+        final, record2 = _stage2(work_dir, name, epochs[1], imgsz, batch, workers, seed, stage1_weights)
+        stages.append(record2)
     if final is None:
         raise ValueError("nothing to train: stage 1 was skipped (stage1_weights) and stage 2 has 0 epochs")
-    r2 = final
-    test_metrics = evaluate(r2.weights, test_yaml, imgsz=imgsz, batch=batch)
+    test_metrics = evaluate(final.weights, test_yaml, imgsz=imgsz, batch=batch)
     weights_dir.mkdir(parents=True, exist_ok=True)
     target = weights_dir / f"{name}.pt"
-    shutil.copyfile(r2.weights, target)
-    import ultralytics
-
-    total = sum(s["duration_s"] or 0 for s in stages)
-    training = {
-        "code": "gridsight.ml.train.train_demo_weights",
-        "command": (f"YOLO_OFFLINE=1 python -m gridsight.ml.train --n-train {n_train} --n-val {n_val} --n-test {n_test} "
-                    f"--epochs {epochs[0]} {epochs[1]} --imgsz {imgsz} --batch {batch} --workers {workers} --seed {seed}"
-                    + (f" --name {name} --version {version}" if name != DEMO_NAME else "")
-                    + (f" --init {_rel(init)}" if init is not None else "")
-                    + (f" --time-hours {time_hours}" if time_hours else "")
-                    + (f" --render-workers {render_workers}" if render_workers > 1 else "")),
-        "model_cfg": "yolo11n.yaml",
-        "pretrained": _rel(init) if init is not None else False,
-        "dataset": {
-            "generator": "gridsight.synth.dataset.generate_dataset (procedural synthetic scenes: streets, corridors, elevators; 640x360)",
-            "train": [{"seed": seed, "images": n_train}] + ([{"seed": seed + 1, "images": n_train}] if two_stage else []),
-            "val": {"seed": seed, "images": n_val},
-            "test": {"seed": seed + 1000, "images": n_test},
-        },
-        "seed": seed,
-        "epochs": int(sum(st["epochs"] for st in stages)),
-        "imgsz": imgsz,
-        "batch": batch,
-        "stages": stages,
-        "duration_s": round(total, 1),
-        "dataset_generation_s": round(gen_s, 1),
-        "hardware": r2.hardware if s1_hw is None else s1_hw,
-        "ultralytics": ultralytics.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    shutil.copyfile(final.weights, target)
+    command = _recorded_command(n_train, n_val, n_test, epochs, imgsz, batch, workers, seed, name, version, init,
+                                time_hours, render_workers)
+    training = _training_block(command, init, seed, n_train, n_val, n_test, two_stage, imgsz, batch, stages, gen_s,
+                               final.hardware if r1 is None else r1.hardware)
     metrics = {
         "split": f"held-out synthetic test set ({n_test} images, seed {seed + 1000}; never used for training or checkpoint selection)",
         **test_metrics,
-        "val": r2.metrics,
+        "val": final.metrics,
     }
     return write_manifest(
-        target, name, version, r2.classes, {c: c for c in CLASSES}, imgsz, metrics, training,
+        target, name, version, final.classes, {c: c for c in CLASSES}, imgsz, metrics, training,
         description=f"Demo detector ({len(CLASSES)} classes) trained only on procedurally rendered synthetic scenes "
                     "(streets; corridors and elevators from v2 on). Useless on real cameras; for exercising the pipeline end to end.",
     )
