@@ -1,5 +1,6 @@
 # The README's two commands: `make demo` (the main job on the embedded default)
-# and `make test`. Both install what they need and are safe to re-run.
+# and `make test` (plus `make test-fast`, its quick unit subset). Both install what
+# they need and are safe to re-run.
 SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
@@ -13,13 +14,18 @@ APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugin
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
 	chromium fonts-wqy-microhei
 
-.PHONY: demo test setup system-deps services venv clean
+.PHONY: demo test test-fast setup system-deps services venv clean
 
 demo: setup
 	$(VENV)/bin/gridsight demo
 
 test: setup services
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The unit tests without the `slow` ones: under two minutes on two cores, for the edit-test loop.
+# `make test` (CI) still runs everything.
+test-fast: setup services
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit -m "not slow"
 
 setup: system-deps venv
 
