@@ -6,6 +6,7 @@ command's arguments sit beside the code that runs it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -22,7 +23,7 @@ def _fail(message: str) -> int:
 
 def cmd_train(args) -> int:
     from gridsight.ml.dataset_check import DatasetError, check_dataset
-    from gridsight.ml.train import train_detector, write_manifest
+    from gridsight.ml.trainer import train_detector, write_manifest
     from inference.labels import CANONICAL_LABELS
 
     try:
@@ -181,35 +182,49 @@ def _add_export(sub) -> None:
 
 
 def cmd_verdicts(args) -> int:
-    from api.db.engine import make_engine, session_factory
-    from api.evidence import EvidenceStore
-    from api.settings import Settings
+    import httpx
+
+    from gridsight.ml.api_client import token_from_env
     from gridsight.ml.verdicts import export_verdicts
     from inference.models.manifest import ManifestError, load_manifest
 
+    if args.database_url or args.evidence_dir:
+        return _fail("gridsight verdicts reads the orders from the API over HTTP now: drop --database-url/"
+                     "--evidence-dir and give --api-url (and a token in GRIDSIGHT_API_TOKEN or --token)")
     try:
         manifest, _ = load_manifest(args.model)
     except ManifestError as exc:
         return _fail(str(exc))
-    settings = Settings(**{k: v for k, v in {"database_url": args.database_url, "evidence_dir": args.evidence_dir}.items() if v})
-    engine = make_engine(settings.database_url)
     try:
-        with session_factory(engine)() as session:
-            result = export_verdicts(session, EvidenceStore(Path(settings.evidence_dir)), args.out,
-                                     list(manifest.classes), val_fraction=args.val_fraction)
-    finally:
-        engine.dispose()
+        result = export_verdicts(args.out, list(manifest.classes), api_url=args.api_url,
+                                 token=token_from_env(args.token), val_fraction=args.val_fraction)
+    except ValueError as exc:
+        return _fail(str(exc))
+    except httpx.HTTPError as exc:
+        return _fail(f"the API at {args.api_url} could not be reached: {exc}")
     print(result.summary())
     print(f"fine-tune with: gridsight train --data {result.data_yaml} --init <{manifest.name} weights> --out <dir>")
     return 0
+
+
+def _add_api_options(p) -> None:
+    """--api-url and --token, as replay and verdicts take them (the token is never printed)."""
+    from gridsight.ml.api_client import default_api_url
+
+    p.add_argument("--api-url", default=default_api_url(), help="the API's root URL (default: GRIDSIGHT_API_URL "
+                   "or http://127.0.0.1:8000)")
+    p.add_argument("--token", default=None, help="API token (default: GRIDSIGHT_API_TOKEN)")
 
 
 def _add_verdicts(sub) -> None:
     p = sub.add_parser("verdicts", help="export operator verdicts (confirmed / false positive) as a YOLO dataset")
     p.add_argument("--out", required=True, help="dataset directory")
     p.add_argument("--model", required=True, help="manifest of the model to fine-tune (its class list numbers the labels)")
-    p.add_argument("--database-url", default=os.environ.get("GRIDSIGHT_DATABASE_URL"), help="default: the API's setting")
-    p.add_argument("--evidence-dir", default=os.environ.get("GRIDSIGHT_EVIDENCE_DIR"), help="default: the API's setting")
+    _add_api_options(p)  # a supervisor's or admin's token exports every grid cell's orders
+    # Before the export read the API over HTTP it opened the database and evidence directory itself:
+    # the options are still accepted, and refused with what to give instead.
+    p.add_argument("--database-url", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--evidence-dir", default=None, help=argparse.SUPPRESS)
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.set_defaults(func=cmd_verdicts)
 
@@ -221,6 +236,7 @@ def cmd_replay(args) -> int:
     import tempfile
 
     from streams.config import ConfigError, load_config
+    from gridsight.ml.api_client import token_from_env
     from gridsight.ml.replay import fetch_order_clip, replay_clip
     from inference.models.manifest import ManifestError
 
@@ -233,7 +249,7 @@ def cmd_replay(args) -> int:
         if args.order is not None:
             try:
                 clip, order_camera = fetch_order_clip(args.order, Path(tmp) / "order.mp4", api_url=args.api_url,
-                                                      token=args.token or os.environ.get("GRIDSIGHT_API_TOKEN"))
+                                                      token=token_from_env(args.token))
             except (ValueError, OSError) as exc:
                 return _fail(str(exc))
             camera_id = camera_id or order_camera
@@ -258,8 +274,7 @@ def _add_replay(sub) -> None:
     p.add_argument("--camera", help="camera id whose zones and rules apply (default: the order's, or the first)")
     p.add_argument("--model", help="another model manifest to replay with (default: the camera's)")
     p.add_argument("--order", type=int, help="replay this work order's evidence clip, fetched from the API")
-    p.add_argument("--api-url", default=os.environ.get("GRIDSIGHT_API_URL", "http://127.0.0.1:8000"))
-    p.add_argument("--token", default=None, help="API token (default: GRIDSIGHT_API_TOKEN)")
+    _add_api_options(p)
     p.add_argument("--out", default=None, help="write events.jsonl and each order's evidence here")
     p.set_defaults(func=cmd_replay)
 

@@ -152,14 +152,10 @@ def fetch_order_clip(order_id: int, dest: Path, *, api_url: str | None = None, t
     """Download work order ``order_id``'s evidence clip; returns (path, camera_id).
 
     ``client`` (an httpx.Client rooted at the API) replaces ``api_url``/``token`` in tests."""
-    import httpx
+    from gridsight.ml.api_client import api_client
 
-    own = client is None
-    if own:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = httpx.Client(base_url=(api_url or "").rstrip("/"), headers=headers, timeout=timeout_s)
-    try:
-        resp = client.get(f"/api/v1/work-orders/{order_id}")
+    with api_client(api_url, token, client=client, timeout_s=timeout_s) as http:
+        resp = http.get(f"/api/v1/work-orders/{order_id}")
         if resp.status_code != 200:
             raise ValueError(f"work order {order_id}: the API answered {resp.status_code}: {resp.text[:200]}")
         order = resp.json()
@@ -167,12 +163,9 @@ def fetch_order_clip(order_id: int, dest: Path, *, api_url: str | None = None, t
         if not clips:
             raise ValueError(f"work order {order_id} has no evidence clip to replay (evidence: "
                              f"{[e.get('kind') for e in order.get('evidence', [])]})")
-        data = client.get(clips[-1]["url"])
+        data = http.get(clips[-1]["url"])
         if data.status_code != 200:
             raise ValueError(f"work order {order_id}: downloading its clip failed with {data.status_code}")
-    finally:
-        if own:
-            client.close()
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(data.content)
     return dest, order["camera_id"]

@@ -7,26 +7,27 @@ import shutil
 from pathlib import Path
 
 import cv2
+import httpx
 import yaml
-from fastapi.testclient import TestClient
 
-from api.main import create_app
 from gridsight.cli import main
 from gridsight.ml.dataset_check import check_dataset
 from gridsight.ml.export import synthetic_frames
-from gridsight.ml.verdicts import export_verdicts
-from tests.unit.test_api_support import b64, make_settings, order_body, post_order
+from tests.unit.test_api_support import b64, order_body, post_order, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "weights" / "gridsight-demo-v1.pt"
+MANIFEST = ROOT / "weights" / "gridsight-demo-v1.yaml"
 CLASSES = ["person", "litter", "garbage_bag"]
 
 
-def _verdict_dataset(tmp_path: Path) -> Path:
+def _verdict_dataset(tmp_path: Path, monkeypatch, capsys) -> Path:
+    """Orders filed with an API server, reviewed, then exported by `gridsight verdicts` over HTTP."""
     from ultralytics import YOLO
 
     model = YOLO(str(V1), task="detect")
-    with TestClient(create_app(make_settings(tmp_path / "api"))) as api:
+    with running_server(f"sqlite:///{tmp_path / 'api' / 'gridsight.db'}", tmp_path / "api" / "evidence") as (base, _proc), \
+            httpx.Client(base_url=base, timeout=30) as api:
         for n, image in enumerate(synthetic_frames(10, seed=5)):
             found = model.predict([image], imgsz=320, conf=0.4, verbose=False)[0].boxes
             boxes = [{"label": CLASSES[int(c)], "confidence": float(p), "xyxy": [float(v) for v in xyxy], "track_id": None}
@@ -34,18 +35,26 @@ def _verdict_dataset(tmp_path: Path) -> Path:
             ok, jpeg = cv2.imencode(".jpg", image)
             body = order_body(event_id=f"evt-{n}", zone_id=f"z{n}", boxes=boxes or [], labels=["garbage_bag"],
                               evidence=[{"kind": "frame", "content_type": "image/jpeg", "data_b64": b64(jpeg.tobytes())}])
-            order = post_order(api, body, f"lifecycle-{n:04d}").json()
+            order = post_order(api, body, f"lifecycle-{n:04d}").json()  # open dev-mode API: an admin
             verdict = "confirmed" if boxes and n % 3 else "false_positive"
             assert api.post(f"/api/v1/work-orders/{order['id']}/verdict",
                             json={"verdict": verdict, "reason": "checked"}).status_code == 200
-        with api.app.state.sessions() as session:
-            result = export_verdicts(session, api.app.state.evidence_store, tmp_path / "verdicts", CLASSES, val_fraction=0.3)
-    assert result.images["train"] and result.images["val"], result.summary()
-    return result.data_yaml
+        command = ["verdicts", "--model", str(MANIFEST), "--out", str(tmp_path / "verdicts"), "--api-url", base,
+                   "--val-fraction", "0.3"]
+        capsys.readouterr()
+        monkeypatch.setenv("GRIDSIGHT_API_TOKEN", "lifecycle-secret-token-0001")  # sent, never printed
+        assert main(command) == 0
+    out = capsys.readouterr()
+    assert "fine-tune with: gridsight train" in out.out, out.out
+    assert "lifecycle-secret-token-0001" not in out.out + out.err
+    data = tmp_path / "verdicts" / "data.yaml"
+    report = check_dataset(data)
+    assert report.images["train"] and report.images["val"], report.summary()
+    return data
 
 
-def test_train_refuses_a_broken_dataset_then_fine_tunes_on_verdicts(tmp_path, capsys):
-    data = _verdict_dataset(tmp_path)
+def test_train_refuses_a_broken_dataset_then_fine_tunes_on_verdicts(tmp_path, capsys, monkeypatch):
+    data = _verdict_dataset(tmp_path, monkeypatch, capsys)
 
     broken = tmp_path / "broken"
     shutil.copytree(data.parent, broken)
@@ -81,8 +90,8 @@ def test_eval_and_export_refuse_bad_input_with_the_reason(tmp_path, capsys):
     assert "TensorRT" in capsys.readouterr().err
 
 
-def test_eval_writes_recommended_floors_into_the_manifest(tmp_path, capsys):
-    data = _verdict_dataset(tmp_path)
+def test_eval_writes_recommended_floors_into_the_manifest(tmp_path, capsys, monkeypatch):
+    data = _verdict_dataset(tmp_path, monkeypatch, capsys)
     shutil.copy(V1, tmp_path)
     manifest = tmp_path / "gridsight-demo-v1.yaml"
     manifest.write_text((ROOT / "weights" / "gridsight-demo-v1.yaml").read_text())

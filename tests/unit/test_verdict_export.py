@@ -1,5 +1,6 @@
 """Operator verdicts -> a YOLO dataset: confirmed orders give labels, false positives hard
-negatives, repeats of one frame appear once, and the result loads as a dataset."""
+negatives, repeats of one frame appear once, and the result loads as a dataset. The export
+reads the orders and their frames over HTTP from a real API (the app, through TestClient)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from gridsight.ml.dataset_check import check_dataset
-from gridsight.ml.verdicts import export_verdicts
-from tests.unit.test_api_support import b64, make_settings, order_body, post_order
+from gridsight.ml.verdicts import VerdictExportError, export_verdicts
+from tests.unit.test_api_support import REPO, b64, make_settings, order_body, post_order
 
 CLASSES = ["person", "litter", "garbage_bag", "garbage_pile"]
 
@@ -58,9 +59,7 @@ def test_verdicts_become_a_loadable_dataset_with_matching_counts(api, tmp_path):
     _file(api, 5, _frame(3), [bag], "false_positive")  # a repeat carrying the same frame as order 3
     _file(api, 6, _frame(6), [pile], None)  # no verdict yet: not exported
 
-    state = api.app.state
-    with state.sessions() as session:
-        result = export_verdicts(session, state.evidence_store, tmp_path / "ds", CLASSES, val_fraction=0.0)
+    result = export_verdicts(tmp_path / "ds", CLASSES, client=api, val_fraction=0.0)
 
     assert (result.positives, result.hard_negatives) == (2, 2)
     assert result.skipped == {"duplicate frame": 1}
@@ -90,10 +89,69 @@ def test_incidents_stay_on_one_side_of_the_split(api, tmp_path):
     bag = {"label": "garbage_bag", "confidence": 0.7, "xyxy": [200.0, 150.0, 240.0, 210.0], "track_id": 4}
     for n in range(1, 13):
         _file(api, n, _frame(100 + n), [bag], "confirmed")
-    state = api.app.state
-    with state.sessions() as session:
-        result = export_verdicts(session, state.evidence_store, tmp_path / "ds", CLASSES, val_fraction=0.3)
+    result = export_verdicts(tmp_path / "ds", CLASSES, client=api, val_fraction=0.3)
     assert result.images["train"] > 0 and result.images["val"] > 0
     report = check_dataset(tmp_path / "ds" / "data.yaml")
     assert report.ok, report.summary()
     assert report.images == result.images and report.instances["train"]["garbage_bag"] == result.images["train"]
+
+
+def test_more_orders_than_one_page_are_all_read(api, tmp_path, monkeypatch):
+    monkeypatch.setattr("gridsight.ml.verdicts.PAGE", 2)
+    bag = {"label": "garbage_bag", "confidence": 0.7, "xyxy": [200.0, 150.0, 240.0, 210.0], "track_id": 4}
+    for n in range(1, 6):
+        _file(api, n, _frame(200 + n), [bag], "confirmed" if n % 2 else "false_positive")
+    _file(api, 6, _frame(206), [bag], None)
+    result = export_verdicts(tmp_path / "ds", CLASSES, client=api, val_fraction=0.0)
+    assert (result.positives, result.hard_negatives) == (3, 2)
+    sources = json.loads((tmp_path / "ds" / "sources.json").read_text())
+    numbers = [s["order_no"] for s in sources]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 5  # by order id, each once
+
+
+def test_an_order_whose_frame_file_is_gone_is_skipped_with_the_reason(api, tmp_path):
+    bag = {"label": "garbage_bag", "confidence": 0.7, "xyxy": [200.0, 150.0, 240.0, 210.0], "track_id": 4}
+    kept, gone = _frame(301), _frame(302)
+    _file(api, 1, kept, [bag], "confirmed")
+    _file(api, 2, gone, [bag], "confirmed")
+    files = [p for p in (tmp_path / "evidence").rglob("*") if p.is_file() and p.read_bytes() == gone]
+    assert files
+    for path in files:
+        path.unlink()
+    result = export_verdicts(tmp_path / "ds", CLASSES, client=api, val_fraction=0.0)
+    assert result.positives == 1 and result.skipped == {"without an unannotated frame": 1}
+
+
+def test_a_token_that_may_not_read_orders_is_refused_with_the_status(tmp_path):
+    settings = make_settings(tmp_path, tokens={"worker-secret-1": {"role": "worker", "name": "w"}})
+    with TestClient(create_app(settings), headers={"Authorization": "Bearer worker-secret-1"}) as client:
+        with pytest.raises(VerdictExportError, match="listing work orders: the API answered 403") as info:
+            export_verdicts(tmp_path / "ds", CLASSES, client=client)
+    assert "worker-secret-1" not in str(info.value)
+
+
+def test_the_cli_sends_the_environment_token_and_never_prints_it(tmp_path, monkeypatch, capsys):
+    import httpx
+
+    from gridsight.cli import main
+
+    seen = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("authorization")))
+        return httpx.Response(403, json={"detail": "role operator or above required"})
+
+    real_client = httpx.Client
+    monkeypatch.setattr("gridsight.ml.api_client.httpx.Client",
+                        lambda **kw: real_client(transport=httpx.MockTransport(refuse), **kw))
+    monkeypatch.setenv("GRIDSIGHT_API_TOKEN", "env-secret-token-0001")
+    manifest = REPO / "weights" / "gridsight-demo-v1.yaml"
+    rc = main(["verdicts", "--model", str(manifest), "--out", str(tmp_path / "ds"), "--api-url", "http://api.test:9/"])
+    out = capsys.readouterr()
+    assert rc == 2 and "listing work orders: the API answered 403" in out.err
+    assert seen == [("http://api.test:9/api/v1/work-orders?limit=200&offset=0", "Bearer env-secret-token-0001")]
+    assert "env-secret-token-0001" not in out.out + out.err
+
+    # The options the export took when it read the database itself are refused with what to give instead.
+    assert main(["verdicts", "--model", str(manifest), "--out", str(tmp_path / "ds"), "--database-url", "sqlite://"]) == 2
+    assert "--api-url" in capsys.readouterr().err
