@@ -73,13 +73,13 @@ def preset_support(provided: frozenset[str]) -> list[PresetSupport]:
     """For every preset: would the worker accept ``{preset: P}`` on a model providing ``provided``?
 
     The verdict is the worker's own label check (streams.config); the note says what is missing."""
-    from streams.config import RuleConfig, _unmapped_labels
+    from streams.config import RuleConfig, unmapped_labels
 
     adapter = TypeAdapter(RuleConfig)
     out = []
     for name in PRESETS:
         rule = adapter.validate_python({"preset": name, "zone": "z"})
-        errors, warnings = _unmapped_labels("r", rule, "m", provided)
+        errors, warnings = unmapped_labels("r", rule, "m", provided)
         missing = []
         for field, labels in rule.label_fields().items():
             lacking = [lb for lb in labels if lb not in provided]

@@ -1,0 +1,159 @@
+"""One camera's sections: its model, source, tracker, zones and rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from inference.labels import CANONICAL_LABELS
+from inference.rates import MinRate, rule_min_fps
+from inference.rules.presets import ZONE_KINDS, get_preset
+from inference.rules.schedule import DEFAULT_TIMEZONE
+from inference.zones import ZoneGeometryError, validate_polygon
+from streams.config.base import Identifier, Strict
+from streams.config.rules import RuleConfig
+
+ZoneKind = Literal[ZONE_KINDS]  # type: ignore[valid-type]
+
+
+class ModelConfig(Strict):
+    manifest: Path = Field(description="Path to the model manifest YAML (weights file, sha256, class map)")
+    confidence: float = Field(default=0.35, ge=0.01, le=0.99, description="Minimum detection confidence")
+    iou: float = Field(default=0.5, ge=0.05, le=0.95, description="NMS IoU threshold")
+    class_confidence: dict[str, Annotated[float, Field(ge=0.01, le=0.99)]] = Field(
+        default_factory=dict, max_length=256,
+        description="Per canonical label confidence floor (overrides the manifest's recommendation and `confidence`); "
+                    "tracks of that label also start from it",
+    )
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|\d+)$", description="Torch device; GPU code paths fall back to cpu when absent")
+    backend: Literal["auto", "pytorch", "onnx", "tensorrt"] = Field(
+        default="auto",
+        description="Which copy of the weights runs: auto takes the fastest export verified in the manifest whose runtime is "
+                    "present (TensorRT needs a CUDA GPU, ONNX Runtime runs on the CPU) and otherwise PyTorch, logging why; "
+                    "naming one that cannot run here stops the worker",
+    )
+    max_batch: int = Field(
+        default=8, ge=1, le=256,
+        description="Largest batch the shared model runs; the cameras on this model queue their frames into it "
+                    "(1: no batching, one camera at a time)",
+    )
+    batch_deadline_ms: float = Field(
+        default=20.0, ge=0, le=1000,
+        description="Longest a frame waits for a batch to fill; a batch also goes as soon as it is full or every "
+                    "camera on the model is waiting",
+    )
+
+
+    @field_validator("class_confidence")
+    @classmethod
+    def _canonical_keys(cls, value):
+        unknown = sorted(set(value) - CANONICAL_LABELS)
+        if unknown:
+            raise ValueError(f"unknown label(s) {unknown}; canonical labels are {sorted(CANONICAL_LABELS)}")
+        return value
+
+
+class SourceConfig(Strict):
+    open_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Give up opening the stream after this long")
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Treat the stream as dead after this long without data")
+    backoff_initial_s: float = Field(default=1.0, gt=0, le=60, description="First reconnect delay")
+    backoff_max_s: float = Field(default=30.0, gt=0, le=600, description="Reconnect delay cap")
+    offline_after_failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures before the camera is reported offline")
+    realtime: bool | None = Field(default=None, description="Pace file sources at their native rate (default: only live sources are paced)")
+    loop: bool = Field(default=False, description="Loop file sources")
+    max_corrupt_ratio: float = Field(
+        default=0.05, ge=0, le=1,
+        description="Share of decoded frames flagged corrupt (decoder error concealment, damaged packets, and "
+                    "frames predicted from them until the next key frame) above which the camera is degraded; "
+                    "corrupt frames are never analysed",
+    )
+    corrupt_window_s: float = Field(
+        default=60.0, gt=0, le=3600, description="The corrupt share is measured over the frames decoded in this many seconds",
+    )
+
+
+class TrackerConfig(Strict):
+    lost_track_seconds: float = Field(default=3.0, gt=0, le=120, description="Keep a track alive this long without a matching box")
+    activation_threshold: float = Field(default=0.35, ge=0.01, le=1, description="Confidence a box needs to start a new track")
+    high_confidence_threshold: float = Field(
+        default=0.35, ge=0.01, le=1,
+        description="Boxes at or above this are matched first and may start tracks; weaker ones (down to the model's confidence) only extend existing tracks",
+    )
+
+
+class ZoneConfig(Strict):
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, max_length=256, description="Polygon in normalised [x, y] coordinates (0..1, origin top-left)"
+    )
+    description: str | None = Field(default=None, max_length=256, description="Free text for operators")
+    kind: ZoneKind = Field(default="any", description=f"What the zone covers, checked against presets: {', '.join(ZONE_KINDS)}")
+
+    @field_validator("polygon")
+    @classmethod
+    def _valid_geometry(cls, polygon):
+        try:
+            validate_polygon(polygon)
+        except ZoneGeometryError as exc:
+            raise ValueError(str(exc)) from None
+        return polygon
+
+
+
+
+class CameraConfig(Strict):
+    url: str = Field(repr=False, min_length=1, description="rtsp://, http(s):// or a file path; credentials are never logged")
+    model: Identifier = Field(description="Model id from the models section")
+    analysis_fps: float = Field(default=5.0, gt=0, le=60, description="Frames per second analysed (the freshest frame is always used)")
+    grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
+    address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
+    timezone: str = Field(
+        default=DEFAULT_TIMEZONE, min_length=1, max_length=64, description="IANA timezone rule schedules are read in",
+    )
+    source: SourceConfig = Field(default_factory=SourceConfig, description="Connection behaviour")
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
+    zones: dict[Identifier, ZoneConfig] = Field(min_length=1, description="Zones by id")
+    rules: dict[Identifier, RuleConfig] = Field(min_length=1, description="Rules by id: a preset (with overrides) or a full kind")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, timezone: str) -> str:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {timezone!r} (an IANA name such as Asia/Shanghai)") from None
+        return timezone
+
+    @model_validator(mode="after")
+    def _rules_name_zones(self) -> "CameraConfig":
+        for rule_id, rule in self.rules.items():
+            if rule.zone not in self.zones:
+                raise ValueError(f"rule '{rule_id}' names zone '{rule.zone}', which is not defined (zones: {sorted(self.zones)})")
+            zone_kind = self.zones[rule.zone].kind
+            if rule.preset is not None and not get_preset(rule.preset).allows_zone(zone_kind):
+                allowed = sorted(get_preset(rule.preset).zone_kinds)
+                raise ValueError(
+                    f"rule '{rule_id}': preset '{rule.preset}' applies to zones of kind {allowed} (or any); "
+                    f"zone '{rule.zone}' is kind '{zone_kind}'"
+                )
+        for rule_id, low in self.rule_minimums().items():
+            if self.analysis_fps < low.fps - 1e-9:
+                raise ValueError(
+                    f"rule '{rule_id}' needs at least {low} but analysis_fps is {self.analysis_fps:g}; "
+                    f"raise analysis_fps to {low.fps:g} or more"
+                )
+        return self
+
+    def rule_minimums(self) -> dict[str, MinRate]:
+        """Each rule's minimum analysis rate (inference.rates), by rule id."""
+        return {rid: rule_min_fps(r.kind, r.model_dump(), r.preset) for rid, r in self.rules.items()}
+
+    def slowest_rule(self) -> tuple[str, MinRate]:
+        """The rule whose minimum rate is the highest, and that minimum: the camera's floor."""
+        return max(self.rule_minimums().items(), key=lambda item: item[1].fps)
+
+    def min_analysis_fps(self) -> MinRate:
+        """The slowest rate every rule of this camera still works at (the shedder's floor)."""
+        return self.slowest_rule()[1]

@@ -1,0 +1,116 @@
+"""Reading a config: YAML, environment overrides, validation with errors that name
+the field the user wrote, relative paths resolved against the file's directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from inference.rules.presets import RULE_KINDS
+from streams.config.base import ConfigError
+from streams.config.camera import CameraConfig
+from streams.config.labels import check_camera_labels, check_model_labels, model_labels
+from streams.config.root import GridSightConfig
+
+log = logging.getLogger(__name__)
+
+
+def _without_kind_tags(loc: tuple) -> tuple:
+    """pydantic names the rule kind it tried (rules.r1.dwell.min_dwell_s); the user wrote rules.r1.min_dwell_s."""
+    return tuple(p for i, p in enumerate(loc) if not (p in RULE_KINDS and i >= 2 and loc[i - 2] == "rules"))
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    lines = [f"config {path} is invalid:"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in _without_kind_tags(err["loc"])) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; see the README for the schema)"
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(config: GridSightConfig, base: Path) -> GridSightConfig:
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    models = {mid: m.model_copy(update={"manifest": resolve(m.manifest)}) for mid, m in config.models.items()}
+    worker = config.worker.model_copy(update={"spool_dir": resolve(config.worker.spool_dir)})
+    update = {"models": models, "worker": worker}
+    if config.shadow is not None:
+        update["shadow"] = config.shadow.model_copy(update={"log_dir": resolve(config.shadow.log_dir)})
+    return config.model_copy(update=update)
+
+
+
+def parse_camera(camera_id: str, raw: object, config: GridSightConfig, provided: dict[str, frozenset[str]] | None = None) -> CameraConfig:
+    """Validate one camera that arrived at run time (cluster mode: the Redis camera hash)
+    against this worker's models, with the same checks as the file."""
+    try:
+        camera = GridSightConfig.model_validate(
+            {"models": {k: m.model_dump() for k, m in config.models.items()}, "cameras": {camera_id: raw}}
+        ).cameras[camera_id]
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(Path(f"<camera {camera_id}>"), exc)) from None
+    for warning in check_camera_labels(camera_id, camera, provided if provided is not None else model_labels(config)):
+        log.warning("%s", warning)
+    return camera
+
+
+def parse_config(raw: object, source: Path, base_dir: Path | None = None) -> GridSightConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {source} must be a YAML mapping with models and cameras sections")
+    try:
+        config = GridSightConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+    return _resolve_paths(config, base_dir or source.parent)
+
+
+# Environment variables a container can set instead of editing the file (Kubernetes:
+# one ConfigMap for every replica, the per-pod bits from the environment).
+ENV_OVERRIDES = {
+    "GRIDSIGHT_WORKER_NAME": ("worker", "name"),
+    "GRIDSIGHT_SPOOL_DIR": ("worker", "spool_dir"),
+    "GRIDSIGHT_METRICS_PORT": ("worker", "metrics_port"),
+    "GRIDSIGHT_API_URL": ("api", "url"),
+    "GRIDSIGHT_API_TOKEN": ("api", "token"),
+    "GRIDSIGHT_REDIS_URL": ("redis", "url"),
+    "GRIDSIGHT_MAX_CAMERAS": ("redis", "max_cameras"),
+}
+
+
+def apply_env(raw: object, env: Mapping[str, str]) -> object:
+    """Overlay ``ENV_OVERRIDES`` that are set (and not empty) onto the raw YAML mapping;
+    the values are then validated like the file's own."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        value = env.get(var, "").strip()
+        if value:
+            raw[section] = {**(raw.get(section) or {}), key: value}
+    return raw
+
+
+def load_config(path: str | Path, *, check_models: bool = True, env: Mapping[str, str] | None = None) -> GridSightConfig:
+    """Read, validate and resolve a worker config; ``env`` (e.g. os.environ) applies ENV_OVERRIDES."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    if env is not None:
+        raw = apply_env(raw, env)
+    config = parse_config(raw, path)
+    if check_models:
+        for warning in check_model_labels(config):
+            log.warning("config %s: %s", path, warning)
+    return config

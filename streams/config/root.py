@@ -1,0 +1,56 @@
+"""The whole file: api, worker, models, cameras, and the optional redis and shadow sections."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from streams.config.base import Identifier, Strict
+from streams.config.camera import CameraConfig, ModelConfig
+from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
+
+
+class GridSightConfig(Strict):
+    api: ApiConfig = Field(default_factory=ApiConfig, description="Where work orders go")
+    worker: WorkerConfig = Field(default_factory=WorkerConfig, description="Worker process settings")
+    models: dict[Identifier, ModelConfig] = Field(min_length=1, description="Models by id")
+    cameras: dict[Identifier, CameraConfig] = Field(description="Cameras by id (may be empty when redis supplies them)")
+    redis: RedisConfig | None = Field(
+        default=None, description="Cluster mode (leases, live config, Redis Stream); absent: this worker runs every camera"
+    )
+    shadow: ShadowConfig | None = Field(
+        default=None, description="Shadow mode: compare a candidate model with the live one; absent: off",
+    )
+
+    def shadows(self, camera_id: str) -> bool:
+        return self.shadow is not None and (self.shadow.cameras is None or camera_id in self.shadow.cameras)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_cameras_optional(cls, raw):
+        # In cluster mode the cameras may all live in Redis; without redis a missing
+        # section stays "Field required".
+        if isinstance(raw, dict) and raw.get("redis") is not None and "cameras" not in raw:
+            raw = {**raw, "cameras": {}}
+        return raw
+
+    @model_validator(mode="after")
+    def _cameras_name_models(self) -> "GridSightConfig":
+        if not self.cameras and (self.redis is None or self.redis.cameras_from == "file"):
+            raise ValueError("cameras: at least one camera is required (or a redis section with cameras_from redis/both)")
+        if self.shadow is not None:
+            if self.shadow.model not in self.models:
+                raise ValueError(f"shadow names model '{self.shadow.model}', which is not defined (models: {sorted(self.models)})")
+            unknown = sorted(set(self.shadow.cameras or []) - set(self.cameras)) if self.redis is None else []
+            if unknown:
+                raise ValueError(f"shadow names camera(s) {unknown}, which are not defined (cameras: {sorted(self.cameras)})")
+        for camera_id, camera in self.cameras.items():
+            if camera.model not in self.models:
+                raise ValueError(f"camera '{camera_id}' names model '{camera.model}', which is not defined (models: {sorted(self.models)})")
+            rule_id, low = camera.slowest_rule()
+            if self.worker.shed_min_fps is not None and self.worker.shed_min_fps < low.fps - 1e-9:
+                raise ValueError(
+                    f"worker.shed_min_fps {self.worker.shed_min_fps:g} would shed camera '{camera_id}' below what its "
+                    f"rule '{rule_id}' needs: {low}; leave shed_min_fps out (each camera's own minimum) or set it "
+                    f"to {low.fps:g} or more"
+                )
+        return self
