@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from inference.rules.littering import LitteringRuleSpec
 from inference.rules.presets import get_preset
 
 #: Analysed frames a dwell must span: entry, the middle (a missed frame is tolerated) and the end.
@@ -55,7 +56,7 @@ def rule_min_fps(kind: str, fields: Mapping[str, Any], preset: str | None = None
         candidates.append(MinRate(LOOKS_PER_DWELL / float(dwell),
                                   f"{LOOKS_PER_DWELL} analysed frames within its {float(dwell):g} s dwell"))
     if kind == "littering":
-        window = float(fields.get("path_window_s") or 5.0)
+        window = float(fields.get("path_window_s") or LitteringRuleSpec.path_window_s)
         candidates.append(MinRate(LOOKS_PER_PATH / window,
                                   f"{LOOKS_PER_PATH} frames of a person's path within its {window:g} s path window"))
     return max(candidates, key=lambda c: c.fps)

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import random
 
+# Growth and spread of every backoff; the delays themselves are the caller's policy
+# (a source's reconnect, the outbox's retry: both set in the worker config).
+MULTIPLIER = 2.0
+JITTER_FRACTION = 0.3
+
 
 class Backoff:
     """``initial_s * multiplier**n``, capped at ``max_s``, each delay scaled by a random
@@ -18,10 +23,10 @@ class Backoff:
 
     def __init__(
         self,
-        initial_s: float = 0.5,
-        max_s: float = 30.0,
-        multiplier: float = 2.0,
-        jitter_fraction: float = 0.3,
+        initial_s: float,
+        max_s: float,
+        multiplier: float = MULTIPLIER,
+        jitter_fraction: float = JITTER_FRACTION,
         rng: random.Random | None = None,
     ) -> None:
         if initial_s <= 0 or max_s < initial_s:

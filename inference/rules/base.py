@@ -20,8 +20,9 @@ class RuleSpec:
     rule_id: str
     zone: PolygonZone
     labels: frozenset[str]
+    # The worker config (streams.config) reads these defaults from here: one place owns each.
     grace_s: float = 3.0  # missed detections shorter than this do not interrupt presence
-    cooldown_s: float = 300.0
+    cooldown_s: float = 600.0  # quiet period after an event ends
     update_interval_s: float = 60.0
     merge_window_s: float = 0.0
     schedule: Schedule | None = None

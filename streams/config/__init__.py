@@ -5,6 +5,10 @@ silently ignored setting). Cameras, zones, rules and models are maps keyed by
 id, so an error message can name exactly which one is wrong. Relative paths
 resolve against the config file's own directory.
 
+Where a setting is handed on to a runtime object (a rule spec, the source's
+options), that object owns its default and the field here reads it from there,
+so the two cannot disagree (tests/unit/test_config_defaults.py).
+
 Modules, outside in: load (YAML, env, errors, paths) -> root (the whole file) ->
 service (api, worker, redis, shadow) and camera (model, source, tracker, zones)
 -> rules (the rule kinds, presets) -> base; labels checks rules against models.

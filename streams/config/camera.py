@@ -15,6 +15,7 @@ from inference.rules.schedule import DEFAULT_TIMEZONE
 from inference.zones import ZoneGeometryError, validate_polygon
 from streams.config.base import Identifier, Strict
 from streams.config.rules import RuleConfig
+from streams.sources.source import SourceOptions
 
 ZoneKind = Literal[ZONE_KINDS]  # type: ignore[valid-type]
 
@@ -57,21 +58,36 @@ class ModelConfig(Strict):
 
 
 class SourceConfig(Strict):
-    open_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Give up opening the stream after this long")
-    read_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Treat the stream as dead after this long without data")
-    backoff_initial_s: float = Field(default=1.0, gt=0, le=60, description="First reconnect delay")
-    backoff_max_s: float = Field(default=30.0, gt=0, le=600, description="Reconnect delay cap")
-    offline_after_failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures before the camera is reported offline")
-    realtime: bool | None = Field(default=None, description="Pace file sources at their native rate (default: only live sources are paced)")
-    loop: bool = Field(default=False, description="Loop file sources")
+    # Defaults are the source's own (streams.sources.source.SourceOptions), which the worker fills from these fields.
+    open_timeout_s: float = Field(
+        default=SourceOptions.open_timeout_s, gt=0, le=120, description="Give up opening the stream after this long",
+    )
+    read_timeout_s: float = Field(
+        default=SourceOptions.read_timeout_s, gt=0, le=120,
+        description="Treat the stream as dead after this long without data",
+    )
+    backoff_initial_s: float = Field(
+        default=SourceOptions.backoff_initial_s, gt=0, le=60, description="First reconnect delay",
+    )
+    backoff_max_s: float = Field(default=SourceOptions.backoff_max_s, gt=0, le=600, description="Reconnect delay cap")
+    offline_after_failures: int = Field(
+        default=SourceOptions.offline_after_failures, ge=1, le=1000,
+        description="Consecutive failures before the camera is reported offline",
+    )
+    realtime: bool | None = Field(
+        default=SourceOptions.realtime,
+        description="Pace file sources at their native rate (default: only live sources are paced)",
+    )
+    loop: bool = Field(default=SourceOptions.loop, description="Loop file sources")
     max_corrupt_ratio: float = Field(
-        default=0.05, ge=0, le=1,
+        default=SourceOptions.max_corrupt_ratio, ge=0, le=1,
         description="Share of decoded frames flagged corrupt (decoder error concealment, damaged packets, and "
                     "frames predicted from them until the next key frame) above which the camera is degraded; "
                     "corrupt frames are never analysed",
     )
     corrupt_window_s: float = Field(
-        default=60.0, gt=0, le=3600, description="The corrupt share is measured over the frames decoded in this many seconds",
+        default=SourceOptions.corrupt_window_s, gt=0, le=3600,
+        description="The corrupt share is measured over the frames decoded in this many seconds",
     )
 
 

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from inference.labels import CANONICAL_LABELS
+from inference.rules import (
+    CoOccurrenceRuleSpec, ContinuitySettings, DwellRuleSpec, KOfNRuleSpec, LitteringRuleSpec, RuleSpec,
+)
 from inference.rules.presets import UnknownPresetError, get_preset
 from inference.rules.schedule import WEEKDAYS, TimeWindow, parse_clock_time
 from streams.config.base import Identifier, Strict
@@ -37,25 +40,30 @@ class ScheduleWindowConfig(Strict):
 
 class ContinuityConfig(Strict):
     max_gap_s: float = Field(
-        default=3.0, ge=0, le=60, description="A new track id this soon after one vanished nearby takes over its dwell (id switch)",
+        default=ContinuitySettings.max_gap_s, ge=0, le=60, description="A new track id this soon after one vanished nearby takes over its dwell (id switch)",
     )
     max_distance: float = Field(
-        default=1.0, ge=0, le=10, description="How near (in sizes of the vanished box) the new id must appear to take over",
+        default=ContinuitySettings.max_distance, ge=0, le=10, description="How near (in sizes of the vanished box) the new id must appear to take over",
     )
     static_tolerance: float = Field(
-        default=0.25, ge=0, le=5, description="Bottom-centre movement, in box sizes, that still counts as standing still",
+        default=ContinuitySettings.static_tolerance, ge=0, le=5, description="Bottom-centre movement, in box sizes, that still counts as standing still",
     )
 
 
 class _RuleBase(Strict):
+    # Defaults are the rule specs' own (inference.rules), which streams.rule_factory fills from these fields.
     preset: str | None = Field(default=None, max_length=64, description="The preset this rule starts from (see README)")
     zone: Identifier = Field(description="Zone id on the same camera")
     labels: Labels = Field(min_length=1, max_length=32, description="Canonical labels that count")
-    grace_s: float = Field(default=3.0, ge=0, le=3600, description="Missed detections shorter than this do not reset dwell")
-    cooldown_s: float = Field(default=600.0, ge=0, le=7 * 86_400, description="Quiet period after an event ends")
-    update_interval_s: float = Field(default=60.0, gt=0, le=86_400, description="Longest gap between updates of an open event")
+    grace_s: float = Field(
+        default=RuleSpec.grace_s, ge=0, le=3600, description="Missed detections shorter than this do not reset dwell",
+    )
+    cooldown_s: float = Field(default=RuleSpec.cooldown_s, ge=0, le=7 * 86_400, description="Quiet period after an event ends")
+    update_interval_s: float = Field(
+        default=RuleSpec.update_interval_s, gt=0, le=86_400, description="Longest gap between updates of an open event",
+    )
     merge_window_s: float = Field(
-        default=0.0, ge=0, le=7 * 86_400,
+        default=RuleSpec.merge_window_s, ge=0, le=7 * 86_400,
         description="A repeat this soon after an event ended (and after the cooldown) reopens it: an update, never a second order",
     )
     schedule: list[ScheduleWindowConfig] | None = Field(
@@ -74,8 +82,10 @@ class _RuleBase(Strict):
 class DwellRuleConfig(_RuleBase):
     kind: Literal["dwell"] = Field(description="Objects of these labels in the zone for at least min_dwell_s")
     min_dwell_s: float = Field(ge=0, le=86_400, description="Seconds an object must stay before the rule fires")
-    min_count: int = Field(default=1, ge=1, le=1000, description="Objects that must be present at once")
-    require_static: bool = Field(default=False, description="Count dwell only from when an object stopped moving")
+    min_count: int = Field(default=DwellRuleSpec.min_count, ge=1, le=1000, description="Objects that must be present at once")
+    require_static: bool = Field(
+        default=DwellRuleSpec.require_static, description="Count dwell only from when an object stopped moving",
+    )
 
 
 class KOfNRuleConfig(_RuleBase):
@@ -83,10 +93,10 @@ class KOfNRuleConfig(_RuleBase):
     k: int = Field(ge=1, le=1000, description="Frames (of the last n) that must show the label")
     n: int = Field(ge=1, le=1000, description="Frames in the window")
     exclude_labels: Labels = Field(
-        default_factory=list, max_length=32, description="A candidate overlapping a box of these labels does not count",
+        default_factory=lambda: sorted(KOfNRuleSpec.exclude_labels), max_length=32, description="A candidate overlapping a box of these labels does not count",
     )
     exclude_overlap: float = Field(
-        default=0.6, gt=0, le=1, description="Overlap (intersection over the smaller box) that excludes a candidate",
+        default=KOfNRuleSpec.exclude_overlap, gt=0, le=1, description="Overlap (intersection over the smaller box) that excludes a candidate",
     )
 
     @model_validator(mode="after")
@@ -104,7 +114,9 @@ class CoOccurrenceRuleConfig(DwellRuleConfig):
         description="Objects of these labels with a companion next to them for at least min_dwell_s",
     )
     companion_labels: Labels = Field(min_length=1, max_length=32, description="Any of these near the object makes it count")
-    max_distance: float = Field(default=1.0, ge=0, le=20, description="How near, in sizes of the object's box (gap between boxes)")
+    max_distance: float = Field(
+        default=CoOccurrenceRuleSpec.max_distance, ge=0, le=20, description="How near, in sizes of the object's box (gap between boxes)",
+    )
 
     def label_fields(self) -> dict[str, list[str]]:
         return {"labels": self.labels, "companion_labels": self.companion_labels}
@@ -112,12 +124,22 @@ class CoOccurrenceRuleConfig(DwellRuleConfig):
 
 class LitteringRuleConfig(_RuleBase):
     kind: Literal["littering"] = Field(description="A new object near a person's path, left lying after they moved away")
-    actor_labels: Labels = Field(default=["person"], min_length=1, max_length=8, description="Who can drop things")
-    min_dwell_s: float = Field(default=10.0, ge=0, le=3600, description="Seconds the object lies still after the person left")
-    path_window_s: float = Field(default=5.0, gt=0, le=120, description="Seconds of each person's recent path that count")
-    near_distance: float = Field(default=0.75, ge=0, le=10, description="How near the path (person heights) a new object must appear")
-    leave_distance: float = Field(default=1.5, ge=0, le=50, description="Person heights away from the object that count as gone")
-    leave_after_s: float = Field(default=5.0, ge=0, le=600, description="Or this long out of view")
+    actor_labels: Labels = Field(
+        default=sorted(LitteringRuleSpec.actor_labels), min_length=1, max_length=8, description="Who can drop things",
+    )
+    min_dwell_s: float = Field(
+        default=LitteringRuleSpec.min_dwell_s, ge=0, le=3600, description="Seconds the object lies still after the person left",
+    )
+    path_window_s: float = Field(
+        default=LitteringRuleSpec.path_window_s, gt=0, le=120, description="Seconds of each person's recent path that count",
+    )
+    near_distance: float = Field(
+        default=LitteringRuleSpec.near_distance, ge=0, le=10, description="How near the path (person heights) a new object must appear",
+    )
+    leave_distance: float = Field(
+        default=LitteringRuleSpec.leave_distance, ge=0, le=50, description="Person heights away from the object that count as gone",
+    )
+    leave_after_s: float = Field(default=LitteringRuleSpec.leave_after_s, ge=0, le=600, description="Or this long out of view")
 
     def label_fields(self) -> dict[str, list[str]]:
         return {"labels": self.labels, "actor_labels": self.actor_labels}

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import av
 
 from inference.clock import Clock, SystemClock
-from streams.backoff import Backoff
+from streams.backoff import JITTER_FRACTION, MULTIPLIER, Backoff
 from streams.sources.buffer import DropPolicy, FrameBuffer
 from streams.sources.failures import STREAM_ENDED, Failure, describe_failure
 from inference.frames import VideoFrame
@@ -73,12 +73,13 @@ MAX_PENDING_CORRUPT = 64
 
 @dataclass(frozen=True)
 class SourceOptions:
+    # The worker config's camera source section (streams.config) reads its defaults from here.
     open_timeout_s: float = 10.0  # av.open + stream probing
     read_timeout_s: float = 10.0  # longest silence between packets before reconnecting
-    backoff_initial_s: float = 0.5
+    backoff_initial_s: float = 1.0  # first reconnect delay
     backoff_max_s: float = 30.0
-    backoff_multiplier: float = 2.0
-    jitter_fraction: float = 0.3
+    backoff_multiplier: float = MULTIPLIER
+    jitter_fraction: float = JITTER_FRACTION
     offline_after_failures: int = 3  # consecutive failures before OFFLINE (retries continue)
     drop_policy: DropPolicy | None = None  # None: LATEST for live streams, BLOCK for files
     realtime: bool | None = None  # pace at the pts rate; None: no (live sources pace themselves)

@@ -51,4 +51,11 @@ def test_deterministic_with_seeded_rng():
 )
 def test_rejects_bad_parameters(kwargs):
     with pytest.raises(ValueError):
-        Backoff(**kwargs)
+        Backoff(**{"initial_s": 0.5, "max_s": 30.0, **kwargs})
+
+
+def test_delays_are_the_callers_policy():
+    """Backoff has no delays of its own: the source's reconnect and the outbox's retry
+    each bring theirs (streams.sources.source.SourceOptions, the worker config)."""
+    with pytest.raises(TypeError):
+        Backoff()  # type: ignore[call-arg]
