@@ -38,8 +38,11 @@ class RuleSpec:
         return IncidentTiming(self.cooldown_s, self.update_interval_s, self.merge_window_s, end_after_s)
 
 
-class ZoneRule:
-    """Base of the rule kinds: holds the spec, the camera id and the lifecycle."""
+class BaseRule:
+    """Base of the rule kinds: holds the spec, the camera id and the lifecycle.
+
+    Each kind adds ``update``; the result is what the pipeline needs of a rule
+    (inference.rules.events.Rule, the one protocol)."""
 
     spec: RuleSpec
 

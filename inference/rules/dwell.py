@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from inference.clock import Clock
 from inference.detections import Detections
-from inference.rules.base import RuleSpec, ZoneRule, evidence_from
+from inference.rules.base import BaseRule, RuleSpec, evidence_from
 from inference.rules.events import RuleEvent
 from inference.rules.incident import Evidence
 from inference.rules.presence import Presence, PresenceTracker
@@ -34,7 +34,7 @@ class DwellRuleSpec(RuleSpec):
             raise ValueError(f"rule {self.rule_id}: min_count must be >= 1")
 
 
-class DwellRule(ZoneRule):
+class DwellRule(BaseRule):
     """Presence in the zone plus the dwell/count test. Subclasses choose their
     candidates differently (an e-bike only while its charging cable is near)."""
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from inference.clock import Clock
 from inference.detections import NO_TRACK, Detections
-from inference.rules.base import RuleSpec, ZoneRule
+from inference.rules.base import BaseRule, RuleSpec
 from inference.rules.events import RuleEvent
 from inference.rules.geometry import overlap_of_smaller
 from inference.rules.incident import Evidence
@@ -49,7 +49,7 @@ def without_excluded(candidates: Detections, excluded: Detections, max_overlap: 
     return candidates[~np.any(overlap >= max_overlap, axis=1)]
 
 
-class KOfNRule(ZoneRule):
+class KOfNRule(BaseRule):
     spec: KOfNRuleSpec
 
     def __init__(self, spec: KOfNRuleSpec, camera_id: str, clock: Clock) -> None:

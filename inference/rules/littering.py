@@ -25,7 +25,7 @@ import numpy as np
 
 from inference.clock import Clock
 from inference.detections import Detections
-from inference.rules.base import RuleSpec, ZoneRule, evidence_from
+from inference.rules.base import BaseRule, RuleSpec, evidence_from
 from inference.rules.events import RuleEvent
 from inference.rules.presence import ContinuitySettings, Presence, PresenceTracker
 
@@ -58,7 +58,7 @@ class _Drop:
     away_since: float | None = None
 
 
-class LitteringRule(ZoneRule):
+class LitteringRule(BaseRule):
     spec: LitteringRuleSpec
 
     def __init__(self, spec: LitteringRuleSpec, camera_id: str, clock: Clock) -> None:
