@@ -182,11 +182,8 @@ def cmd_eval_scenarios(args) -> int:
     return run_eval_scenarios(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
-    parser.add_argument("--log-level", default=os.environ.get("GRIDSIGHT_LOG_LEVEL", "INFO"))
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_service_commands(sub) -> None:
+    """serve, db, worker, cluster, check-config: what runs in production."""
     p = sub.add_parser("serve", help="run the work-order API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -218,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config")
     p.set_defaults(func=cmd_check_config)
 
+
+def _add_demo_commands(sub) -> None:
+    """demo, generate, eval-scenarios: the synthetic demo and its scenario clips."""
     p = sub.add_parser("demo", help="API + RTSP camera + worker on the synthetic street clip")
     p.add_argument("--workdir", default="var/demo")
     p.add_argument("--api-port", type=int, default=8000)
@@ -240,10 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_arguments(p)
     p.set_defaults(func=cmd_eval_scenarios)
 
-    from gridsight.ml.cli import add_commands as add_lifecycle_commands
 
-    add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay
-
+def _add_weights_commands(sub) -> None:
+    """weights pin / verify / init: model manifests."""
     p = sub.add_parser("weights", help="model manifests: write one for your weights, pin its checksum, verify it")
     wsub = p.add_subparsers(dest="action", required=True)
     w = wsub.add_parser("pin", help="record the weights file's sha256 in the manifest (keeps comments and key order)")
@@ -263,6 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--input-size", type=int, help="inference size (default: the checkpoint's imgsz, else 640)")
     w.add_argument("--force", action="store_true", help="overwrite an existing manifest")
     w.set_defaults(func=cmd_weights)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gridsight.ml.cli import add_commands as add_lifecycle_commands
+
+    parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
+    parser.add_argument("--log-level", default=os.environ.get("GRIDSIGHT_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_service_commands(sub)
+    _add_demo_commands(sub)
+    add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay, shadow-report
+    _add_weights_commands(sub)
     return parser
 
 

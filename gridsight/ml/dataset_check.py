@@ -170,12 +170,8 @@ def _image_is_empty(path: Path, data: bytes) -> bool:
     return image is None or image.size == 0
 
 
-def check_dataset(data_yaml: str | Path, required_splits: tuple[str, ...] = ("train", "val")) -> DatasetReport:
-    """Read every image and label of every split once and report what is wrong.
-
-    An empty split is an error only when it is one of ``required_splits`` (training needs
-    train and val; evaluating one split needs only that one)."""
-    data_yaml = Path(data_yaml)
+def _load_description(data_yaml: Path, required_splits: tuple[str, ...]) -> tuple[dict, list[str], Path]:
+    """The dataset yaml as (mapping, class names, root directory); DatasetError when unusable."""
     if not data_yaml.is_file():
         raise DatasetError(f"dataset description not found: {data_yaml}")
     try:
@@ -191,10 +187,63 @@ def check_dataset(data_yaml: str | Path, required_splits: tuple[str, ...] = ("tr
     missing = [s for s in required_splits if not data.get(s)]
     if missing:
         raise DatasetError(f"{data_yaml}: split(s) {missing} are required")
+    return data, names, root
 
-    found = _Collector()
-    digest = hashlib.sha256()
-    first_split_of: dict[str, tuple[str, str]] = {}  # image sha -> (split, path)
+
+class _Walk:
+    """State carried across splits: findings, the fingerprint, where each image content was first seen."""
+
+    def __init__(self, n_classes: int) -> None:
+        self.n_classes = n_classes
+        self.found = _Collector()
+        self.digest = hashlib.sha256()
+        self.first_split_of: dict[str, tuple[str, str]] = {}  # image sha -> (split, path)
+
+    def image(self, image: Path, split: str, counts: Counter) -> None:
+        """Check one image and its label file, and fold both into the fingerprint."""
+        found = self.found
+        blob = image.read_bytes()
+        sha = hashlib.sha256(blob).hexdigest()
+        if _image_is_empty(image, blob):
+            found.add("error", "image-empty", "images that are empty or cannot be decoded", str(image))
+        seen = self.first_split_of.get(sha)
+        if seen is None:
+            self.first_split_of[sha] = (split, str(image))
+        elif seen[0] != split:
+            found.add("error", "duplicate-across-splits",
+                      "images whose exact content is in more than one split (evaluation leak)",
+                      f"{image} = {seen[1]}")
+        else:
+            found.add("warning", "duplicate-in-split", "images repeated within one split", f"{image} = {seen[1]}")
+        label = label_path(image)
+        label_blob = b""
+        if label.is_file():
+            label_blob = label.read_bytes()
+            _check_label_file(label, self.n_classes, found, counts)
+        else:
+            found.add("warning", "label-missing", "images without a label file (trained as background)", str(image))
+        self.digest.update(f"{split}\0{sha}\0".encode())
+        self.digest.update(hashlib.sha256(label_blob).digest())
+
+    def orphans(self, dirs: list[Path], files: list[Path]) -> None:
+        """Label files of these image directories that no image has."""
+        for d in dirs:
+            label_dir = label_path(d / "x.jpg").parent
+            if label_dir.is_dir():
+                stems = {p.relative_to(d).with_suffix("") for p in files if d in p.parents}
+                for orphan in sorted(label_dir.rglob("*.txt")):
+                    if orphan.relative_to(label_dir).with_suffix("") not in stems:
+                        self.found.add("warning", "label-orphan", "label files with no image", str(orphan))
+
+
+def check_dataset(data_yaml: str | Path, required_splits: tuple[str, ...] = ("train", "val")) -> DatasetReport:
+    """Read every image and label of every split once and report what is wrong.
+
+    An empty split is an error only when it is one of ``required_splits`` (training needs
+    train and val; evaluating one split needs only that one)."""
+    data_yaml = Path(data_yaml)
+    data, names, root = _load_description(data_yaml, required_splits)
+    walk = _Walk(len(names))
     images: dict[str, int] = {}
     instances: dict[str, dict[str, int]] = {}
     for split in SPLITS:
@@ -204,40 +253,14 @@ def check_dataset(data_yaml: str | Path, required_splits: tuple[str, ...] = ("tr
         counts: Counter = Counter()
         files = sorted(p for d in dirs for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
-            found.add("error" if split in required_splits else "warning", "split-empty", "splits with no images", split)
+            walk.found.add("error" if split in required_splits else "warning", "split-empty", "splits with no images",
+                           split)
         for image in files:
-            blob = image.read_bytes()
-            sha = hashlib.sha256(blob).hexdigest()
-            if _image_is_empty(image, blob):
-                found.add("error", "image-empty", "images that are empty or cannot be decoded", str(image))
-            seen = first_split_of.get(sha)
-            if seen is None:
-                first_split_of[sha] = (split, str(image))
-            elif seen[0] != split:
-                found.add("error", "duplicate-across-splits",
-                          "images whose exact content is in more than one split (evaluation leak)",
-                          f"{image} = {seen[1]}")
-            else:
-                found.add("warning", "duplicate-in-split", "images repeated within one split", f"{image} = {seen[1]}")
-            label = label_path(image)
-            label_blob = b""
-            if label.is_file():
-                label_blob = label.read_bytes()
-                _check_label_file(label, len(names), found, counts)
-            else:
-                found.add("warning", "label-missing", "images without a label file (trained as background)", str(image))
-            digest.update(f"{split}\0{sha}\0".encode())
-            digest.update(hashlib.sha256(label_blob).digest())
-        for d in dirs:
-            label_dir = label_path(d / "x.jpg").parent
-            if label_dir.is_dir():
-                stems = {p.relative_to(d).with_suffix("") for p in files if d in p.parents}
-                for orphan in sorted(label_dir.rglob("*.txt")):
-                    if orphan.relative_to(label_dir).with_suffix("") not in stems:
-                        found.add("warning", "label-orphan", "label files with no image", str(orphan))
+            walk.image(image, split, counts)
+        walk.orphans(dirs, files)
         images[split] = len(files)
         instances[split] = {names[c]: counts[c] for c in sorted(counts)}
     for name in names:
         if name not in instances.get("train", {}):
-            found.add("warning", "class-unseen", "classes with no box in the train split", name)
-    return DatasetReport(data_yaml, names, images, instances, found.findings(), digest.hexdigest())
+            walk.found.add("warning", "class-unseen", "classes with no box in the train split", name)
+    return DatasetReport(data_yaml, names, images, instances, walk.found.findings(), walk.digest.hexdigest())

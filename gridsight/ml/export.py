@@ -114,6 +114,36 @@ def synthetic_frames(n: int = 12, seed: int = 7, size=(640, 360)) -> list[np.nda
     return [render_dataset_image(seed, "val", i, size)[0] for i in range(n)]
 
 
+def _device_and_half(fmt: str, device: str | None, half: bool | None) -> tuple[str, bool]:
+    """Defaults per format: ONNX on the CPU in fp32, TensorRT on cuda:0 in fp16 (refused without its runtime)."""
+    if fmt == "tensorrt":
+        from inference.models.backend import _runtime_missing
+
+        device = device or "cuda:0"
+        missing = _runtime_missing("tensorrt", device)
+        if missing:
+            raise ManifestError(f"cannot build a TensorRT engine here: {missing}")
+        half = True if half is None else half
+    return device or "cpu", bool(half)
+
+
+def _build(weights: Path, fmt: str, imgsz: int, half: bool, device: str) -> Path:
+    """Export ``weights`` with ultralytics; the result is written beside them (same stem)."""
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory(prefix="gridsight-export-") as tmp:
+        # Export from a copy: ultralytics writes next to its input, and the manifest
+        # directory may be read-only or shared.
+        src = Path(tmp) / weights.name
+        shutil.copyfile(weights, src)
+        built = Path(YOLO(str(src), task="detect").export(
+            format=FORMATS[fmt], imgsz=imgsz, dynamic=fmt == "onnx", simplify=True, half=half, device=device,
+        ))
+        target = weights.with_suffix(built.suffix)
+        shutil.copyfile(built, target)
+    return target
+
+
 def export_model(manifest_path: str | Path, fmt: str = "onnx", *, images: list[np.ndarray] | None = None,
                  device: str | None = None, imgsz: int | None = None, half: bool | None = None,
                  tol: ParityTolerance = ParityTolerance()) -> ExportRecord:
@@ -128,32 +158,13 @@ def export_model(manifest_path: str | Path, fmt: str = "onnx", *, images: list[n
     manifest, weights = load_manifest(manifest_path)
     verify_weights(manifest, weights, manifest_path)
     imgsz = imgsz or manifest.input_size
-    if fmt == "tensorrt":
-        from inference.models.backend import _runtime_missing
-
-        device = device or "cuda:0"
-        missing = _runtime_missing("tensorrt", device)
-        if missing:
-            raise ManifestError(f"cannot build a TensorRT engine here: {missing}")
-        half = True if half is None else half
-    device = device or "cpu"
-    half = bool(half)
+    device, half = _device_and_half(fmt, device, half)
 
     from ultralytics import YOLO
 
     from gridsight.ml.trainer import hardware_summary
 
-    with tempfile.TemporaryDirectory(prefix="gridsight-export-") as tmp:
-        # Export from a copy: ultralytics writes next to its input, and the manifest
-        # directory may be read-only or shared.
-        src = Path(tmp) / weights.name
-        shutil.copyfile(weights, src)
-        built = Path(YOLO(str(src), task="detect").export(
-            format=FORMATS[fmt], imgsz=imgsz, dynamic=fmt == "onnx", simplify=True, half=half, device=device,
-        ))
-        target = weights.with_suffix(built.suffix)
-        shutil.copyfile(built, target)
-
+    target = _build(weights, fmt, imgsz, half, device)
     reference = YOLO(str(weights), task="detect")
     candidate = YOLO(str(target), task="detect")
     frames = images if images is not None else synthetic_frames()

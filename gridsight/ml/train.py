@@ -156,21 +156,10 @@ def _training_block(command: str, init: Path | None, seed: int, n_train: int, n_
 
 
 def train_demo_weights(
-    work_dir: Path = Path("var/demo-training"),
-    weights_dir: Path = Path("weights"),
-    n_train: int = 1600,
-    n_val: int = 200,
-    n_test: int = 300,
-    epochs: tuple[int, int] = (12, 6),
-    imgsz: int = 320,
-    batch: int = 16,
-    workers: int = 2,
-    seed: int = 0,
-    name: str = DEMO_NAME,
-    version: str = "1",
-    stage1_weights: Path | None = None,
-    init: Path | None = None,
-    time_hours: float | None = None,
+    work_dir: Path = Path("var/demo-training"), weights_dir: Path = Path("weights"),
+    n_train: int = 1600, n_val: int = 200, n_test: int = 300, epochs: tuple[int, int] = (12, 6),
+    imgsz: int = 320, batch: int = 16, workers: int = 2, seed: int = 0, name: str = DEMO_NAME, version: str = "1",
+    stage1_weights: Path | None = None, init: Path | None = None, time_hours: float | None = None,
     render_workers: int = 1,
 ) -> Path:
     """The whole recipe behind ``weights/gridsight-demo-v1.pt`` (and v2); returns the manifest path.
