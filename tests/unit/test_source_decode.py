@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-import streams.sources.source as source_mod
+import streams.sources.opener as opener_mod
 from streams.sources.source import CameraSource, SourceOptions
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
@@ -88,15 +88,15 @@ def test_hardware_decoding_falls_back_to_software_with_a_log_line(bframe_clip, c
 
 
 def test_a_hardware_decoder_that_fails_to_open_falls_back_to_software(bframe_clip, caplog, monkeypatch):
-    monkeypatch.setattr(source_mod, "_hwaccel_missing", lambda device_type: None)  # pretend NVDEC is there
-    real_open = source_mod.av.open
+    monkeypatch.setattr(opener_mod, "_hwaccel_missing", lambda device_type: None)  # pretend NVDEC is there
+    real_open = opener_mod.av.open
 
     def failing_open(url, **kwargs):
         if "hwaccel" in kwargs:
-            raise source_mod.av.error.ExternalError(1, "cuda device creation failed")
+            raise opener_mod.av.error.ExternalError(1, "cuda device creation failed")
         return real_open(url, **kwargs)
 
-    monkeypatch.setattr(source_mod.av, "open", failing_open)
+    monkeypatch.setattr(opener_mod.av, "open", failing_open)
     with caplog.at_level("WARNING", logger="streams.sources.source"):
         src, frames = run_source(bframe_clip, analysis_fps=5, hwaccel="cuda")
     assert src.hwaccel_in_use is None
