@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import DEV_ADMIN, DEV_READER, Principal, Role, TokenRegistry
 from api.evidence import EvidenceStore
+from api.services.filing import FilingService
 from api.settings import Settings
 
 _bearer = HTTPBearer(
@@ -90,6 +91,13 @@ async def get_evidence_store(request: Request) -> EvidenceStore:
 
 
 EvidenceStoreDep = Annotated[EvidenceStore, Depends(get_evidence_store)]
+
+
+async def get_filing(request: Request) -> FilingService:
+    return request.app.state.filing
+
+
+FilingDep = Annotated[FilingService, Depends(get_filing)]
 
 
 Clock = Callable[[], dt.datetime]

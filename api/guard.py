@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Principal, Role
 from api.deps import bearer_token, require_role, require_writer, resolve_principal
+from api.services.filing import count_refused_before_filing
 from api.settings import Settings
 
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -114,6 +115,7 @@ class RequestGuard:
                 return
         limit = body_limit(settings, kind)
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            count_refused_before_filing(scope["app"], method, path)
             await _refuse(scope, receive, send, BodyTooLarge(kind, limit))
             return
 
@@ -126,6 +128,7 @@ class RequestGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    count_refused_before_filing(scope["app"], method, path)
                     raise BodyTooLarge(kind, limit)
             return message
 

@@ -15,20 +15,23 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics as api_metrics
 from api.auth import TokenRegistry, check_secrets
-from api.db.engine import make_engine, prepare_storage, session_factory, writer_engine
+from api.db.engine import make_engine, session_factory, writer_engine
+from api.db.migrate import prepare_storage
 from api.evidence import EvidenceStore
 from api.guard import RequestGuard
-from api.ingest import IngestSettings, start_ingest
+from api.ingest import start_ingest
 from api.jobs import job_loop
 from api.db.models import utcnow
 from api.openapi import complete_spec
 from api.openapi import install as install_openapi_truths
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
+from api.services.filing import FilingService, count_refused_before_filing
 from api.settings import Settings, load_settings
 from api.workflow import TransitionError
 
@@ -64,8 +67,9 @@ def _clean_error(error: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    count_refused_before_filing(request.app, request.method, request.url.path)
     return JSONResponse({"detail": [_clean_error(e) for e in exc.errors()]}, status_code=422)
 
 
@@ -108,26 +112,21 @@ def _openapi_with_plain_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    clock: Callable[[], dt.datetime] = utcnow,
-    webhook_client: httpx.Client | None = None,
-    ingest: IngestSettings | None = None,
-) -> FastAPI:
-    """Build the app. ``clock`` is the server's notion of now (tests inject a fake one);
-    ``webhook_client`` sends webhooks (tests pass one with a mock transport);
-    ``ingest`` configures the Redis Stream ingest (default: ``GRIDSIGHT_REDIS_*`` variables;
-    without a Redis URL there is none).
+OPENAPI_TAGS = [
+    {"name": "work-orders", "description": "Cases created from video events, and their evidence"},
+    {"name": "cameras", "description": "Camera registry and zones, and each camera's connection state"},
+    {"name": "events", "description": "Live feed (SSE) and the workers' event-ended messages"},
+    {"name": "grid", "description": "Grid cells and teams: the routing map"},
+    {"name": "stats", "description": "Counts for charts and baseline warnings"},
+    {"name": "webhooks", "description": "Signed outgoing webhooks for city hotline systems"},
+    {"name": "health", "description": "Liveness and database reachability"},
+]
 
-    Raises :class:`api.settings.SettingsInvalid` (one line per problem, never a value) when
-    ``GRIDSIGHT_*`` variables do not parse, and :class:`api.auth.InsecureSettings` outside dev
-    mode when a secret is empty or a well-known default."""
-    settings = settings if settings is not None else load_settings()
-    check_secrets(settings)
-    engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
-    write_engine = writer_engine(engine)  # on SQLite: the process's one writer connection
-    store = EvidenceStore(settings.evidence_dir)
+
+def _lifespan(settings: Settings, engines: tuple[Engine, Engine], store: EvidenceStore,
+              clock: Callable[[], dt.datetime], webhook_client: httpx.Client | None):
+    """Start-up and shut-down: storage, the jobs, the Redis ingest; everything they opened is closed."""
+    engine, write_engine = engines
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,7 +137,7 @@ def create_app(
         jobs = None
         if settings.job_interval_s > 0:
             jobs = asyncio.create_task(job_loop(app.state.write_sessions, settings, clock, client))
-        ingestor = start_ingest(app, ingest)
+        ingestor = start_ingest(app)
         try:
             yield
         finally:
@@ -153,30 +152,11 @@ def create_app(
             write_engine.dispose()
             engine.dispose()
 
-    app = FastAPI(
-        title="GridSight API",
-        version="0.2.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        openapi_tags=[
-            {"name": "work-orders", "description": "Cases created from video events, and their evidence"},
-            {"name": "cameras", "description": "Camera registry and zones, and each camera's connection state"},
-            {"name": "events", "description": "Live feed (SSE) and the workers' event-ended messages"},
-            {"name": "grid", "description": "Grid cells and teams: the routing map"},
-            {"name": "stats", "description": "Counts for charts and baseline warnings"},
-            {"name": "webhooks", "description": "Signed outgoing webhooks for city hotline systems"},
-            {"name": "health", "description": "Liveness and database reachability"},
-        ],
-    )
-    app.openapi = _openapi_with_plain_422(app)  # type: ignore[method-assign]
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = session_factory(engine)
-    app.state.write_sessions = session_factory(write_engine)
-    app.state.evidence_store = store
-    app.state.tokens = TokenRegistry(settings)
-    app.state.clock = clock
+    return lifespan
 
+
+def _install(app: FastAPI) -> None:
+    """Error handlers, middleware and routers."""
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(TransitionError, _transition_error)
@@ -188,4 +168,38 @@ def create_app(
     for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks):
         app.include_router(module.router, prefix=API_V1)
     dashboard.install(app)  # the operations-centre pages at /dashboard (and / redirects there)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+    webhook_client: httpx.Client | None = None,
+) -> FastAPI:
+    """Build the app. ``clock`` is the server's notion of now (tests inject a fake one);
+    ``webhook_client`` sends webhooks (tests pass one with a mock transport). The Redis
+    Stream ingest runs when ``settings.redis_url`` is set (``GRIDSIGHT_REDIS_URL``).
+
+    Raises :class:`api.settings.SettingsInvalid` (one line per problem, never a value) when
+    ``GRIDSIGHT_*`` variables do not parse, and :class:`api.auth.InsecureSettings` outside dev
+    mode when a secret is empty or a well-known default."""
+    settings = settings if settings is not None else load_settings()
+    check_secrets(settings)
+    engine = make_engine(settings.database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s)
+    write_engine = writer_engine(engine)  # on SQLite: the process's one writer connection
+    store = EvidenceStore(settings.evidence_dir)
+
+    app = FastAPI(title="GridSight API", version="0.2.0", description=DESCRIPTION, openapi_tags=OPENAPI_TAGS,
+                  lifespan=_lifespan(settings, (engine, write_engine), store, clock, webhook_client))
+    app.openapi = _openapi_with_plain_422(app)  # type: ignore[method-assign]
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.write_sessions = session_factory(write_engine)
+    app.state.evidence_store = store
+    app.state.tokens = TokenRegistry(settings)
+    app.state.clock = clock
+    _install(app)
+    # Both transports (HTTP routes, Redis ingest) file through this one service.
+    app.state.filing = FilingService(store, settings, clock, app.state.metrics)
     return app

@@ -2,10 +2,9 @@
 
 Each app has its own registry (tests build several apps in one process).
 Requests are counted and timed by a plain ASGI middleware (it never buffers
-a response, so the SSE feed streams through untouched); work orders filed over
-HTTP are classified from the response (201 created, 200 + ``Work-Order-Merged``
-merged, 200 + ``Idempotent-Replayed`` replayed, 409 conflict), orders that
-arrive through the Redis Stream are counted by the ingest. Metric names start
+a response, so the SSE feed streams through untouched). Work-order submissions,
+over HTTP or the Redis Stream, are counted by the outcome the filing service
+returns (created, merged, replayed, conflict, rejected). Metric names start
 with ``gridsight_api_``.
 """
 
@@ -19,7 +18,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-ORDER_ROUTE = "/api/v1/work-orders"
 
 
 class ApiMetrics:
@@ -63,20 +61,6 @@ class ApiMetrics:
         return generate_latest(self.registry)
 
 
-def order_result(status: int, headers: dict[str, str]) -> str | None:
-    if status == 201:
-        return "created"
-    if status == 200:
-        if headers.get("work-order-merged") == "true":
-            return "merged"
-        return "replayed"
-    if status == 409:
-        return "conflict"
-    if 400 <= status < 500 and status not in (401, 403):
-        return "rejected"
-    return None
-
-
 def route_template(scope) -> str:
     """The matched route's template with its router prefix ("/api/v1/work-orders/{order_id}"),
     so ids never become label values; "unmatched" for 404s."""
@@ -96,7 +80,8 @@ def route_template(scope) -> str:
 
 
 class MetricsMiddleware:
-    """Counts and times every request; classifies work-order POSTs."""
+    """Counts and times every request. (Work-order submissions are counted by their outcome
+    where it is decided: :class:`api.services.filing.FilingService`.)"""
 
     def __init__(self, app, metrics: ApiMetrics) -> None:
         self.app = app
@@ -107,12 +92,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        seen: dict = {"status": 500, "headers": {}}
+        seen: dict = {"status": 500}
 
         async def capture(message):
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
-                seen["headers"] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
             await send(message)
 
         try:
@@ -123,10 +107,6 @@ class MetricsMiddleware:
             self.metrics.requests.labels(method, template, str(seen["status"])).inc()
             if template != "/api/v1/events/stream":  # a live feed lasts as long as the client stays
                 self.metrics.request_seconds.labels(method, template).observe(time.perf_counter() - started)
-            if method == "POST" and template == ORDER_ROUTE:
-                result = order_result(seen["status"], seen["headers"])
-                if result is not None:
-                    self.metrics.orders.labels("http", result).inc()
 
 
 router = APIRouter(tags=["health"])

@@ -4,6 +4,9 @@ Importing this module must stay free of side effects: no engine, no
 directories. Everything that touches disk or the network happens when the app
 starts (see :func:`api.main.create_app`).
 
+This is the API's one settings object: the HTTP server, the jobs and the Redis
+Stream ingest (``GRIDSIGHT_REDIS_*``, ``GRIDSIGHT_INGEST_*``) all read it.
+
 Secrets (bearer tokens, the webhook signing key) come from here too. Outside
 dev mode :func:`api.auth.check_secrets` refuses to start with empty or
 well-known values."""
@@ -18,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from api.schemas import Priority
+from api.contract.wire import Priority
 
 
 class TokenSpec(BaseModel):
@@ -190,6 +193,30 @@ class Settings(BaseSettings):
         "on the same host or LAN). Off: such a URL is refused when subscribed, and a name resolving to one at "
         "delivery time is not sent to (no SSRF from an admin token)",
     )
+    # The Redis Stream ingest (api.ingest): off without a URL.
+    redis_url: str | None = Field(default=None, repr=False,
+                                  description="Redis URL; set it to ingest work orders from the stream")
+    redis_stream: str = Field(default="gridsight:orders", min_length=1, max_length=128, description="Stream workers publish to")
+    redis_group: str = Field(default="gridsight-api", min_length=1, max_length=64, description="Consumer group of the API")
+    ingest_consumer: str | None = Field(
+        default=None, max_length=128, description="Consumer name; default <hostname>-<pid> (unique per process)"
+    )
+    ingest_threads: int = Field(
+        default=1, ge=1, le=32,
+        description="Consumers per API process; more help on PostgreSQL (parallel transactions), not on SQLite",
+    )
+    ingest_batch: int = Field(default=64, ge=1, le=1000, description="Entries read per XREADGROUP")
+    ingest_block_ms: int = Field(default=1000, ge=10, le=60_000, description="How long one read waits for new entries")
+    ingest_claim_idle_s: float = Field(
+        default=30.0, ge=1, le=86_400, description="Claim entries left pending this long by another consumer"
+    )
+    ingest_max_deliveries: int = Field(
+        default=10, ge=1, le=1000, description="Dead-letter a message that failed (not for a database outage) this often"
+    )
+    ingest_lag_degraded: int = Field(
+        default=10_000, ge=1, description="/health reports the ingest degraded above this many undelivered entries"
+    )
+    ingest_delete_acked: bool = Field(default=True, description="XDEL entries once acked (this group is the only reader)")
     sse_poll_s: float = Field(default=1.0, gt=0, le=60, description="How often the live feed looks for changes")
     baseline_warn_ratio: float = Field(default=0.8, gt=0, description="count >= mean * this: warning")
     baseline_alert_ratio: float = Field(default=1.0, gt=0, description="count > mean * this: alert")

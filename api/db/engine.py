@@ -31,7 +31,7 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL) -> Path | None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -46,7 +46,7 @@ def make_engine(database_url: str, *, sqlite_busy_timeout_s: float = 30.0) -> En
         return create_engine(url, pool_pre_ping=True)
 
     kwargs: dict[str, Any] = {}
-    if _sqlite_file(url) is None:
+    if sqlite_file(url) is None:
         # An in-memory database exists per connection: share one (tests only, no concurrency).
         kwargs["poolclass"] = StaticPool
     return _sqlite_engine(url, sqlite_busy_timeout_s, **kwargs)
@@ -96,23 +96,11 @@ def writer_engine(engine: Engine) -> Engine:
     if engine.dialect.name != "sqlite":
         return engine
     immediate = {_SQLITE_BEGIN: "IMMEDIATE"}
-    if _sqlite_file(engine.url) is None:
+    if sqlite_file(engine.url) is None:
         return engine.execution_options(**immediate)  # in-memory: one shared connection anyway
     busy_s = _busy_timeouts.get(engine, 30.0)
     writer = _sqlite_engine(engine.url, busy_s, pool_size=1, max_overflow=0, pool_timeout=busy_s)
     return writer.execution_options(**immediate)
-
-
-def prepare_storage(engine: Engine) -> None:
-    """Start-up work: create the SQLite parent directory, then migrate to the
-    newest schema (``alembic upgrade head``, run in-process)."""
-    if engine.dialect.name == "sqlite":
-        path = _sqlite_file(engine.url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-    from api.db.migrate import upgrade  # alembic is only needed at start-up
-
-    upgrade(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

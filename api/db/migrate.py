@@ -24,6 +24,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
+from api.db.engine import make_engine, sqlite_file
+from api.settings import SettingsInvalid, load_settings
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
 
@@ -61,6 +64,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
+def prepare_storage(engine: Engine) -> None:
+    """Start-up work: create the SQLite parent directory, then migrate to the
+    newest schema (``alembic upgrade head``, run in-process)."""
+    if engine.dialect.name == "sqlite":
+        path = sqlite_file(engine.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(engine)
+
+
 def current(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
@@ -71,8 +84,6 @@ def head() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from api.db.engine import make_engine
-    from api.settings import SettingsInvalid, load_settings
 
     parser = argparse.ArgumentParser(prog="python -m api.db.migrate", description="GridSight schema migrations")
     parser.add_argument("--database-url", help="default: GRIDSIGHT_DATABASE_URL")

@@ -27,14 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.crud import handling
 from api.crud import timeline as timeline_crud
 from api.crud import work_orders as order_crud
-from api.deps import ClockDep, EvidenceStoreDep, ReaderDep, SettingsDep, WriterDep, WriteSessionDep
-from api.evidence import EvidenceError, decode_evidence
+from api.deps import FilingDep, ReaderDep, SettingsDep, WriterDep, WriteSessionDep
 from api.db.models import TimelineEntry, WorkOrder
-from api.routes.work_orders import _resolve_key
 from api.schemas_workflow import EventEndIn, EventEndResult
+from api.services.filing import FilingRefused
 
 router = APIRouter(prefix="/events", tags=["events"])
 HEARTBEAT_S = 15.0
@@ -159,19 +157,12 @@ async def stream(
 def post_event_end(
     body: EventEndIn,
     session: WriteSessionDep,
-    store: EvidenceStoreDep,
-    settings: SettingsDep,
+    filing: FilingDep,
     _writer: WriterDep,
-    clock: ClockDep,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,  # never null
                                            pattern=r"^[!-~]+$")] = None,  # type: ignore[assignment]
 ) -> EventEndResult:
-    key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
-        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes, settings.max_image_pixels)
-    except EvidenceError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
-    try:
-        return handling.event_end(session, store, settings, body, key, evidence, clock())
-    except handling.EventKeyConflict:
-        raise HTTPException(409, "idempotency key already used for a different message; use a new key") from None
+        return filing.end_event(session, body, idempotency_key)
+    except FilingRefused as refused:
+        raise HTTPException(refused.status_code, refused.message) from None

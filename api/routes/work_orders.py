@@ -14,13 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.crud import work_orders as crud
 from api.auth import Principal, Role
-from api.deps import (Clock, ClockDep, EvidenceStoreDep, ReaderDep, SessionDep, SettingsDep, WriterDep,
-                      WriteSessionDep)
-from api.evidence import EvidenceError, EvidenceStore, decode_evidence
+from api.deps import Clock, ClockDep, EvidenceStoreDep, FilingDep, ReaderDep, SessionDep, WriterDep, WriteSessionDep
 from api.db.models import Evidence, WorkOrder
 from api.schemas import (InputDatetime, Priority, WorkOrderCreate, WorkOrderPage, WorkOrderPublic, WorkOrderReceipt,
                          WorkOrderStatus)
-from api.settings import Settings
+from api.services.filing import FilingRefused, FilingService, Outcome
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
 
@@ -31,20 +29,6 @@ OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work order id (the n
 
 def _error(code: int, description: str) -> dict[int | str, dict[str, str]]:
     return {code: {"description": description}}
-
-
-def _resolve_key(header_key: str | None, body_key: str | None) -> str:
-    if header_key is None and body_key is None:
-        raise HTTPException(
-            http.HTTP_422_UNPROCESSABLE_CONTENT,
-            "an idempotency key is required: send the Idempotency-Key header or the idempotency_key field",
-        )
-    if header_key is not None and body_key is not None and header_key != body_key:
-        raise HTTPException(
-            http.HTTP_422_UNPROCESSABLE_CONTENT,
-            "the Idempotency-Key header and the idempotency_key field differ; send one, or the same value in both",
-        )
-    return header_key if header_key is not None else body_key  # type: ignore[return-value]
 
 
 @router.post(
@@ -75,8 +59,7 @@ async def create_work_order(
     body: WorkOrderCreate,
     response: Response,
     session: WriteSessionDep,
-    store: EvidenceStoreDep,
-    settings: SettingsDep,
+    filing: FilingDep,
     writer: WriterDep,
     clock: ClockDep,
     # str, not str | None: a header is there or not, never null (None only as the default).
@@ -89,29 +72,21 @@ async def create_work_order(
     # One hand-off to a worker thread for all the blocking work; the response is then checked on
     # the event loop (a plain-function route would hand it to a thread a second time).
     return await run_in_threadpool(
-        _file_order, body, response, session, store, settings, writer, clock, idempotency_key
+        _file_order, body, response, session, filing, writer, clock, idempotency_key
     )
 
 
 def _file_order(
-    body: WorkOrderCreate, response: Response, session: Session, store: EvidenceStore, settings: Settings,
+    body: WorkOrderCreate, response: Response, session: Session, filing: FilingService,
     writer: Principal, clock: Clock, idempotency_key: str | None,
 ) -> WorkOrderPublic | WorkOrderReceipt:
-    key = _resolve_key(idempotency_key, body.idempotency_key)
     try:
-        evidence = decode_evidence(body.evidence, settings.max_evidence_bytes, settings.max_image_pixels)
-    except EvidenceError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
-    try:
-        result = crud.create_work_order(session, store, settings, body, key, evidence, now=clock())
-    except crud.IdempotencyConflict as exc:
-        raise HTTPException(
-            http.HTTP_409_CONFLICT,
-            f"idempotency key already used for a different payload (work order {exc.order.order_no}); "
-            "use a new key for a new event",
-        ) from None
+        filed = filing.file_work_order(session, body, idempotency_key, source="http")
+    except FilingRefused as refused:
+        raise HTTPException(refused.status_code, refused.message) from None
+    result = filed.result
     response.headers["Location"] = crud.order_url(result.order.id)
-    if not result.created:
+    if filed.outcome is not Outcome.CREATED:
         response.status_code = http.HTTP_200_OK
         if result.merged:
             response.headers["Work-Order-Merged"] = "true"

@@ -10,7 +10,17 @@ from api.contract.wire import (WORK_ORDER_VERSION, ContractError, EventEnd, Evid
                                check_version, version_of)
 from api.schemas import WorkOrderCreate
 from api.schemas_workflow import EventEndIn
-from tests.unit.test_api_support import JPEG, client, order_body, post_order, settings  # noqa: F401 (fixtures)
+from tests.support.orders import JPEG, make_settings, order_body, post_order
+
+
+@pytest.fixture
+def client(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(make_settings(tmp_path))) as test_client:
+        yield test_client
 
 
 def _report(**overrides) -> WorkOrderReport:
@@ -69,3 +79,38 @@ def test_the_api_refuses_a_newer_version_with_a_clear_422(client) -> None:
            "ended_at": "2026-11-23T12:00:00+08:00", "version": 2}
     response = client.post("/api/v1/events/end", json=end, headers={"Idempotency-Key": "key-contract-0003"})
     assert response.status_code == 422 and "event end version 2" in response.text
+
+
+def test_the_ingest_refuses_a_newer_version_and_counts_it_rejected(tmp_path) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from streams.delivery.bus import encode_message
+    from tests.support.loadgen import synthetic_order
+    from tests.support.redis_server import REDIS_SERVER, RedisServer
+    from tests.support.orders import b64
+
+    if REDIS_SERVER is None:
+        pytest.skip("needs redis-server on PATH")
+    with RedisServer(workdir=tmp_path / "redis") as server:
+        r = server.client()
+        old_key, old = synthetic_order("contract", 1, b64(JPEG))
+        new_key, new = synthetic_order("contract", 2, b64(JPEG))
+        old.pop("version", None)  # an outbox file spooled before versions existed
+        r.xadd("gs:orders", encode_message("work_order", old_key, old, "w"))
+        r.xadd("gs:orders", encode_message("work_order", new_key, {**new, "version": WORK_ORDER_VERSION + 1}, "w"))
+        app = create_app(make_settings(tmp_path, redis_url=server.url, redis_stream="gs:orders", ingest_block_ms=100))
+        with TestClient(app) as client:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not (r.xlen("gs:orders:dead") and r.xlen("gs:orders") == 0):
+                time.sleep(0.05)
+            [(_, dead)] = r.xrange("gs:orders:dead")
+            assert dead["key"] == new_key, dead
+            assert dead["dead_reason"] == (f"work order version {WORK_ORDER_VERSION + 1} is newer than this reader "
+                                           f"understands (it reads up to {WORK_ORDER_VERSION}): upgrade the API "
+                                           "before the workers"), dead
+            metrics = client.get("/metrics").text
+        assert 'gridsight_api_work_orders_total{result="created",source="stream"} 1.0' in metrics
+        assert 'gridsight_api_work_orders_total{result="rejected",source="stream"} 1.0' in metrics

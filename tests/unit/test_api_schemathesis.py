@@ -41,7 +41,7 @@ schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathe
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from api.db.engine import prepare_storage  # noqa: E402
+from api.db.migrate import prepare_storage  # noqa: E402
 from api.main import create_app  # noqa: E402
 from api.crud.handling import REASON_REQUIRED  # noqa: E402
 from tests.unit.test_api_ops_support import ADMIN, WORKER, secured_settings  # noqa: E402

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from api.crud.stats import BaselineLevel, level_for, period_start, shift
-from api.db.engine import make_engine, prepare_storage
+from api.db.engine import make_engine
+from api.db.migrate import prepare_storage
 from api.deadlines import deadline
 from api.main import create_app
 from api.db.migrate import current, head, upgrade

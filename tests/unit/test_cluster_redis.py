@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.ingest import IngestSettings
 from api.main import create_app
 from api.db.models import WorkOrder
 from streams.backoff import Backoff
@@ -129,9 +128,8 @@ def test_ingest_stores_each_key_once_claims_dead_consumers_and_dead_letters_bad_
     other = dict(sent[4][1], confidence=0.1)
     r.xadd(stream, encode_message("work_order", "unit-00000004", other, "w"))  # key reuse, other payload
 
-    cfg = IngestSettings(redis_url=redis_server.url, redis_stream=stream, redis_group=group, ingest_claim_idle_s=1,
-                         ingest_block_ms=100)
-    app = create_app(make_settings(tmp_path), ingest=cfg)
+    app = create_app(make_settings(tmp_path, redis_url=redis_server.url, redis_stream=stream, redis_group=group,
+                                   ingest_claim_idle_s=1, ingest_block_ms=100))
     with TestClient(app) as client:
         wait_for(lambda: count_orders(app) == 6 and r.xlen(f"{stream}:dead") == 4)
         wait_for(lambda: int(r.xinfo_groups(stream)[0]["pending"]) == 0)
@@ -152,8 +150,7 @@ def test_ingest_stores_each_key_once_claims_dead_consumers_and_dead_letters_bad_
 
 
 def test_health_reports_redis_down_as_degraded_not_down(tmp_path: Path):
-    cfg = IngestSettings(redis_url="redis://127.0.0.1:1/0", ingest_block_ms=100)
-    app = create_app(make_settings(tmp_path), ingest=cfg)
+    app = create_app(make_settings(tmp_path, redis_url="redis://127.0.0.1:1/0", ingest_block_ms=100))
     with TestClient(app) as client:
         wait_for(lambda: app.state.ingest.status.redis_ok is False)
         response = client.get("/health")

@@ -153,7 +153,6 @@ def test_decode_evidence_checks_media_for_every_caller() -> None:
 def test_the_redis_ingest_dead_letters_evidence_that_does_not_decode(tmp_path: Path) -> None:
     import time
 
-    from api.ingest import IngestSettings
     from streams.delivery.bus import encode_message
     from tests.support.loadgen import synthetic_order
     from tests.support.redis_server import REDIS_SERVER, RedisServer
@@ -167,8 +166,9 @@ def test_the_redis_ingest_dead_letters_evidence_that_does_not_decode(tmp_path: P
         bad_key, bad = synthetic_order("decode", 2, b64(HTML_JPEG))
         r.xadd(stream, encode_message("work_order", bad_key, bad, "w"))
         r.xadd(stream, encode_message("work_order", good_key, good, "w"))
-        cfg = IngestSettings(redis_url=server.url, redis_stream=stream, ingest_block_ms=100)
-        app = create_app(secured_settings(tmp_path), ingest=cfg)
+        settings = secured_settings(tmp_path).model_copy(
+            update={"redis_url": server.url, "redis_stream": stream, "ingest_block_ms": 100})
+        app = create_app(settings)
         with TestClient(app) as client:
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not (r.xlen(f"{stream}:dead") and _count(client, WorkOrder)):

@@ -1,37 +1,8 @@
-"""The API's side of the event bus: a Redis Stream consumer group.
-
-Enabled by ``GRIDSIGHT_REDIS_URL``: :func:`api.main.create_app` then runs one
-:class:`StreamIngestor` thread per API process next to the HTTP server (several
-API processes or replicas simply add consumers to the same group).
-
-Delivery is at-least-once, storage exactly-once:
-
-* ``XREADGROUP`` hands each entry to one consumer; the entry is ``XACK``-ed
-  (and ``XDEL``-ed, so the stream does not grow without bound) only after the
-  database transaction that stores it has committed.
-* A consumer that dies between commit and ack leaves the entry pending; after
-  ``ingest_claim_idle_s`` another consumer (or the restarted one) takes it with
-  ``XAUTOCLAIM`` and handles it again. The work-order creation function is the
-  one the HTTP POST uses, keyed by the message's idempotency key: a replay
-  returns the stored order, a merge is recorded once. No duplicates.
-* Database unavailable: the entry is not acked and is retried from this
-  consumer's own pending list, with backoff; nothing is lost.
-* A message that can never be stored (malformed JSON, schema violation, an
-  idempotency key reused for another payload, or one that keeps failing
-  ``ingest_max_deliveries`` times) goes to ``<stream>:dead`` with the reason
-  and is acked, so it cannot block the stream.
-
-Message format: see :mod:`streams.delivery.bus` (``kind``, ``key``, ``payload``,
-``worker``, ``published_at``). Kinds: ``work_order`` and ``event_end``.
-
-Trust: whoever can XADD to the stream can file orders, like a worker token on
-the HTTP side. Protect Redis with a password/ACL and keep it on the private
-network.
-"""
+"""One consumer of the Redis Stream: reads, claims, hands each message to the filing
+service (:mod:`api.services.filing`), acks or dead-letters it. See :mod:`api.ingest`."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -42,17 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crud import handling
-from api.crud import work_orders as crud
-from api.evidence import EvidenceError, EvidenceStore, decode_evidence
 from api.metrics import ApiMetrics
-from api.schemas import WorkOrderCreate
-from api.schemas_workflow import EventEndIn
+from api.services.filing import FilingRefused, FilingService, Outcome, read_event_end
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,37 +25,13 @@ log = logging.getLogger(__name__)
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
-class IngestSettings(BaseSettings):
-    """``GRIDSIGHT_REDIS_*`` / ``GRIDSIGHT_INGEST_*`` variables; no URL, no ingest."""
-
-    model_config = SettingsConfigDict(env_prefix="GRIDSIGHT_", extra="ignore")
-
-    redis_url: str | None = Field(default=None, description="Redis URL; set it to ingest work orders from the stream")
-    redis_stream: str = Field(default="gridsight:orders", min_length=1, max_length=128, description="Stream workers publish to")
-    redis_group: str = Field(default="gridsight-api", min_length=1, max_length=64, description="Consumer group of the API")
-    ingest_consumer: str | None = Field(
-        default=None, max_length=128, description="Consumer name; default <hostname>-<pid> (unique per process)"
-    )
-    ingest_threads: int = Field(
-        default=1, ge=1, le=32,
-        description="Consumers per API process; more help on PostgreSQL (parallel transactions), not on SQLite",
-    )
-    ingest_batch: int = Field(default=64, ge=1, le=1000, description="Entries read per XREADGROUP")
-    ingest_block_ms: int = Field(default=1000, ge=10, le=60_000, description="How long one read waits for new entries")
-    ingest_claim_idle_s: float = Field(
-        default=30.0, ge=1, le=86_400, description="Claim entries left pending this long by another consumer"
-    )
-    ingest_max_deliveries: int = Field(
-        default=10, ge=1, le=1000, description="Dead-letter a message that failed (not for a database outage) this often"
-    )
-    ingest_lag_degraded: int = Field(
-        default=10_000, ge=1, description="/health reports the ingest degraded above this many undelivered entries"
-    )
-    ingest_delete_acked: bool = Field(default=True, description="XDEL entries once acked (this group is the only reader)")
-
-
 class PermanentFailure(Exception):
-    """The message can never be stored: dead-letter it."""
+    """The message can never be stored: dead-letter it. ``counted``: the filing service has
+    already counted the refusal in the work-order metric."""
+
+    def __init__(self, message: str, *, counted: bool = False) -> None:
+        super().__init__(message)
+        self.counted = counted
 
 
 @dataclass
@@ -105,6 +46,10 @@ class IngestStatus:
     handled: int = 0
 
 
+def default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def _transient_db_error(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
@@ -114,12 +59,11 @@ def _transient_db_error(exc: BaseException) -> bool:
 class StreamIngestor:
     def __init__(
         self,
-        cfg: IngestSettings,
+        cfg: Settings,
         sessions: sessionmaker[Session],
-        store: EvidenceStore,
-        settings: Settings,
+        filing: FilingService,
         *,
-        clock: Callable[[], dt.datetime],
+        consumer: str | None = None,
         metrics: ApiMetrics | None = None,
         client: redis.Redis | None = None,
     ) -> None:
@@ -128,16 +72,14 @@ class StreamIngestor:
         self.stream = cfg.redis_stream
         self.group = cfg.redis_group
         self.dead_stream = f"{cfg.redis_stream}:dead"
-        self.consumer = cfg.ingest_consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer = consumer or cfg.ingest_consumer or default_consumer()
         self._client = client or redis.Redis.from_url(
             cfg.redis_url, decode_responses=True, socket_connect_timeout=3,
             # A blocking XREADGROUP must not trip the socket timeout.
             socket_timeout=cfg.ingest_block_ms / 1000 + 5,
         )
         self._sessions = sessions
-        self._store = store
-        self._settings = settings
-        self._clock = clock
+        self._filing = filing
         self._metrics = metrics
         self.status = IngestStatus()
         self._stop = threading.Event()
@@ -307,10 +249,10 @@ class StreamIngestor:
             if not isinstance(payload, dict):
                 raise PermanentFailure("payload is not a JSON object")
             with self._sessions() as session:
-                result = handler(session, key, payload)
+                handler(session, key, payload)
         except PermanentFailure as exc:
             self._dead_letter(entry_id, fields, str(exc))
-            self._count(kind, "dead_letter")
+            self._count(kind, "dead_letter", order_counted=exc.counted)
             return True
         except DataError as exc:  # a value the database refuses (NUL in text, out of range)
             self._dead_letter(entry_id, fields, f"database refused a value: {type(exc.orig).__name__}")
@@ -328,8 +270,6 @@ class StreamIngestor:
         self._ack(entry_id)
         self._failures.pop(entry_id, None)
         self._count(kind, "acked")
-        if kind == "work_order" and self._metrics is not None:
-            self._metrics.orders.labels("stream", result).inc()
         published = fields.get("published_at")
         if published and self._metrics is not None:
             try:
@@ -355,48 +295,20 @@ class StreamIngestor:
             self._failures.clear()
         return False
 
+    # Both kinds go through the filing service, as the HTTP routes do; a refusal is final.
     def _work_order(self, session: Session, key: str, payload: dict) -> str:
         try:
-            body = WorkOrderCreate.model_validate(payload)
-        except ValidationError as exc:
-            raise PermanentFailure(f"invalid work order: {exc.error_count()} error(s): {exc.errors()[0]['msg']}") from None
-        key = self._key(key, body.idempotency_key)
-        evidence = self._evidence(body.evidence)
-        try:
-            result = crud.create_work_order(session, self._store, self._settings, body, key, evidence, now=self._clock())
-        except crud.IdempotencyConflict as exc:
-            raise PermanentFailure(f"idempotency key reused for a different payload (order {exc.order.order_no})") from None
-        if result.created:
-            return "created"
-        return "merged" if result.merged and not result.replayed else "replayed"
+            return self._filing.file_payload(session, payload, key, source="stream",
+                                             given_as="the message key").outcome.value
+        except FilingRefused as refused:
+            raise PermanentFailure(refused.message, counted=True) from None
 
     def _event_end(self, session: Session, key: str, payload: dict) -> str:
         try:
-            body = EventEndIn.model_validate(payload)
-        except ValidationError as exc:
-            raise PermanentFailure(f"invalid event end: {exc.error_count()} error(s): {exc.errors()[0]['msg']}") from None
-        key = self._key(key, body.idempotency_key)
-        evidence = self._evidence(body.evidence)
-        try:
-            result = handling.event_end(session, self._store, self._settings, body, key, evidence, self._clock())
-        except handling.EventKeyConflict:
-            raise PermanentFailure("idempotency key reused for a different event-end message") from None
-        return getattr(getattr(result, "outcome", None), "value", "ok")
-
-    @staticmethod
-    def _key(message_key: str, body_key: str | None) -> str:
-        key = message_key or body_key or ""
-        if not 8 <= len(key) <= 128:
-            raise PermanentFailure("missing or malformed idempotency key")
-        if body_key is not None and body_key != key:
-            raise PermanentFailure("the message key and the payload's idempotency_key differ")
-        return key
-
-    def _evidence(self, items):
-        try:
-            return decode_evidence(items, self._settings.max_evidence_bytes, self._settings.max_image_pixels)
-        except EvidenceError as exc:
-            raise PermanentFailure(f"evidence: {exc}") from None
+            body = read_event_end(payload)
+            return self._filing.end_event(session, body, key, given_as="the message key").outcome.value
+        except FilingRefused as refused:
+            raise PermanentFailure(refused.message) from None
 
     def _ack(self, entry_id: str) -> None:
         pipe = self._client.pipeline(transaction=False)
@@ -413,11 +325,11 @@ class StreamIngestor:
         self._ack(entry_id)
 
     # -- status ------------------------------------------------------------------------------
-    def _count(self, kind: str, result: str) -> None:
+    def _count(self, kind: str, result: str, *, order_counted: bool = False) -> None:
         if self._metrics is not None:
             self._metrics.ingest_messages.labels(kind, result).inc()
-            if kind == "work_order" and result == "dead_letter":
-                self._metrics.orders.labels("stream", "rejected").inc()
+        if kind == "work_order" and result == "dead_letter" and not order_counted:
+            self._filing.count("stream", Outcome.REJECTED)  # refused before it reached the service
 
     def _redis(self, ok: bool, exc: Exception | None = None) -> None:
         if ok and self.status.redis_ok is False:
@@ -459,60 +371,3 @@ class StreamIngestor:
             "consumer": self.consumer,
             "handled": s.handled,
         }
-
-
-class IngestPool:
-    """``ingest_threads`` consumers in one process, seen from outside as one ingest."""
-
-    def __init__(self, members: list[StreamIngestor]) -> None:
-        self.members = members
-
-    def start(self) -> "IngestPool":
-        for m in self.members:
-            m.start()
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        for m in self.members:
-            m._stop.set()
-        for m in self.members:
-            m.stop(timeout_s)
-
-    @property
-    def status(self) -> IngestStatus:
-        first = self.members[0].status
-        merged = IngestStatus(**vars(first))
-        merged.running = all(m.status.running for m in self.members)
-        merged.redis_ok = None if all(m.status.redis_ok is None for m in self.members) else \
-            all(m.status.redis_ok is not False for m in self.members)
-        if any(m.status.database_ok is False for m in self.members):
-            merged.database_ok = False
-        merged.handled = sum(m.status.handled for m in self.members)
-        return merged
-
-    def health(self) -> dict:
-        reports = [m.health() for m in self.members]
-        merged = dict(reports[0])
-        problems = sorted({r["detail"] for r in reports if r["detail"]})
-        merged.update(status="degraded" if problems else "ok", detail="; ".join(problems) or None,
-                      handled=sum(r["handled"] for r in reports), consumers=[r["consumer"] for r in reports])
-        merged.pop("consumer", None)
-        return merged
-
-
-def start_ingest(app, cfg: IngestSettings | None = None) -> IngestPool | None:
-    """Called from the app's lifespan: start the ingest when a Redis URL is configured."""
-    cfg = cfg if cfg is not None else IngestSettings()
-    if not cfg.redis_url:
-        return None
-    base = cfg.ingest_consumer or f"{socket.gethostname()}-{os.getpid()}"
-    members = []
-    for i in range(cfg.ingest_threads):
-        name = base if cfg.ingest_threads == 1 else f"{base}-{i}"
-        members.append(StreamIngestor(
-            cfg.model_copy(update={"ingest_consumer": name}), app.state.write_sessions, app.state.evidence_store,
-            app.state.settings, clock=app.state.clock, metrics=getattr(app.state, "metrics", None),
-        ))
-    pool = IngestPool(members)
-    app.state.ingest = pool
-    return pool.start()
