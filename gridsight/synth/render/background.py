@@ -129,6 +129,62 @@ def _lf_noise(rng: np.random.Generator, h: int, w: int, cell: int, amp: float) -
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
+def _upper_windows(img: np.ndarray, rng: np.random.Generator, x: int, bw: int, top: int, shop_top: int,
+                   ppm: float, wall) -> None:
+    """Rows of windows (some with an air conditioner below) from the shopfronts up to the roof."""
+    win_w, win_h = rng.uniform(0.8, 1.6) * ppm, rng.uniform(1.0, 1.6) * ppm
+    gx, gy = win_w * rng.uniform(1.5, 2.4), rng.uniform(2.6, 3.2) * ppm
+    glass = _jitter(rng, _pick(rng, [(90, 70, 50), (120, 100, 80), (60, 55, 50), (150, 140, 120)]), 8)
+    ac = rng.random() < 0.5
+    y = shop_top - gy * 0.85
+    while y + win_h > max(0, top) + 2:
+        wx = x + gx * 0.4
+        while wx + win_w < x + bw - 2:
+            p0 = (int(wx), int(y))
+            p1 = (int(wx + win_w), int(y + win_h))
+            cv2.rectangle(img, p0, p1, _jitter(rng, glass, 10), -1)
+            cv2.rectangle(img, p0, p1, _scale_colour(wall, 0.8), 1)
+            if ac and rng.random() < 0.35:
+                cv2.rectangle(img, (int(wx + win_w * 0.1), int(y + win_h + 2)), (int(wx + win_w * 0.7), int(y + win_h + 2 + 0.4 * ppm)), (225, 225, 225), -1)
+            wx += gx
+        y -= gy
+
+
+def _shopfronts(img: np.ndarray, rng: np.random.Generator, x: int, bw: int, shop_top: int, fb: int,
+                ppm: float, wall) -> None:
+    """Ground-floor shops side by side: a signboard with scribbled glyphs, then glass, a shutter or a door."""
+    sign_h = max(3, int(rng.uniform(0.6, 1.1) * ppm))
+    sx = x
+    while sx < x + bw:
+        sw = int(rng.uniform(3, 8) * ppm)
+        sign = _jitter(rng, _pick(rng, [(30, 30, 190), (150, 80, 20), (40, 120, 30), (30, 180, 230), (230, 230, 230), (40, 40, 40), (20, 100, 220)]), 10)
+        cv2.rectangle(img, (sx, shop_top), (sx + sw - 2, shop_top + sign_h), sign, -1)
+        ink = (240, 240, 240) if sum(sign) < 450 else (30, 30, 160)
+        gxp = sx + int(0.3 * ppm)
+        glyph = max(2, int(sign_h * 0.55))
+        while gxp + glyph < sx + sw - int(0.3 * ppm):
+            gy0 = shop_top + (sign_h - glyph) // 2
+            for _ in range(3):
+                a = (gxp + int(rng.integers(0, glyph)), gy0 + int(rng.integers(0, glyph)))
+                b = (gxp + int(rng.integers(0, glyph)), gy0 + int(rng.integers(0, glyph)))
+                cv2.line(img, a, b, ink, 1)
+            gxp += int(glyph * 1.4)
+        kind = rng.random()
+        y0 = shop_top + sign_h + 1
+        if kind < 0.5:
+            cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), _jitter(rng, (80, 70, 60), 15), -1)
+            for k in range(1, 4):
+                cv2.line(img, (sx + k * sw // 4, y0), (sx + k * sw // 4, fb), (170, 170, 170), 1)
+        elif kind < 0.8:
+            cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), _jitter(rng, (165, 165, 160), 10), -1)
+            for yy in range(y0, fb, 3):
+                cv2.line(img, (sx + 1, yy), (sx + sw - 3, yy), (130, 130, 128), 1)
+        else:
+            cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), wall, -1)
+            cv2.rectangle(img, (sx + sw // 3, y0 + 2), (sx + 2 * sw // 3, fb), (50, 45, 40), -1)
+        sx += sw
+
+
 def _draw_facades(img: np.ndarray, rng: np.random.Generator, L: Layout) -> None:
     W, fb = L.width, int(round(L.facade_bottom))
     sky = _jitter(rng, _pick(rng, [(230, 200, 170), (210, 205, 200), (200, 200, 200), (235, 215, 190)]), 8)
@@ -145,54 +201,8 @@ def _draw_facades(img: np.ndarray, rng: np.random.Generator, L: Layout) -> None:
             img[max(0, top):fb, x0:x1] += _lf_noise(rng, fb - max(0, top), x1 - x0, 8, 4)[..., None]
             gf = int(np.clip(rng.uniform(3.2, 4.5) * ppm, 0.15 * fb, 0.6 * fb))  # ground-floor height
             shop_top = fb - gf
-            # upper-floor windows
-            win_w, win_h = rng.uniform(0.8, 1.6) * ppm, rng.uniform(1.0, 1.6) * ppm
-            gx, gy = win_w * rng.uniform(1.5, 2.4), rng.uniform(2.6, 3.2) * ppm
-            glass = _jitter(rng, _pick(rng, [(90, 70, 50), (120, 100, 80), (60, 55, 50), (150, 140, 120)]), 8)
-            ac = rng.random() < 0.5
-            y = shop_top - gy * 0.85
-            while y + win_h > max(0, top) + 2:
-                wx = x + gx * 0.4
-                while wx + win_w < x + bw - 2:
-                    p0 = (int(wx), int(y))
-                    p1 = (int(wx + win_w), int(y + win_h))
-                    cv2.rectangle(img, p0, p1, _jitter(rng, glass, 10), -1)
-                    cv2.rectangle(img, p0, p1, _scale_colour(wall, 0.8), 1)
-                    if ac and rng.random() < 0.35:
-                        cv2.rectangle(img, (int(wx + win_w * 0.1), int(y + win_h + 2)), (int(wx + win_w * 0.7), int(y + win_h + 2 + 0.4 * ppm)), (225, 225, 225), -1)
-                    wx += gx
-                y -= gy
-            # shopfronts: signboard band, then glass / shutters
-            sign_h = max(3, int(rng.uniform(0.6, 1.1) * ppm))
-            sx = x
-            while sx < x + bw:
-                sw = int(rng.uniform(3, 8) * ppm)
-                sign = _jitter(rng, _pick(rng, [(30, 30, 190), (150, 80, 20), (40, 120, 30), (30, 180, 230), (230, 230, 230), (40, 40, 40), (20, 100, 220)]), 10)
-                cv2.rectangle(img, (sx, shop_top), (sx + sw - 2, shop_top + sign_h), sign, -1)
-                ink = (240, 240, 240) if sum(sign) < 450 else (30, 30, 160)
-                gxp = sx + int(0.3 * ppm)
-                glyph = max(2, int(sign_h * 0.55))
-                while gxp + glyph < sx + sw - int(0.3 * ppm):
-                    gy0 = shop_top + (sign_h - glyph) // 2
-                    for _ in range(3):
-                        a = (gxp + int(rng.integers(0, glyph)), gy0 + int(rng.integers(0, glyph)))
-                        b = (gxp + int(rng.integers(0, glyph)), gy0 + int(rng.integers(0, glyph)))
-                        cv2.line(img, a, b, ink, 1)
-                    gxp += int(glyph * 1.4)
-                kind = rng.random()
-                y0 = shop_top + sign_h + 1
-                if kind < 0.5:
-                    cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), _jitter(rng, (80, 70, 60), 15), -1)
-                    for k in range(1, 4):
-                        cv2.line(img, (sx + k * sw // 4, y0), (sx + k * sw // 4, fb), (170, 170, 170), 1)
-                elif kind < 0.8:
-                    cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), _jitter(rng, (165, 165, 160), 10), -1)
-                    for yy in range(y0, fb, 3):
-                        cv2.line(img, (sx + 1, yy), (sx + sw - 3, yy), (130, 130, 128), 1)
-                else:
-                    cv2.rectangle(img, (sx + 1, y0), (sx + sw - 3, fb), wall, -1)
-                    cv2.rectangle(img, (sx + sw // 3, y0 + 2), (sx + 2 * sw // 3, fb), (50, 45, 40), -1)
-                sx += sw
+            _upper_windows(img, rng, x, bw, top, shop_top, ppm, wall)
+            _shopfronts(img, rng, x, bw, shop_top, fb, ppm, wall)
         x += bw
 
 

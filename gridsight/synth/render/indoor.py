@@ -60,12 +60,8 @@ def _quad(img, pts, colour) -> None:
     cv2.fillPoly(img, [np.round(np.asarray(pts) * 4).astype(np.int32)], colour, cv2.LINE_AA, 2)
 
 
-def render_indoor(rng: np.random.Generator, L: Layout, keep_clear=()) -> np.ndarray:
-    """The empty corridor or elevator car (float32 BGR)."""
-    W, H = L.width, L.height
-    xl, xr, cy, sf = _box(L)
-    metal = L.scene == "elevator"
-    img = np.zeros((H, W, 3), np.float32)
+def _palette(rng: np.random.Generator, metal: bool):
+    """(side wall, floor, far wall, ceiling) colours: brushed steel for a lift car, paint for a corridor."""
     if metal:
         wall = _jitter(rng, _pick(rng, [(170, 170, 168), (150, 155, 160), (120, 150, 180), (185, 185, 180), (110, 110, 112)]), 8)
         floor = _jitter(rng, _pick(rng, [(60, 60, 62), (90, 95, 100), (130, 130, 128), (70, 80, 95)]), 8)
@@ -76,6 +72,68 @@ def render_indoor(rng: np.random.Generator, L: Layout, keep_clear=()) -> np.ndar
         floor = _jitter(rng, _pick(rng, [(150, 155, 160), (120, 130, 150), (170, 170, 165), (95, 110, 130), (190, 190, 185)]), 8)
         back = _scale_colour(wall, rng.uniform(0.75, 0.95))
         ceil = _scale_colour(wall, 1.08)
+    return wall, floor, back, ceil
+
+
+def _elevator_fittings(img, rng, L: Layout, corners, near, far, wall, floor, back, xl, xr, sf, ppm_b) -> None:
+    """Brushed-metal streaks, the door seam and panel joints, handrails, a button panel, maybe floor tiles."""
+    H, W = L.height, L.width
+    # brushed metal: vertical streaks on everything above the floor
+    streak = cv2.resize(rng.normal(0, 7, (1, W // 2 + 1)).astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+    above = np.zeros((H, W), np.float32)
+    cv2.fillPoly(above, [np.round(np.array([near["fl"], far["fl"], far["fr"], near["fr"]])).astype(np.int32)], 1.0)
+    img += (streak * (1 - above))[..., None]
+    # door seam (on the far wall) and panel joints
+    mx = (far["fl"][0] + far["fr"][0]) / 2 + rng.uniform(-0.1, 0.1) * (far["fr"][0] - far["fl"][0])
+    cv2.line(img, (int(mx), int(far["cl"][1])), (int(mx), int(far["fl"][1])), (40, 40, 40), 2)
+    for k in (0.25, 0.75):
+        xk = far["fl"][0] + k * (far["fr"][0] - far["fl"][0])
+        cv2.line(img, (int(xk), int(far["cl"][1])), (int(xk), int(far["fl"][1])), _scale_colour(back, 0.8), 1)
+    # handrails on the side walls (0.9 m up), a button panel
+    for side in ("l", "r"):
+        p0 = _at(L, corners["f" + side][0], H - 0.9 * ppm_b, 0.95)
+        p1 = _at(L, corners["f" + side][0], H - 0.9 * ppm_b, sf)
+        cv2.line(img, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), _scale_colour(wall, 1.3), max(2, int(0.04 * ppm_b)))
+    side = "r" if rng.random() < 0.5 else "l"
+    s0 = sf + rng.uniform(0.05, 0.2)
+    pts = [_at(L, corners["f" + side][0], H - y * ppm_b, s) for y, s in ((1.6, s0), (1.6, s0 + 0.06), (0.9, s0 + 0.06), (0.9, s0))]
+    _quad(img, pts, (60, 60, 60))
+    # floor pattern
+    if rng.random() < 0.5:
+        _floor_tiles(img, rng, L, floor, xl, xr, sf, 0.3)
+
+
+def _corridor_fittings(img, rng, L: Layout, corners, floor, cy, xl, xr, sf, ppm_b) -> None:
+    """Maybe a painted lower band, doors along both walls, floor tiles, a ceiling lamp."""
+    H = L.height
+    band = rng.random() < 0.5
+    band_col = _jitter(rng, _pick(rng, [(60, 120, 60), (150, 120, 90), (90, 90, 90), (110, 140, 170)]), 10)
+    for side in ("l", "r"):
+        x = corners["f" + side][0]
+        if band:
+            _quad(img, [_at(L, x, H - 1.0 * ppm_b, 4.0), _at(L, x, H - 1.0 * ppm_b, sf), _at(L, x, H, sf), _at(L, x, H, 4.0)], band_col)
+        s = rng.uniform(0.8, 1.6)
+        while s > sf + 0.05:
+            dw = rng.uniform(0.9, 1.1) * ppm_b  # door width along the wall, as depth scale change
+            s_end = max(sf, s * (1 - dw / (6.0 * ppm_b)))
+            door = _jitter(rng, _pick(rng, [(40, 60, 110), (60, 90, 140), (80, 80, 85), (30, 40, 70), (150, 150, 150)]), 10)
+            pts = [_at(L, x, H - 2.1 * ppm_b, s), _at(L, x, H - 2.1 * ppm_b, s_end), _at(L, x, H, s_end), _at(L, x, H, s)]
+            _quad(img, pts, door)
+            hx, hy = _at(L, x, H - 1.0 * ppm_b, s * 0.8 + s_end * 0.2)
+            cv2.circle(img, (int(hx), int(hy)), max(1, int(0.03 * ppm_b * s)), (190, 190, 190), -1)
+            s = s_end * rng.uniform(0.55, 0.8)
+    _floor_tiles(img, rng, L, floor, xl, xr, sf, rng.uniform(0.4, 0.8))
+    lx, ly = _at(L, L.vx, cy, rng.uniform(sf + 0.1, 0.7))
+    cv2.ellipse(img, (int(lx), int(ly)), (int(0.2 * ppm_b), max(2, int(0.05 * ppm_b))), 0, 0, 360, (245, 250, 250), -1)
+
+
+def render_indoor(rng: np.random.Generator, L: Layout, keep_clear=()) -> np.ndarray:
+    """The empty corridor or elevator car (float32 BGR)."""
+    W, H = L.width, L.height
+    xl, xr, cy, sf = _box(L)
+    metal = L.scene == "elevator"
+    img = np.zeros((H, W, 3), np.float32)
+    wall, floor, back, ceil = _palette(rng, metal)
     corners = {"fl": (xl, H), "fr": (xr, H), "cl": (xl, cy), "cr": (xr, cy)}
     far = {k: _at(L, x, y, sf) for k, (x, y) in corners.items()}
     near = {k: _at(L, x, y, 4.0) for k, (x, y) in corners.items()}  # the room goes on behind the camera
@@ -87,50 +145,9 @@ def render_indoor(rng: np.random.Generator, L: Layout, keep_clear=()) -> np.ndar
     img += _lf_noise(rng, H, W, 10, 4)[..., None]
     ppm_b = L.person_px_bottom / 1.7
     if metal:
-        # brushed metal: vertical streaks on everything above the floor
-        streak = cv2.resize(rng.normal(0, 7, (1, W // 2 + 1)).astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
-        above = np.zeros((H, W), np.float32)
-        cv2.fillPoly(above, [np.round(np.array([near["fl"], far["fl"], far["fr"], near["fr"]])).astype(np.int32)], 1.0)
-        img += (streak * (1 - above))[..., None]
-        # door seam (on the far wall) and panel joints
-        mx = (far["fl"][0] + far["fr"][0]) / 2 + rng.uniform(-0.1, 0.1) * (far["fr"][0] - far["fl"][0])
-        cv2.line(img, (int(mx), int(far["cl"][1])), (int(mx), int(far["fl"][1])), (40, 40, 40), 2)
-        for k in (0.25, 0.75):
-            xk = far["fl"][0] + k * (far["fr"][0] - far["fl"][0])
-            cv2.line(img, (int(xk), int(far["cl"][1])), (int(xk), int(far["fl"][1])), _scale_colour(back, 0.8), 1)
-        # handrails on the side walls (0.9 m up), a button panel
-        for side in ("l", "r"):
-            p0 = _at(L, corners["f" + side][0], H - 0.9 * ppm_b, 0.95)
-            p1 = _at(L, corners["f" + side][0], H - 0.9 * ppm_b, sf)
-            cv2.line(img, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), _scale_colour(wall, 1.3), max(2, int(0.04 * ppm_b)))
-        side = "r" if rng.random() < 0.5 else "l"
-        s0 = sf + rng.uniform(0.05, 0.2)
-        pts = [_at(L, corners["f" + side][0], H - y * ppm_b, s) for y, s in ((1.6, s0), (1.6, s0 + 0.06), (0.9, s0 + 0.06), (0.9, s0))]
-        _quad(img, pts, (60, 60, 60))
-        # floor pattern
-        if rng.random() < 0.5:
-            _floor_tiles(img, rng, L, floor, xl, xr, sf, 0.3)
+        _elevator_fittings(img, rng, L, corners, near, far, wall, floor, back, xl, xr, sf, ppm_b)
     else:
-        # skirting, a painted lower band, doors along both walls, tiles, a ceiling lamp
-        band = rng.random() < 0.5
-        band_col = _jitter(rng, _pick(rng, [(60, 120, 60), (150, 120, 90), (90, 90, 90), (110, 140, 170)]), 10)
-        for side in ("l", "r"):
-            x = corners["f" + side][0]
-            if band:
-                _quad(img, [_at(L, x, H - 1.0 * ppm_b, 4.0), _at(L, x, H - 1.0 * ppm_b, sf), _at(L, x, H, sf), _at(L, x, H, 4.0)], band_col)
-            s = rng.uniform(0.8, 1.6)
-            while s > sf + 0.05:
-                dw = rng.uniform(0.9, 1.1) * ppm_b  # door width along the wall, as depth scale change
-                s_end = max(sf, s * (1 - dw / (6.0 * ppm_b)))
-                door = _jitter(rng, _pick(rng, [(40, 60, 110), (60, 90, 140), (80, 80, 85), (30, 40, 70), (150, 150, 150)]), 10)
-                pts = [_at(L, x, H - 2.1 * ppm_b, s), _at(L, x, H - 2.1 * ppm_b, s_end), _at(L, x, H, s_end), _at(L, x, H, s)]
-                _quad(img, pts, door)
-                hx, hy = _at(L, x, H - 1.0 * ppm_b, s * 0.8 + s_end * 0.2)
-                cv2.circle(img, (int(hx), int(hy)), max(1, int(0.03 * ppm_b * s)), (190, 190, 190), -1)
-                s = s_end * rng.uniform(0.55, 0.8)
-        _floor_tiles(img, rng, L, floor, xl, xr, sf, rng.uniform(0.4, 0.8))
-        lx, ly = _at(L, L.vx, cy, rng.uniform(sf + 0.1, 0.7))
-        cv2.ellipse(img, (int(lx), int(ly)), (int(0.2 * ppm_b), max(2, int(0.05 * ppm_b))), 0, 0, 360, (245, 250, 250), -1)
+        _corridor_fittings(img, rng, L, corners, floor, cy, xl, xr, sf, ppm_b)
     # a soft light fall-off towards the far end
     yy = np.linspace(0, 1, H, dtype=np.float32)[:, None, None]
     img *= 0.85 + 0.15 * yy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridsight.synth.render.common import _jitter, _mix, _pick, _scale_colour, _seed
+from gridsight.synth.render.common import Colour, _jitter, _mix, _pick, _scale_colour, _seed
 from gridsight.synth.render.registry import register_object
 from gridsight.synth.render.sprite import Drawing, Sprite
 
@@ -57,63 +57,91 @@ def sample_litter(rng: np.random.Generator, **overrides) -> dict:
     return style
 
 
+def _litter_bottle(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                   rng: np.random.Generator) -> None:
+    """A lying bottle with its label and cap."""
+    w = 0.3 * L
+    dr.poly([[-0.5 * L, -w / 2], [0.2 * L, -w / 2], [0.32 * L, -0.1 * L], [0.4 * L, -0.07 * L], [0.4 * L, 0.07 * L],
+             [0.32 * L, 0.1 * L], [0.2 * L, w / 2], [-0.5 * L, w / 2]], dark)
+    dr.poly([[-0.48 * L, -w / 2 + 0.03 * L], [0.18 * L, -w / 2 + 0.03 * L], [0.18 * L, w / 2 - 0.04 * L], [-0.48 * L, w / 2 - 0.04 * L]], body)
+    dr.poly([[-0.25 * L, -w / 2], [0.02 * L, -w / 2], [0.02 * L, w / 2], [-0.25 * L, w / 2]], acc)
+    dr.line([[-0.45 * L, -w / 2 + 0.06 * L], [0.15 * L, -w / 2 + 0.06 * L]], _mix(body, (255, 255, 255), 0.6), 0.04 * L)
+    dr.poly([[0.4 * L, -0.08 * L], [0.5 * L, -0.08 * L], [0.5 * L, 0.08 * L], [0.4 * L, 0.08 * L]], style["cap"] or acc)
+
+
+def _litter_can(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                rng: np.random.Generator) -> None:
+    """A drink can on its side."""
+    w = 0.55 * L
+    dr.poly([[-0.5 * L, -w / 2], [0.5 * L, -w / 2], [0.5 * L, w / 2], [-0.5 * L, w / 2]], body)
+    dr.line([[-0.5 * L, -w / 4], [0.5 * L, -w / 4]], _mix(body, (255, 255, 255), 0.45), 0.1 * L)
+    dr.line([[-0.5 * L, w / 3], [0.5 * L, w / 3]], _scale_colour(body, 0.6), 0.1 * L)
+    dr.poly([[-0.1 * L, -w / 2], [0.15 * L, -w / 2], [0.1 * L, w / 2], [-0.15 * L, w / 2]], acc)
+    dr.ellipse(0.5 * L, 0.0, 0.06 * L, w / 2, style["cap"])
+    dr.ellipse(-0.5 * L, 0.0, 0.05 * L, w / 2, _scale_colour(style["cap"], 0.8))
+
+
+def _litter_cup(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                rng: np.random.Generator) -> None:
+    """A takeaway cup, with a lid when it has a cap colour."""
+    dr.poly([[-0.5 * L, -0.4 * L], [0.5 * L, -0.27 * L], [0.5 * L, 0.27 * L], [-0.5 * L, 0.4 * L]], body)
+    dr.ellipse(-0.05 * L, 0.0, 0.13 * L, 0.14 * L, acc)
+    dr.line([[-0.5 * L, -0.4 * L], [-0.5 * L, 0.4 * L]], _scale_colour(body, 0.8), 0.07 * L)
+    if style["cap"] is not None:
+        dr.poly([[-0.58 * L, -0.43 * L], [-0.48 * L, -0.43 * L], [-0.48 * L, 0.43 * L], [-0.58 * L, 0.43 * L]], style["cap"])
+    dr.line([[0.5 * L, -0.27 * L], [0.5 * L, 0.27 * L]], dark, 0.05 * L)
+
+
+def _litter_paper(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                  rng: np.random.Generator) -> None:
+    """A crumpled sheet, creased, sometimes printed."""
+    n = int(rng.integers(9, 15))
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    r = 0.5 * L * rng.uniform(0.65, 1.0, n)
+    pts = np.stack([r * np.cos(t), 0.8 * r * np.sin(t)], 1)
+    dr.poly(pts, _scale_colour(body, 0.85))
+    dr.poly(pts * 0.82 + rng.normal(0, 0.03 * L, 2), body)
+    for _ in range(int(rng.integers(3, 6))):
+        a, bb = rng.uniform(-0.35, 0.35, 2) * L, rng.uniform(-0.3, 0.3, 2) * L
+        dr.line([[a[0], bb[0]], [(a[0] + a[1]) / 2 + rng.normal(0, 0.05 * L), 0.0], [a[1], bb[1]]], _scale_colour(body, 0.68), 0.035 * L)
+    if rng.random() < 0.4:
+        for _ in range(3):
+            y = rng.uniform(-0.2, 0.2) * L
+            dr.line([[-0.25 * L, y], [0.25 * L, y]], _scale_colour(acc, 1.2), 0.03 * L)
+
+
+def _litter_wrapper(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                    rng: np.random.Generator) -> None:
+    """A crimped snack wrapper."""
+    w = 0.5 * L
+    zig = [[-0.5 * L + (0.05 * L if k % 2 else 0.0), -w / 2 + k * w / 6] for k in range(7)]
+    zag = [[0.5 * L - (0.05 * L if k % 2 else 0.0), w / 2 - k * w / 6] for k in range(7)]
+    dr.poly(zig + [[0.5 * L, -w / 2]] + zag + [[-0.5 * L, w / 2]], body)
+    dr.line([[-0.3 * L, w / 3], [0.2 * L, -w / 3]], acc, 0.08 * L)
+    dr.line([[-0.35 * L, -w / 2.8], [0.35 * L, -w / 2.8]], _mix(body, (255, 255, 255), 0.5), 0.05 * L)
+
+
+def _litter_box(dr: Drawing, L: float, style: dict, body: Colour, acc: Colour, dark: Colour,
+                rng: np.random.Generator) -> None:
+    """A flattened carton (a milk carton's white panel when it is blue)."""
+    w = 0.62 * L
+    dr.poly([[-0.5 * L, -w / 2], [0.5 * L, -w / 2], [0.5 * L, w / 2], [-0.5 * L, w / 2]], _scale_colour(body, 0.82))
+    dr.poly([[-0.45 * L, -w / 2], [0.5 * L, -w / 2], [0.42 * L, 0.05 * L], [-0.5 * L, 0.05 * L]], body)
+    dr.line([[-0.5 * L, 0.05 * L], [0.45 * L, 0.05 * L]], _scale_colour(body, 0.6), 0.04 * L)
+    if body[2] > 150 and body[0] < 100:
+        dr.poly([[-0.2 * L, -w / 2], [0.2 * L, -w / 2], [0.2 * L, 0.05 * L], [-0.2 * L, 0.05 * L]], (235, 235, 235))
+
+
+_LITTER_SHAPES = {"bottle": _litter_bottle, "can": _litter_can, "cup": _litter_cup, "paper": _litter_paper, "wrapper": _litter_wrapper, "box": _litter_box}
+
+
 def draw_litter(style: dict, ppm: float, size_px: float | None = None) -> Sprite:
     L = float(size_px or np.clip(style["size_m"] * ppm * style.get("boost", 1.0), *LITTER_PX))
     kind, body, acc = style["kind"], style["body"], style["accent"]
     rng = np.random.default_rng(style["seed"])
     dr = Drawing()
     dark = _scale_colour(body, 0.7)
-    if kind == "bottle":
-        w = 0.3 * L
-        dr.poly([[-0.5 * L, -w / 2], [0.2 * L, -w / 2], [0.32 * L, -0.1 * L], [0.4 * L, -0.07 * L], [0.4 * L, 0.07 * L],
-                 [0.32 * L, 0.1 * L], [0.2 * L, w / 2], [-0.5 * L, w / 2]], dark)
-        dr.poly([[-0.48 * L, -w / 2 + 0.03 * L], [0.18 * L, -w / 2 + 0.03 * L], [0.18 * L, w / 2 - 0.04 * L], [-0.48 * L, w / 2 - 0.04 * L]], body)
-        dr.poly([[-0.25 * L, -w / 2], [0.02 * L, -w / 2], [0.02 * L, w / 2], [-0.25 * L, w / 2]], acc)
-        dr.line([[-0.45 * L, -w / 2 + 0.06 * L], [0.15 * L, -w / 2 + 0.06 * L]], _mix(body, (255, 255, 255), 0.6), 0.04 * L)
-        dr.poly([[0.4 * L, -0.08 * L], [0.5 * L, -0.08 * L], [0.5 * L, 0.08 * L], [0.4 * L, 0.08 * L]], style["cap"] or acc)
-    elif kind == "can":
-        w = 0.55 * L
-        dr.poly([[-0.5 * L, -w / 2], [0.5 * L, -w / 2], [0.5 * L, w / 2], [-0.5 * L, w / 2]], body)
-        dr.line([[-0.5 * L, -w / 4], [0.5 * L, -w / 4]], _mix(body, (255, 255, 255), 0.45), 0.1 * L)
-        dr.line([[-0.5 * L, w / 3], [0.5 * L, w / 3]], _scale_colour(body, 0.6), 0.1 * L)
-        dr.poly([[-0.1 * L, -w / 2], [0.15 * L, -w / 2], [0.1 * L, w / 2], [-0.15 * L, w / 2]], acc)
-        dr.ellipse(0.5 * L, 0.0, 0.06 * L, w / 2, style["cap"])
-        dr.ellipse(-0.5 * L, 0.0, 0.05 * L, w / 2, _scale_colour(style["cap"], 0.8))
-    elif kind == "cup":
-        dr.poly([[-0.5 * L, -0.4 * L], [0.5 * L, -0.27 * L], [0.5 * L, 0.27 * L], [-0.5 * L, 0.4 * L]], body)
-        dr.ellipse(-0.05 * L, 0.0, 0.13 * L, 0.14 * L, acc)
-        dr.line([[-0.5 * L, -0.4 * L], [-0.5 * L, 0.4 * L]], _scale_colour(body, 0.8), 0.07 * L)
-        if style["cap"] is not None:
-            dr.poly([[-0.58 * L, -0.43 * L], [-0.48 * L, -0.43 * L], [-0.48 * L, 0.43 * L], [-0.58 * L, 0.43 * L]], style["cap"])
-        dr.line([[0.5 * L, -0.27 * L], [0.5 * L, 0.27 * L]], dark, 0.05 * L)
-    elif kind == "paper":
-        n = int(rng.integers(9, 15))
-        t = np.sort(rng.uniform(0, 2 * np.pi, n))
-        r = 0.5 * L * rng.uniform(0.65, 1.0, n)
-        pts = np.stack([r * np.cos(t), 0.8 * r * np.sin(t)], 1)
-        dr.poly(pts, _scale_colour(body, 0.85))
-        dr.poly(pts * 0.82 + rng.normal(0, 0.03 * L, 2), body)
-        for _ in range(int(rng.integers(3, 6))):
-            a, bb = rng.uniform(-0.35, 0.35, 2) * L, rng.uniform(-0.3, 0.3, 2) * L
-            dr.line([[a[0], bb[0]], [(a[0] + a[1]) / 2 + rng.normal(0, 0.05 * L), 0.0], [a[1], bb[1]]], _scale_colour(body, 0.68), 0.035 * L)
-        if rng.random() < 0.4:
-            for _ in range(3):
-                y = rng.uniform(-0.2, 0.2) * L
-                dr.line([[-0.25 * L, y], [0.25 * L, y]], _scale_colour(acc, 1.2), 0.03 * L)
-    elif kind == "wrapper":
-        w = 0.5 * L
-        zig = [[-0.5 * L + (0.05 * L if k % 2 else 0.0), -w / 2 + k * w / 6] for k in range(7)]
-        zag = [[0.5 * L - (0.05 * L if k % 2 else 0.0), w / 2 - k * w / 6] for k in range(7)]
-        dr.poly(zig + [[0.5 * L, -w / 2]] + zag + [[-0.5 * L, w / 2]], body)
-        dr.line([[-0.3 * L, w / 3], [0.2 * L, -w / 3]], acc, 0.08 * L)
-        dr.line([[-0.35 * L, -w / 2.8], [0.35 * L, -w / 2.8]], _mix(body, (255, 255, 255), 0.5), 0.05 * L)
-    else:  # box
-        w = 0.62 * L
-        dr.poly([[-0.5 * L, -w / 2], [0.5 * L, -w / 2], [0.5 * L, w / 2], [-0.5 * L, w / 2]], _scale_colour(body, 0.82))
-        dr.poly([[-0.45 * L, -w / 2], [0.5 * L, -w / 2], [0.42 * L, 0.05 * L], [-0.5 * L, 0.05 * L]], body)
-        dr.line([[-0.5 * L, 0.05 * L], [0.45 * L, 0.05 * L]], _scale_colour(body, 0.6), 0.04 * L)
-        if body[2] > 150 and body[0] < 100:
-            dr.poly([[-0.2 * L, -w / 2], [0.2 * L, -w / 2], [0.2 * L, 0.05 * L], [-0.2 * L, 0.05 * L]], (235, 235, 235))
+    _LITTER_SHAPES.get(kind, _litter_box)(dr, L, style, body, acc, dark, rng)
     angle = -90.0 + float(rng.uniform(-6, 6)) if style.get("upright") else style["angle"]
     if kind in ("paper",):
         angle = style["angle"] * 0.3

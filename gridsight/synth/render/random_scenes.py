@@ -136,46 +136,48 @@ def _bin_row(rng, L: Layout) -> list[Placed]:
     return out
 
 
-def _street_kind(rng, scene: Scene, kind: str, out: list[Placed]) -> None:
-    L = scene.layout
+def _street_hung(rng, L: Layout, kind: str, out: list[Placed]) -> None:
+    """A cable, laundry or banner: mostly on a facade (some across the ground floor), laundry or an ad
+    sometimes on the street between a pole and a tree; a charging cable may have its e-bike below."""
     fb = L.facade_bottom
-    if kind == "bins":
-        out.extend(_bin_row(rng, L))
-    elif kind in ("cable", "laundry", "banner"):
-        on_street = kind != "cable" and rng.random() < 0.35
-        if on_street:  # laundry strung between a pole and a tree, an ad on a pole
-            x, gy = _point_in(rng, L, _pick(rng, ["near_walk", "far_walk"]), 0.02)
-            ppm = L.ppm(gy)
-            if kind == "laundry":
-                length_m = float(rng.uniform(1.5, 3.0))
-                out.append(_hung(rng, L, kind, x, gy - rng.uniform(1.5, 1.9) * ppm, ppm, gy, length_m=length_m))
-                out.append(_put(rng, L, "pole", x - length_m / 2 * ppm, gy))
-                out.append(_put(rng, L, _pick(rng, ["tree", "pole"]), x + length_m / 2 * ppm, gy))
-            else:
-                out.append(_put(rng, L, "pole", x, gy))
-                out.append(_hung(rng, L, kind, x, gy - rng.uniform(1.2, 2.0) * ppm, ppm, gy + 0.1, kind="poster"))
-            return
-        lo, hi = L.region("facade")
-        ppm = L.ppm(fb)
-        x, y = rng.uniform(0.02, 0.98) * L.width, rng.uniform(lo, hi)
-        where = rng.random()
-        if kind == "banner" and where < 0.3:
-            y = rng.uniform(max(lo, fb - 2.2 * ppm), fb - 0.8 * ppm)  # at eye height on the wall
-        elif kind != "cable" and where > 0.55:
-            # Across the ground floor: laundry from an awning rail, a banner over the shop signs.
-            # Small ads hang exactly there, and the lettered signboards behind are what the model
-            # must learn to tell them from.
-            band = (max(lo, fb - 4.8 * ppm), fb - (2.0 if kind == "laundry" else 2.4) * ppm)
-            y = rng.uniform(*band) if band[1] > band[0] else y
-        if kind == "cable":
-            length_m = (fb - y) / ppm * rng.uniform(0.75, 1.02)
-            out.append(_hung(rng, L, kind, x, y, ppm, fb - 0.5, length_m=length_m))
-            if rng.random() < 0.6:  # the e-bike it charges, on the far pavement below
-                lo2, hi2 = L.region("far_walk")
-                out.append(_put(rng, L, "ebike", x + rng.uniform(-0.8, 0.8) * ppm, rng.uniform(lo2, hi2)))
+    on_street = kind != "cable" and rng.random() < 0.35
+    if on_street:  # laundry strung between a pole and a tree, an ad on a pole
+        x, gy = _point_in(rng, L, _pick(rng, ["near_walk", "far_walk"]), 0.02)
+        ppm = L.ppm(gy)
+        if kind == "laundry":
+            length_m = float(rng.uniform(1.5, 3.0))
+            out.append(_hung(rng, L, kind, x, gy - rng.uniform(1.5, 1.9) * ppm, ppm, gy, length_m=length_m))
+            out.append(_put(rng, L, "pole", x - length_m / 2 * ppm, gy))
+            out.append(_put(rng, L, _pick(rng, ["tree", "pole"]), x + length_m / 2 * ppm, gy))
         else:
-            out.append(_hung(rng, L, kind, x, y, ppm, fb - 0.5))
-    elif kind in ("car", "truck"):
+            out.append(_put(rng, L, "pole", x, gy))
+            out.append(_hung(rng, L, kind, x, gy - rng.uniform(1.2, 2.0) * ppm, ppm, gy + 0.1, kind="poster"))
+        return
+    lo, hi = L.region("facade")
+    ppm = L.ppm(fb)
+    x, y = rng.uniform(0.02, 0.98) * L.width, rng.uniform(lo, hi)
+    where = rng.random()
+    if kind == "banner" and where < 0.3:
+        y = rng.uniform(max(lo, fb - 2.2 * ppm), fb - 0.8 * ppm)  # at eye height on the wall
+    elif kind != "cable" and where > 0.55:
+        # Across the ground floor: laundry from an awning rail, a banner over the shop signs.
+        # Small ads hang exactly there, and the lettered signboards behind are what the model
+        # must learn to tell them from.
+        band = (max(lo, fb - 4.8 * ppm), fb - (2.0 if kind == "laundry" else 2.4) * ppm)
+        y = rng.uniform(*band) if band[1] > band[0] else y
+    if kind == "cable":
+        length_m = (fb - y) / ppm * rng.uniform(0.75, 1.02)
+        out.append(_hung(rng, L, kind, x, y, ppm, fb - 0.5, length_m=length_m))
+        if rng.random() < 0.6:  # the e-bike it charges, on the far pavement below
+            lo2, hi2 = L.region("far_walk")
+            out.append(_put(rng, L, "ebike", x + rng.uniform(-0.8, 0.8) * ppm, rng.uniform(lo2, hi2)))
+    else:
+        out.append(_hung(rng, L, kind, x, y, ppm, fb - 0.5))
+
+
+def _street_ground(rng, L: Layout, kind: str, out: list[Placed]) -> None:
+    """An object standing on the street, with its company (a vendor, someone pushing, a cable)."""
+    if kind in ("car", "truck"):
         lo, hi = L.region("road")
         y = rng.uniform(lo, lo + 0.35 * (hi - lo)) if rng.random() < 0.5 else rng.uniform(hi - 0.3 * (hi - lo), hi)
         out.append(_put(rng, L, kind, rng.uniform(-0.1, 1.1) * L.width, y))
@@ -214,6 +216,16 @@ def _street_kind(rng, scene: Scene, kind: str, out: list[Placed]) -> None:
     else:  # garbage_pile, pile, scrap, billboard, barrier
         x, y = _ground_point(rng, L, kind, margin=0.05)
         out.append(_put(rng, L, kind, x, _cut(rng, L, y)))
+
+
+def _street_kind(rng, scene: Scene, kind: str, out: list[Placed]) -> None:
+    L = scene.layout
+    if kind == "bins":
+        out.extend(_bin_row(rng, L))
+    elif kind in ("cable", "laundry", "banner"):
+        _street_hung(rng, L, kind, out)
+    else:
+        _street_ground(rng, L, kind, out)
 
 
 def _street_objects(rng, scene: Scene) -> list[Placed]:
