@@ -23,9 +23,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from api.contract.wire import CameraState
+
 log = logging.getLogger(__name__)
 
-CAMERA_STATES = ("connecting", "online", "reconnecting", "offline", "error", "stopped")
+CAMERA_STATES = tuple(state.value for state in CameraState)  # the wire contract's states, in its order
 ANALYSIS_PROBLEMS = ("silent_tracker", "too_slow", "overloaded")  # streams.analysis_health
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
