@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import httpx  # noqa: E402
 
-from tests.support.procs import ChildProcess, free_port, wait_until  # noqa: E402
+from tests.support.api import ApiServer  # noqa: E402
 from bus_load import _http_ok, make_database, percentile  # noqa: E402  (the bus benchmark's database and probes)
 from scenario_eval import machine, results_dir  # noqa: E402
 
@@ -265,21 +265,6 @@ def storm_phase(base: str, bodies: Bodies, *, clients: int, same_body: bool, req
     return out
 
 
-class ApiProcess(ChildProcess):
-    """``gridsight serve`` run from ``cwd``: its directory comes first on the path, so that
-    checkout's ``api`` package is the one served."""
-
-    def __init__(self, *args, cwd: Path, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.cwd = cwd
-
-    def start(self) -> "ApiProcess":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
-        return self
-
-
 def _git_describe(repo: Path) -> str | None:
     try:
         return subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -315,31 +300,25 @@ def main(argv: list[str] | None = None) -> int:
     jpeg = make_jpeg(args.jpeg_kb)
     bodies = Bodies(jpeg)
     work = Path(tempfile.mkdtemp(prefix="gs-apiload-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     db_url, drop_db = make_database(args.database, work, args.pg_dsn)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}
-    env.update({"PYTHONPATH": str(repo), "GRIDSIGHT_JOB_INTERVAL_S": "0", "GRIDSIGHT_MERGE_WINDOW": "PT0S",
-                "GRIDSIGHT_LOG_LEVEL": "WARNING"})
-    api = ApiProcess("api", [sys.executable, "-m", "gridsight.cli", "--log-level", "WARNING", "serve",
-                               "--port", str(port), "--database-url", db_url, "--evidence-dir", str(work / "evidence")],
-                       work / "api.log", env=env, cwd=repo)
+    # Served from ``repo`` (its packages first on the path), so that checkout's ``api`` package is the one served.
+    api = ApiServer(work, database_url=db_url, evidence_dir=work / "evidence", cwd=repo, log_level="WARNING",
+                    env={"GRIDSIGHT_JOB_INTERVAL_S": "0", "GRIDSIGHT_MERGE_WINDOW": "PT0S",
+                         "GRIDSIGHT_LOG_LEVEL": "WARNING"})
+    base = api.url
     phases: list[dict] = []
     try:
-        api.start()
-        wait_until(lambda: _http_ok(f"{base}/health") or not api.alive, 60, "API", on_timeout=api.log_text)
-        if not api.alive:
-            raise RuntimeError(f"the API exited:\n{api.log_text()[-3000:]}")
+        api.start()  # waits for /health; an API that exits or never answers is an error with its log
         print(f"API load test on {info['cpu']} x{info['cpus']} ({args.database}, API from {repo} "
               f"at {info['api_checkout']['commit']}); JPEG {len(jpeg) / 1000:.0f} KB; "
               f"load average {info['load_average_at_start']}", flush=True)
         deadline = time.monotonic() + args.timeout
         phases.append(load_phase(base, bodies, requests=args.requests, concurrency=args.concurrency,
-                                 deadline=deadline, request_timeout_s=args.request_timeout, server_pid=api.proc.pid))
+                                 deadline=deadline, request_timeout_s=args.request_timeout, server_pid=api.pid))
         if args.storm:
             for same in (True, False):
                 phases.append(storm_phase(base, bodies, clients=args.storm, same_body=same,
-                                          request_timeout_s=args.request_timeout, server_pid=api.proc.pid))
+                                          request_timeout_s=args.request_timeout, server_pid=api.pid))
         server_errors = [line for line in api.log_text().splitlines() if "Error" in line or "error" in line][-20:]
     finally:
         api.stop(signal.SIGINT)

@@ -47,7 +47,9 @@ import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from gridsight.hardware import cpu_model  # noqa: E402
-from tests.support.procs import ChildProcess, free_port, wait_until  # noqa: E402
+from gridsight.processes import ChildProcess  # noqa: E402
+from tests.support.api import ApiServer  # noqa: E402
+from tests.support.procs import free_port, wait_until  # noqa: E402
 
 STREAM = "gridsight:orders"
 
@@ -196,7 +198,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     info = machine()
     work = Path(tempfile.mkdtemp(prefix="gs-busload-"))
-    redis_port, api_port = free_port(), free_port()
+    redis_port = free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     rproc = ChildProcess("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(work), "--save", "",
                                    "--appendonly", "yes", "--appendfsync", "everysec"], work / "redis.log").start()
@@ -205,11 +207,8 @@ def main(argv=None) -> int:
     try:
         wait_until(lambda: _ping(redis_url), 10, "redis")
         threads = args.ingest_threads or (1 if args.database == "sqlite" else 4)
-        env = {**os.environ, "GRIDSIGHT_REDIS_URL": redis_url, "GRIDSIGHT_REDIS_STREAM": STREAM,
-               "GRIDSIGHT_JOB_INTERVAL_S": "0", "GRIDSIGHT_INGEST_THREADS": str(threads)}
-        api = ChildProcess("api", [sys.executable, "-m", "gridsight.cli", "serve", "--port", str(api_port), "--database-url", db_url,
-                                   "--evidence-dir", str(work / "evidence")], work / "api.log", env=env).start()
-        wait_until(lambda: _http_ok(f"http://127.0.0.1:{api_port}/health"), 60, "API")
+        api = ApiServer(work, database_url=db_url, redis_url=redis_url, stream=STREAM,
+                        env={"GRIDSIGHT_JOB_INTERVAL_S": "0", "GRIDSIGHT_INGEST_THREADS": str(threads)}).start()
         engine = create_engine(db_url)
         print(f"bus load test on {info['cpu']} x{info['cpus']} ({args.database}, {threads} ingest thread(s)); "
               f"work dir {work}", flush=True)
@@ -220,7 +219,7 @@ def main(argv=None) -> int:
             phases.append(run_phase("paced", redis_url=redis_url, engine=engine, work=work, producers=args.producers,
                                     events=args.paced_events, rate=round(burst["orders_per_s"] * 0.5, 1),
                                     timeout_s=args.timeout))
-        metrics = httpx.get(f"http://127.0.0.1:{api_port}/metrics", timeout=10).text
+        metrics = api.metrics()
         engine.dispose()
     finally:
         if api is not None:

@@ -36,18 +36,20 @@ def system_python_env() -> dict[str, str]:
 
 
 class ChildProcess:
-    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict | None = None) -> None:
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict | None = None,
+                 cwd: Path | None = None) -> None:
         self.name = name
         self.argv = argv
         self.log_path = log_path
         self.env = dict(env) if env is not None else dict(os.environ)
+        self.cwd = cwd or REPO_ROOT  # the demo's relative config and clip paths are relative to a checkout
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "ChildProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
             preexec_fn=_die_with_parent,
         )
         return self

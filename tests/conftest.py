@@ -1,4 +1,5 @@
-"""Fixtures shared by the unit and integration tests."""
+"""Fixtures shared by the unit and integration tests. Helpers that are not fixtures
+live in tests/support/ and are imported from there."""
 
 from __future__ import annotations
 
@@ -52,3 +53,45 @@ def pg_database() -> Iterator[str]:
             yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---- the API in-process (TestClient) ------------------------------------------------------------
+# (imported when used, so the tests that never touch the API do not import it)
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    """Open (dev mode) Settings on a SQLite file under tmp_path; see tests.support.orders.make_settings."""
+    from tests.support.orders import make_settings
+
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def client(settings):
+    """The app on ``settings`` (a test module overrides ``settings`` to change them)."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def clock():
+    """A settable clock (tests.support.ops.FakeClock) for the ``ops`` app."""
+    from tests.support.ops import FakeClock
+
+    return FakeClock()
+
+
+@pytest.fixture
+def ops(tmp_path: Path, clock):
+    """A secured app (tokens, not dev mode) on the fake ``clock``."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.support.ops import secured_settings
+
+    with TestClient(create_app(secured_settings(tmp_path), clock=clock)) as test_client:
+        yield test_client

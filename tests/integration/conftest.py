@@ -1,17 +1,17 @@
-"""Real processes on loopback: the API (uvicorn + SQLite), the GStreamer RTSP
-server, and `gridsight worker`, each in its own process as in production."""
+"""Fixtures of the integration tests: real processes on loopback, the API (`gridsight
+serve` on SQLite) and `gridsight worker`, each in its own process as
+in production. Helpers that are not fixtures are imported from tests/support."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from gridsight.demo import write_worker_config
-from tests.support.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
-from tests.support.rtsp import free_port
+from gridsight.processes import ChildProcess, gridsight_argv
+from tests.support.api import ApiServer
 
 
 @pytest.fixture(scope="session")
@@ -23,44 +23,10 @@ def demo_clip(tmp_path_factory) -> Path:
     return write_clip(tmp_path_factory.mktemp("media") / "street.mp4", demo_scenario())
 
 
-class ApiProcess:
-    """The API as a child process; stop() and start() again keep the same port and database."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
-        self._runs = 0
-        self.proc: ChildProcess | None = None
-
-    def start(self) -> "ApiProcess":
-        self._runs += 1
-        argv = gridsight_argv(
-            "serve", "--port", str(self.port),
-            "--database-url", f"sqlite:///{self.workdir / 'gridsight.db'}",
-            "--evidence-dir", str(self.workdir / "evidence"),
-        )
-        self.proc = ChildProcess("api", argv, self.workdir / "logs" / f"api-{self._runs}.log").start()
-        wait_http_ok(f"{self.url}/health", 60, self.proc)
-        return self
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.stop()
-
-    def orders(self, **params) -> list[dict]:
-        response = httpx.get(f"{self.url}/api/v1/work-orders", params={"limit": 200, **params}, timeout=10)
-        response.raise_for_status()
-        return response.json()["items"]
-
-    def camera(self, camera_id: str) -> dict | None:
-        response = httpx.get(f"{self.url}/api/v1/cameras/{camera_id}", timeout=10)
-        return response.json() if response.status_code == 200 else None
-
-
 @pytest.fixture
 def api(tmp_path):
-    server = ApiProcess(tmp_path).start()
+    """`gridsight serve` on SQLite under tmp_path (tests.support.api.ApiServer); stop() and start() keep its port."""
+    server = ApiServer(tmp_path).start()
     yield server
     server.stop()
 

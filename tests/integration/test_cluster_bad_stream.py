@@ -16,9 +16,11 @@ import time
 import pytest
 import yaml
 
+from tests.support.api import ApiServer
 from tests.support.bad_rtsp import BadRtspServer
-from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.cluster import camera_config, start_cluster_worker
 from tests.support.media import make_test_clip
+from tests.support.procs import wait_until
 from tests.support.redis_server import RedisServer, requires_redis_server
 from tests.support.rtsp import RtspServer, requires_rtsp_server
 
@@ -34,7 +36,7 @@ def cluster(tmp_path_factory):
     with RedisServer(workdir=base / "redis") as redis_server, \
             RtspServer({"/good-1": clip, "/good-2": clip, "/good-3": clip}, loop=True) as rtsp, \
             BadRtspServer("garbage") as garbage, BadRtspServer("truncated") as truncated:
-        api = IngestApi(base / "api", redis_server.url).start()
+        api = ApiServer(base / "api", redis_url=redis_server.url).start()
         cameras = {c: camera_config(rtsp.url(f"/{c}")) for c in GOOD}
         cameras["garbage"] = camera_config(garbage.url())
         cameras["truncated"] = camera_config(truncated.url())

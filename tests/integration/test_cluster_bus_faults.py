@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import STREAM, IngestApi, camera_config, run_producer, start_cluster_worker, wait_until
+from tests.support.api import STREAM, ApiServer
+from tests.support.cluster import camera_config, run_producer, start_cluster_worker
 from tests.support.media import make_test_clip
+from tests.support.procs import wait_until
 from tests.support.redis_server import RedisServer, requires_redis_server
 from tests.support.rtsp import RtspServer, requires_rtsp_server
 
@@ -36,7 +38,7 @@ def producer_summary(proc) -> dict:
     return json.loads(match.group(1)) if match else {}
 
 
-def check_exactly_once(api: IngestApi, redis_server: RedisServer, run_id: str, produced: int, report: Path) -> dict:
+def check_exactly_once(api: ApiServer, redis_server: RedisServer, run_id: str, produced: int, report: Path) -> dict:
     expected = {f"{run_id}-{i:08d}" for i in range(produced)}
     wait_until(lambda: expected <= set(api.stored_keys()), 90, "every produced event stored",
                poll_s=1, on_timeout=lambda: api.proc.log_text()[-3000:])
@@ -68,7 +70,7 @@ def test_redis_down_30s_every_event_becomes_exactly_one_order(tmp_path):
     # AOF fsynced on every write: what the deployment runs (a stream must survive a Redis restart).
     redis_server = RedisServer(workdir=tmp_path / "redis", persistent=True).start()
     with RtspServer({"/cam": clip}, loop=True) as rtsp:
-        api = IngestApi(tmp_path / "api", redis_server.url).start()
+        api = ApiServer(tmp_path / "api", redis_url=redis_server.url).start()
         worker = start_cluster_worker(tmp_path, "worker-1", api_url=api.url, redis_url=redis_server.url,
                                       cameras={"cam": camera_config(rtsp.url("/cam"))}, max_cameras=2)
         producer = None
@@ -116,7 +118,7 @@ def test_api_down_60s_every_event_becomes_exactly_one_order(tmp_path):
     run_id = "apidown"
     report = tmp_path / "published.jsonl"
     with RedisServer(workdir=tmp_path / "redis", persistent=True) as redis_server:
-        api = IngestApi(tmp_path / "api", redis_server.url, claim_idle_s=5).start()
+        api = ApiServer(tmp_path / "api", redis_url=redis_server.url, claim_idle_s=5).start()
         producer = None
         try:
             producer = run_producer(redis_server.url, tmp_path / "spool", run_id=run_id, count=1500, rate=20,

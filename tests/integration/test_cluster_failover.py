@@ -18,9 +18,11 @@ import time
 
 import pytest
 
-from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.api import ApiServer
+from tests.support.cluster import camera_config, start_cluster_worker
 from tests.support.media import make_test_clip
 from tests.support.models import demo_weights_present
+from tests.support.procs import wait_until
 from tests.support.redis_server import RedisServer, requires_redis_server
 from tests.support.rtsp import RtspServer, requires_rtsp_server
 
@@ -46,7 +48,7 @@ def test_kill9_worker_its_cameras_resume_on_the_other_within_15s(tmp_path, reque
     with RedisServer(workdir=tmp_path / "redis") as redis_server, \
             RtspServer({f"/{c}": clip for c in CAMERAS}, loop=True) as rtsp:
         r = redis_server.client()
-        api = IngestApi(tmp_path / "api", redis_server.url).start()
+        api = ApiServer(tmp_path / "api", redis_url=redis_server.url).start()
         workers = []
         try:
             cameras = {c: camera_config(rtsp.url(f"/{c}"), analysis_fps=5 if events else 1) for c in CAMERAS}

@@ -9,10 +9,12 @@ import time
 
 import pytest
 
-from tests.support.loadgen import synthetic_order, tiny_jpeg
 from streams.delivery.outbox import DurableOutbox
-from tests.support.cluster import IngestApi, camera_config, start_cluster_worker, wait_until
+from tests.support.api import ApiServer
+from tests.support.cluster import camera_config, start_cluster_worker
+from tests.support.loadgen import synthetic_order, tiny_jpeg
 from tests.support.media import make_test_clip
+from tests.support.procs import wait_until
 from tests.support.redis_server import RedisServer, requires_redis_server
 from tests.support.rtsp import RtspServer, requires_rtsp_server
 
@@ -33,7 +35,7 @@ def test_sigterm_releases_leases_at_once_flushes_spool_and_orphans_nothing(tmp_p
     with RedisServer(workdir=tmp_path / "redis") as redis_server, \
             RtspServer({f"/{c}": clip for c in CAMERAS}, loop=True) as rtsp:
         r = redis_server.client()
-        api = IngestApi(tmp_path / "api", redis_server.url).start()
+        api = ApiServer(tmp_path / "api", redis_url=redis_server.url).start()
         cameras = {c: camera_config(rtsp.url(f"/{c}")) for c in CAMERAS}
         common = dict(api_url=api.url, redis_url=redis_server.url, cameras=cameras, max_cameras=3)
         # The leaving worker starts alone and takes every camera; the other joins afterwards.

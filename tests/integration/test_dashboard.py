@@ -34,8 +34,9 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.support.procs import REPO_ROOT, ChildProcess, gridsight_argv, wait_http_ok
-from tests.support.rtsp import free_port
+from gridsight.processes import ChildProcess, gridsight_argv
+from tests.support.api import ApiServer
+from tests.support.procs import REPO_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
@@ -116,40 +117,17 @@ def order_payload(event: str, *, category=("06010", "暴露垃圾 exposed garbag
 
 # ---- processes --------------------------------------------------------------------------------
 
-class SecuredApi:
-    """`gridsight serve` with tokens and dev mode off; the live feed polls twice a second."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ)
-        env.update({
-            "GRIDSIGHT_DEV_MODE": "false",
-            "GRIDSIGHT_TOKENS": json.dumps(TOKENS),
-            "GRIDSIGHT_WEBHOOK_SECRET": "whsec-dashboard-tests-0123456789",
-            # Blocking a fire lane: two seconds to clear it, so a test can watch an order go overdue.
-            "GRIDSIGHT_CATEGORY_DEADLINES": json.dumps({"09012": {"urgent": "PT2S"}}),
-            "GRIDSIGHT_SSE_POLL_S": "0.5",
-            "GRIDSIGHT_MERGE_WINDOW": "PT0S",  # each test files its own order for the same zone
-        })
-        argv = gridsight_argv("serve", "--port", str(self.port), "--database-url", f"sqlite:///{workdir / 'gs.db'}",
-                              "--evidence-dir", str(workdir / "evidence"))
-        self.proc = ChildProcess("api", argv, workdir / "api.log", env=env)
-
-    def start(self) -> "SecuredApi":
-        self.proc.start()
-        wait_http_ok(f"{self.url}/health", 60, self.proc)
-        return self
-
-    def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    server = SecuredApi(tmp_path_factory.mktemp("dashboard-api")).start()
-    yield server
-    server.proc.stop()
+    """`gridsight serve` with tokens and dev mode off; the live feed polls twice a second."""
+    server = ApiServer(tmp_path_factory.mktemp("dashboard-api"), tokens=TOKENS, env={
+        # Blocking a fire lane: two seconds to clear it, so a test can watch an order go overdue.
+        "GRIDSIGHT_CATEGORY_DEADLINES": json.dumps({"09012": {"urgent": "PT2S"}}),
+        "GRIDSIGHT_SSE_POLL_S": "0.5",
+        "GRIDSIGHT_MERGE_WINDOW": "PT0S",  # each test files its own order for the same zone
+    })
+    with server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +142,7 @@ def browser():
 class Page:
     """A page with one token in localStorage, collecting script errors and CSP violations."""
 
-    def __init__(self, browser, api: SecuredApi, token: str | None, locale: str = "zh-CN") -> None:
+    def __init__(self, browser, api: ApiServer, token: str | None, locale: str = "zh-CN") -> None:
         self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
         self.context.set_default_timeout(UI_TIMEOUT_MS)
         if token:
@@ -205,7 +183,7 @@ def open_page(browser, api):
         page.close()
 
 
-def file_order(api: SecuredApi, event: str, **kwargs) -> dict:
+def file_order(api: ApiServer, event: str, **kwargs) -> dict:
     with api.client(WORKER_TOKEN) as worker:
         response = worker.post("/api/v1/work-orders", json=order_payload(event, **kwargs),
                                headers={"Idempotency-Key": f"key-{event}"})
@@ -213,7 +191,7 @@ def file_order(api: SecuredApi, event: str, **kwargs) -> dict:
     return response.json()
 
 
-def api_status(api: SecuredApi, order_id: int) -> str:
+def api_status(api: ApiServer, order_id: int) -> str:
     with api.client(OPERATOR_TOKEN) as op:
         return op.get(f"/api/v1/work-orders/{order_id}").json()["status"]
 

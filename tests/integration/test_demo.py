@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tests.support.rtsp import free_port, requires_rtsp_server
+from tests.support.procs import free_port
+from tests.support.rtsp import requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gridsight.synth.clip import ground_truth_path
-from tests.integration.conftest import wait_until
+from tests.support.procs import wait_until
 from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]

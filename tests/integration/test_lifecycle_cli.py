@@ -13,7 +13,8 @@ import yaml
 from gridsight.cli import main
 from gridsight.ml.dataset_check import check_dataset
 from gridsight.ml.export import synthetic_frames
-from tests.unit.test_api_support import b64, order_body, post_order, running_server
+from tests.support.api import ApiServer
+from tests.support.orders import b64, order_body, post_order
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "weights" / "gridsight-demo-v1.pt"
@@ -26,8 +27,8 @@ def _verdict_dataset(tmp_path: Path, monkeypatch, capsys) -> Path:
     from ultralytics import YOLO
 
     model = YOLO(str(V1), task="detect")
-    with running_server(f"sqlite:///{tmp_path / 'api' / 'gridsight.db'}", tmp_path / "api" / "evidence") as (base, _proc), \
-            httpx.Client(base_url=base, timeout=30) as api:
+    with ApiServer(tmp_path / "api", env={"GRIDSIGHT_MERGE_WINDOW": "PT0S"}, log_level="WARNING") as server, \
+            server.client(timeout=30) as api:
         for n, image in enumerate(synthetic_frames(10, seed=5)):
             found = model.predict([image], imgsz=320, conf=0.4, verbose=False)[0].boxes
             boxes = [{"label": CLASSES[int(c)], "confidence": float(p), "xyxy": [float(v) for v in xyxy], "track_id": None}
@@ -39,7 +40,7 @@ def _verdict_dataset(tmp_path: Path, monkeypatch, capsys) -> Path:
             verdict = "confirmed" if boxes and n % 3 else "false_positive"
             assert api.post(f"/api/v1/work-orders/{order['id']}/verdict",
                             json={"verdict": verdict, "reason": "checked"}).status_code == 200
-        command = ["verdicts", "--model", str(MANIFEST), "--out", str(tmp_path / "verdicts"), "--api-url", base,
+        command = ["verdicts", "--model", str(MANIFEST), "--out", str(tmp_path / "verdicts"), "--api-url", server.url,
                    "--val-fraction", "0.3"]
         capsys.readouterr()
         monkeypatch.setenv("GRIDSIGHT_API_TOKEN", "lifecycle-secret-token-0001")  # sent, never printed

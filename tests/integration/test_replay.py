@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from streams.config import load_config
 from gridsight.ml.replay import fetch_order_clip, replay_clip
-from tests.unit.test_api_support import make_settings
+from tests.support.orders import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

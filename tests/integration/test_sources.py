@@ -18,7 +18,8 @@ from streams.sources.failures import describe_failure
 from api.contract.wire import CameraState
 from streams.sources.source import CameraSource, DropPolicy, SourceOptions
 from tests.support.media import make_corrupt_file, make_test_clip
-from tests.support.rtsp import RtspServer, free_port, requires_rtsp_server
+from tests.support.procs import free_port
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 from tests.support.status_events import StatusRecorder
 
 pytestmark = pytest.mark.integration

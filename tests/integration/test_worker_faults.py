@@ -9,9 +9,9 @@ import signal
 import httpx
 import pytest
 
-from tests.integration.conftest import wait_until
 from tests.support.media import make_test_clip
-from tests.support.rtsp import RtspServer, free_port, requires_rtsp_server
+from tests.support.procs import free_port, wait_until
+from tests.support.rtsp import RtspServer, requires_rtsp_server
 
 pytestmark = [pytest.mark.integration, requires_rtsp_server]
 

@@ -15,7 +15,7 @@ import re
 import socket
 import threading
 
-from tests.support.rtsp import free_port
+from tests.support.procs import free_port
 
 _SDP = (b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cut\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
         b"a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=Z0LAHtkDxWhAAAADAEAAAA")

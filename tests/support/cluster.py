@@ -1,65 +1,22 @@
-"""Helpers for the cluster fault tests: the API with the Redis ingest, cluster
-workers from a generated config, a view on their metrics, and the synthetic
-producer as a real process. Every wait is bounded."""
+"""Helpers for the cluster fault tests: cluster workers from a generated config, a
+view on their metrics, and the synthetic producer as a real process. (The API with
+the Redis ingest is tests.support.api.ApiServer(..., redis_url=...).)"""
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
 from pathlib import Path
 
 import httpx
 import yaml
 
-from tests.support.procs import ChildProcess, gridsight_argv, wait_http_ok, wait_until  # noqa: F401 (tests import it from here)
-from tests.integration.conftest import ApiProcess
+from gridsight.processes import ChildProcess, gridsight_argv
+from tests.support.api import STREAM
 from tests.support.models import model_manifest
-from tests.support.rtsp import free_port
+from tests.support.procs import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "configs" / "demo.yaml"
-STREAM = "gridsight:orders"
-
-
-class IngestApi(ApiProcess):
-    """`gridsight serve` with GRIDSIGHT_REDIS_URL set: the stream ingest runs inside it."""
-
-    def __init__(self, workdir: Path, redis_url: str, *, claim_idle_s: float = 5.0) -> None:
-        super().__init__(workdir)
-        self.env = {
-            **os.environ,
-            "GRIDSIGHT_REDIS_URL": redis_url,
-            "GRIDSIGHT_REDIS_STREAM": STREAM,
-            "GRIDSIGHT_INGEST_CLAIM_IDLE_S": str(claim_idle_s),
-            "GRIDSIGHT_INGEST_BLOCK_MS": "500",
-        }
-
-    def start(self) -> "IngestApi":
-        self._runs += 1
-        argv = gridsight_argv(
-            "serve", "--port", str(self.port),
-            "--database-url", f"sqlite:///{self.workdir / 'gridsight.db'}",
-            "--evidence-dir", str(self.workdir / "evidence"),
-        )
-        self.proc = ChildProcess("api", argv, self.workdir / "logs" / f"api-{self._runs}.log", env=self.env).start()
-        wait_http_ok(f"{self.url}/health", 60, self.proc)
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-
-    def stored_keys(self) -> list[str]:
-        """Idempotency keys of every stored order, read from the database file itself."""
-        db = self.workdir / "gridsight.db"
-        if not db.exists():
-            return []
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-            return [row[0] for row in conn.execute("SELECT idempotency_key FROM work_orders")]
-
-    def metrics(self) -> str:
-        return httpx.get(f"{self.url}/metrics", timeout=10).text
 
 
 def camera_config(url: str, *, analysis_fps: float = 1.0) -> dict:

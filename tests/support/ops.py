@@ -1,18 +1,16 @@
-"""Helpers for the operations-centre API tests: tokens for every role, a
-settable clock, and shortcuts for moving orders along. Holds no tests."""
+"""The operations-centre API tests: tokens for every role, a settable clock, secured
+Settings and shortcuts for moving orders along. (The ``clock`` and ``ops`` fixtures
+built on them are in tests/conftest.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from tests.unit.test_api_support import make_settings, order_body, post_order
+from tests.support.orders import make_settings, order_body, post_order
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 Beijing time, a Monday
@@ -45,18 +43,6 @@ def secured_settings(tmp_path: Path, **overrides: Any):
     values: dict[str, Any] = {"dev_mode": False, "tokens": TOKENS, "webhook_secret": "whsec-0123456789abcdef"}
     values.update(overrides)
     return make_settings(tmp_path, **values)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def ops(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
-    """A secured app (tokens, not dev mode) on a fake clock."""
-    with TestClient(create_app(secured_settings(tmp_path), clock=clock)) as client:
-        yield client
 
 
 def file_order(client: TestClient, n: int = 1, **overrides: Any) -> dict:

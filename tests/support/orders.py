@@ -1,33 +1,21 @@
-"""Shared helpers for the API tests (payload builders, sample media, app
-fixtures). Imported by the test_api_* modules; holds no tests itself."""
+"""Work orders for the API tests: payload builders, small but real media, the test
+Settings and a POST shortcut. (The app fixtures built on them, ``settings`` and
+``client``, are in tests/conftest.py; the API as a process is tests/support/api.py.)"""
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import datetime as dt
 import io
-import os
-import signal
-import socket
 import struct
-import subprocess
-import sys
-import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
 from api.settings import Settings
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _jpeg() -> bytes:
@@ -125,59 +113,3 @@ def post_order(client: TestClient, body: dict[str, Any], key: str | None, **head
 
 def evidence_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(
-    database_url: str, evidence_dir: Path, *, log_level: str = "warning", api_token: str | None = None
-) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``run_server`` in a child process on a free loopback port; yields (base URL, process)."""
-    port = free_port()
-    code = (
-        "from api.server import run_server; from api.settings import Settings; "
-        f"run_server(Settings(database_url={database_url!r}, evidence_dir={str(evidence_dir)!r}, api_token={api_token!r},"
-        " dev_mode=True, merge_window=0),"
-        f" '127.0.0.1', {port}, log_level={log_level!r})"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}
-    env["PYTHONPATH"] = str(REPO)
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not come up within 30 s")
-                time.sleep(0.1)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()

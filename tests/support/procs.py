@@ -1,19 +1,12 @@
-"""Process helpers for the tests: the demo's child-process supervision plus the
-waits and ports only tests need (a timed-out wait is a test failure)."""
+"""The waits and ports only tests need (a timed-out wait is a test failure). Child
+processes themselves are gridsight.processes.ChildProcess (the demo supervises its
+children with it); the API as a child is tests/support/api.py."""
 
 from __future__ import annotations
 
 import socket
 import time
 from pathlib import Path
-
-from gridsight.processes import (  # noqa: F401 (tests import them from here)
-    SYSTEM_PYTHON,
-    ChildProcess,
-    gridsight_argv,
-    system_python_env,
-    wait_http_ok,
-)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

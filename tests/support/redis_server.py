@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support.rtsp import free_port
+from tests.support.procs import free_port
 
 REDIS_SERVER = shutil.which("redis-server")
 

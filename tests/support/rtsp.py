@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import SYSTEM_PYTHON, free_port, system_python_env  # noqa: F401 (tests import free_port from here)
+from gridsight.processes import SYSTEM_PYTHON, system_python_env
+from tests.support.procs import free_port
 
 SCRIPT = Path(__file__).resolve().parents[2] / "gridsight" / "demo" / "rtsp_server.py"
 

@@ -17,14 +17,8 @@ from sqlalchemy import create_engine
 
 from api.main import create_app
 from api.settings import Settings
-from tests.unit.test_api_support import (
-    client,  # noqa: F401  (fixture)
-    make_settings,
-    order_body,
-    post_order,
-    running_server,
-    settings,  # noqa: F401  (fixture)
-)
+from tests.support.orders import make_settings, order_body, post_order
+from tests.support.api import ApiServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -146,17 +140,19 @@ def test_no_token_means_open_writes(client: TestClient) -> None:
 
 
 def test_run_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    with running_server(f"sqlite:///{tmp_path}/srv.db", tmp_path / "ev", log_level="info") as (base, proc):
-        assert httpx.get(f"{base}/health").json() == {"status": "ok", "database": "ok"}
+    api = ApiServer(tmp_path, database_url=f"sqlite:///{tmp_path}/srv.db", evidence_dir=tmp_path / "ev").start()
+    try:
+        assert httpx.get(f"{api.url}/health").json() == {"status": "ok", "database": "ok"}
         created = httpx.post(
-            f"{base}/api/v1/work-orders", json=order_body(), headers={"Idempotency-Key": "key-server-0001"}, timeout=10
+            f"{api.url}/api/v1/work-orders", json=order_body(), headers={"Idempotency-Key": "key-server-0001"},
+            timeout=10,
         )
         assert created.status_code == 201
-        proc.send_signal(signal.SIGTERM)
+    finally:
         # Uvicorn shuts down gracefully, then re-raises the signal so the exit status says why.
-        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
-        output = proc.stdout.read().decode() if proc.stdout else ""
-        assert "Application shutdown complete" in output, output
+        status = api.stop(signal.SIGTERM)
+    assert status in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in api.log_text(), api.log_text()
 
 
 def test_worker_api_client_speaks_this_api(tmp_path: Path) -> None:
@@ -164,8 +160,8 @@ def test_worker_api_client_speaks_this_api(tmp_path: Path) -> None:
     from streams.delivery.api_client import ApiClient
     from api.contract.wire import CameraState, CameraStatusEvent
 
-    url = f"sqlite:///{tmp_path}/contract.db"
-    with running_server(url, tmp_path / "ev", api_token="worker-token-1") as (base, _proc):
+    with ApiServer(tmp_path, env={"GRIDSIGHT_API_TOKEN": "worker-token-1", "GRIDSIGHT_MERGE_WINDOW": "PT0S"}) as api:
+        base = api.url
         anonymous = ApiClient(base)
         worker = ApiClient(base, token="worker-token-1")
         try:

@@ -9,10 +9,8 @@ from fastapi.testclient import TestClient
 
 from api.auth import InsecureSettings
 from api.main import create_app
-from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    ADMIN, OP_A, OP_B, SUP, WORKER, clock, file_order, move, ops, secured_settings, walk,
-)
-from tests.unit.test_api_support import make_settings, order_body, post_order
+from tests.support.ops import ADMIN, OP_A, OP_B, SUP, WORKER, file_order, move, secured_settings, walk
+from tests.support.orders import make_settings, order_body, post_order
 
 
 def test_without_a_token_everything_is_401(ops: TestClient) -> None:

@@ -6,7 +6,6 @@ such a repeat (same state, reason and ``at``) moves last_seen_at but is no new h
 
 from __future__ import annotations
 
-from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
 
 T0 = 1_795_000_000.0
 

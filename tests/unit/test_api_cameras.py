@@ -12,11 +12,7 @@ from sqlalchemy import text
 
 from api.main import create_app
 from api.schemas import CameraState
-from tests.unit.test_api_support import (
-    client,  # noqa: F401  (fixture)
-    make_settings,
-    settings,  # noqa: F401  (fixture)
-)
+from tests.support.orders import make_settings
 
 T0 = 1_795_000_000.0  # 2026-11-18, unix seconds as the workers send them
 
@@ -192,7 +188,7 @@ def test_the_worker_sends_its_configs_grid_cell_and_address_with_every_status() 
     from streams.config import load_config
     from api.contract.wire import CameraState as StreamState
     from api.contract.wire import CameraStatusEvent
-    from streams.worker import _with_config_hints
+    from streams.pipeline_factory import _with_config_hints
 
     camera = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False).cameras["street-01"]
     sent = []

@@ -12,7 +12,8 @@ import httpx
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_support import evidence_files, jpeg_evidence, make_settings, order_body, running_server
+from tests.support.orders import evidence_files, jpeg_evidence, make_settings, order_body
+from tests.support.api import ApiServer
 
 WORKERS = 8
 
@@ -45,8 +46,8 @@ def test_same_key_from_separate_app_instances_creates_one_order(tmp_path: Path) 
 
 
 def test_real_server_same_key_and_distinct_keys_with_readers(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db' / 'race.db'}"
-    with running_server(url, tmp_path / "evidence") as (base, _proc):
+    with ApiServer(tmp_path, env={"GRIDSIGHT_MERGE_WINDOW": "PT0S"}, log_level="WARNING") as api:
+        base = api.url
         body = order_body(evidence=[jpeg_evidence()])
         barrier = threading.Barrier(WORKERS * 2)
 

@@ -9,10 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    ADMIN, OP_A, SUP, WORKER, FakeClock, clock, secured_settings, timeline, walk,
-)
-from tests.unit.test_api_support import JPEG, jpeg_evidence, order_body, post_order
+from tests.support.ops import ADMIN, OP_A, SUP, WORKER, FakeClock, secured_settings, timeline, walk
+from tests.support.orders import JPEG, jpeg_evidence, order_body, post_order
 
 HOUR = dt.timedelta(hours=1)
 T = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)

@@ -13,9 +13,7 @@ from fastapi.testclient import TestClient
 from api.jobs import run_overdue_job
 from api.main import create_app
 from api.webhooks import deliver_due, retry_delay, verify
-from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    ADMIN, SUP, FakeClock, clock, file_order, move, ops, secured_settings, timeline, walk,
-)
+from tests.support.ops import ADMIN, SUP, FakeClock, file_order, move, secured_settings, timeline, walk
 
 SECRET = "whsec-0123456789abcdef"
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_support import JPEG, jpeg_evidence, make_settings, order_body, post_order
+from tests.support.orders import JPEG, jpeg_evidence, make_settings, order_body, post_order
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
 
@@ -119,7 +119,7 @@ def test_values_postgres_refuses_are_422_not_500(pg_client: TestClient) -> None:
 def test_migrated_schema_workflow_jobs_and_merge_on_postgres(pg_database: str, pg_client: TestClient, tmp_path: Path) -> None:
     from api.jobs import run_overdue_job
     from api.db.migrate import current, head
-    from tests.unit.test_api_ops_support import FakeClock
+    from tests.support.ops import FakeClock
 
     assert current(pg_client.app.state.engine) == head()
     clock = FakeClock()

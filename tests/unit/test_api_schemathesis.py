@@ -44,8 +44,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 from api.db.migrate import prepare_storage  # noqa: E402
 from api.main import create_app  # noqa: E402
 from api.crud.handling import REASON_REQUIRED  # noqa: E402
-from tests.unit.test_api_ops_support import ADMIN, WORKER, secured_settings  # noqa: E402
-from tests.unit.test_api_support import JPEG, MP4, PNG  # noqa: E402
+from tests.support.ops import ADMIN, WORKER, secured_settings  # noqa: E402
+from tests.support.orders import JPEG, MP4, PNG  # noqa: E402
 
 MAX_EXAMPLES = 8
 MEDIA = {"image/jpeg": JPEG, "image/png": PNG, "video/mp4": MP4}

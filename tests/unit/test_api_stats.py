@@ -19,10 +19,8 @@ from api.main import create_app
 from api.db.migrate import current, head, upgrade
 from api.schemas import Priority
 from api.schemas_workflow import Period
-from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    OP_A, SUP, WORKER, clock, file_order, ops,
-)
-from tests.unit.test_api_support import make_settings, order_body, post_order
+from tests.support.ops import OP_A, SUP, WORKER, file_order
+from tests.support.orders import make_settings, order_body, post_order
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 

@@ -14,19 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.main import create_app
 from api.db.models import Evidence, WorkOrder
-from tests.unit.test_api_support import (
-    JPEG,
-    MP4,
-    PNG,
-    b64,
-    client,  # noqa: F401  (fixture)
-    evidence_files,
-    jpeg_evidence,
-    make_settings,
-    order_body,
-    post_order,
-    settings,  # noqa: F401  (fixture)
-)
+from tests.support.orders import JPEG, MP4, PNG, b64, evidence_files, jpeg_evidence, make_settings, order_body, post_order
 
 
 def count_orders(client: TestClient) -> int:

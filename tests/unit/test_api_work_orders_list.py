@@ -9,13 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_support import (
-    client,  # noqa: F401  (fixture)
-    make_settings,
-    order_body,
-    post_order,
-    settings,  # noqa: F401  (fixture)
-)
+from tests.support.orders import make_settings, order_body, post_order
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

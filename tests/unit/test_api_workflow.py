@@ -11,10 +11,8 @@ from fastapi.testclient import TestClient
 from api.auth import Role
 from api.schemas import WorkOrderStatus as S
 from api.workflow import SYSTEM, TERMINAL, TRANSITIONS, TransitionError, allowed_moves, check
-from tests.unit.test_api_ops_support import (  # noqa: F401  (fixtures)
-    OP_A, SUP, T0, FakeClock, clock, file_order, move, ops, timeline, walk,
-)
-from tests.unit.test_api_support import jpeg_evidence
+from tests.support.ops import OP_A, SUP, T0, FakeClock, file_order, move, timeline, walk
+from tests.support.orders import jpeg_evidence
 
 
 def test_table_covers_every_state_and_everything_is_reachable() -> None:

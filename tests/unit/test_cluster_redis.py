@@ -21,7 +21,7 @@ from streams.cluster.worker import ClusterStore
 from tests.support.loadgen import synthetic_order
 from streams.delivery.outbox import DurableOutbox, OutboxPusher
 from tests.support.redis_server import RedisServer, requires_redis_server
-from tests.unit.test_api_support import JPEG, make_settings
+from tests.support.orders import JPEG, make_settings
 
 pytestmark = requires_redis_server
 JPEG_B64 = base64.b64encode(JPEG).decode()

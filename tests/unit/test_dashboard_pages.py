@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from api.dashboard.i18n import STRINGS
 from api.main import create_app
 from api.routes.dashboard import STATIC_DIR, TEMPLATES_DIR
-from tests.unit.test_api_ops_support import secured_settings
-from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
+from tests.support.ops import secured_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = ["/dashboard", "/dashboard/orders", "/dashboard/orders/7", "/dashboard/stats", "/dashboard/cameras",
@@ -58,7 +57,7 @@ def test_language_is_remembered_in_a_cookie(client: TestClient) -> None:
 
 
 def test_default_language_follows_the_browser(tmp_path: Path) -> None:
-    from tests.unit.test_api_support import make_settings
+    from tests.support.orders import make_settings
 
     with TestClient(create_app(make_settings(tmp_path))) as fresh:
         assert 'data-lang="zh"' in fresh.get("/dashboard", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text

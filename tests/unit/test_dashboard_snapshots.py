@@ -15,8 +15,8 @@ from api.routes.snapshots import snapshot_path
 from inference.frames import VideoFrame
 from streams.delivery.outbox import SendResult
 from streams.sync.snapshots import SnapshotUploader, encode_frame
-from tests.unit.test_api_ops_support import ADMIN, OP_A, SUP, WORKER, clock, ops  # noqa: F401  (fixtures)
-from tests.unit.test_api_support import JPEG, PNG, client, settings  # noqa: F401  (fixtures)
+from tests.support.ops import ADMIN, OP_A, SUP, WORKER
+from tests.support.orders import JPEG, PNG
 
 JPEG_HEADERS = {"Content-Type": "image/jpeg"}
 
@@ -65,7 +65,7 @@ def test_bad_uploads_are_refused(client: TestClient) -> None:
 
 def test_limit_follows_a_lower_evidence_limit(tmp_path: Path) -> None:
     from api.main import create_app
-    from tests.unit.test_api_support import make_settings
+    from tests.support.orders import make_settings
 
     with TestClient(create_app(make_settings(tmp_path, max_evidence_bytes=64))) as small:
         assert put(small, "cam", JPEG).status_code == 413  # JPEG is 86 bytes

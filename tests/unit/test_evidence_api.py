@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from inference.rules import EventPhase, RuleEvent
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.delivery.orders import work_order_payload
-from tests.unit.test_api_support import client, post_order, settings  # noqa: F401  (fixtures)
+from tests.support.orders import post_order
 from tests.unit.test_evidence_buffer import BAG, FPS, T0, ZONE, frame
 
 

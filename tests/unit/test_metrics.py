@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.shedding import FpsGovernor
-from tests.unit.test_api_support import make_settings, order_body, post_order
+from tests.support.orders import make_settings, order_body, post_order
 
 
 def test_api_metrics_count_orders_by_outcome(tmp_path):

@@ -14,7 +14,7 @@ from api.main import create_app
 from streams.delivery.api_client import ApiClient
 from streams.backoff import Backoff
 from streams.delivery.outbox import DurableOutbox, OutboxPusher, SendResult
-from tests.unit.test_api_support import make_settings, order_body
+from tests.support.orders import make_settings, order_body
 
 
 class RecordingApi:
@@ -94,7 +94,7 @@ def test_event_end_payload_matches_the_api_schema() -> None:
     from inference.detections import Detections
     from inference.rules import EventPhase, RuleEvent
     from streams.delivery.orders import event_end_payload
-    from tests.unit.test_api_support import JPEG
+    from tests.support.orders import JPEG
 
     event = RuleEvent("evt-9", EventPhase.END, "cam-01", "rule-1", "zone-a", 1_795_000_100.0, 1_795_000_000.0,
                       ("litter",), (3,), 0.9, Detections.empty())

@@ -13,8 +13,10 @@ from api.main import create_app
 from streams.delivery.api_client import ApiClient
 from streams.backoff import Backoff
 from streams.delivery.outbox import EVENT_END, DurableOutbox, OutboxPusher, SendResult
-from streams.worker import StatusReporter, Worker
-from tests.unit.test_api_support import make_settings, order_body
+from streams.delivery.status import StatusReporter
+from streams.runtime import Worker, WorkerRuntime
+from streams.worker import StaticCameras
+from tests.support.orders import make_settings, order_body
 
 
 class Api:
@@ -43,8 +45,8 @@ def test_worker_log_counts_orders_repeats_and_ends_apart(tmp_path, caplog):
         outbox.put(f"end-{i}", {"n": i}, kind=EVENT_END)
     api = Api()
     pusher = OutboxPusher(outbox, api, Backoff(0.01, 0.1))
-    worker = Worker([], pusher, StatusReporter(api), outbox, 0.01)
-    with caplog.at_level(logging.INFO, logger="streams.worker"):
+    worker = Worker(WorkerRuntime(outbox, pusher, StatusReporter(api)), StaticCameras([]), stats_interval_s=0.01)
+    with caplog.at_level(logging.INFO, logger="streams.runtime"):
         worker.run(threading.Event())  # no camera: stops at once, flushing the outbox
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("worker stopped")]
     assert "1 order(s), 2 repeat(s) merged into open orders, 3 END(s)" in line, line

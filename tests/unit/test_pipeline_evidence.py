@@ -242,7 +242,7 @@ def test_the_api_merges_the_reopen_report_into_the_open_order(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
     from api.main import create_app
-    from tests.unit.test_api_ops_support import SUP, WORKER, FakeClock, secured_settings
+    from tests.support.ops import SUP, WORKER, FakeClock, secured_settings
 
     when = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
     app = create_app(secured_settings(tmp_path, merge_window=dt.timedelta(hours=1)), clock=FakeClock(when + dt.timedelta(minutes=5)))

@@ -12,7 +12,7 @@ PARENT = """
 import sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from tests.support.procs import ChildProcess
+from gridsight.processes import ChildProcess
 child = ChildProcess("sleeper", ["sleep", "60"], Path({log!r})).start()
 print(child.proc.pid, flush=True)
 time.sleep(60)

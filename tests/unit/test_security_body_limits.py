@@ -11,7 +11,6 @@ concurrent ones must not grow the server's resident memory (read from
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import threading
@@ -25,9 +24,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.support.procs import ChildProcess, gridsight_argv, wait_http_ok
-from tests.unit.test_api_ops_support import ADMIN, OP_A, WORKER, secured_settings
-from tests.unit.test_api_support import JPEG, b64, free_port, order_body
+from tests.support.api import ApiServer
+from tests.support.ops import ADMIN, OP_A, WORKER, secured_settings
+from tests.support.orders import JPEG, b64, order_body
 
 MB = 1024 * 1024
 BIG = 50 * MB
@@ -125,26 +124,14 @@ def rss_bytes(pid: int) -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[int, int]]:
     """`gridsight serve` with tokens (not dev mode) and 1 MB upload limits; yields (port, pid)."""
-    workdir = tmp_path_factory.mktemp("guard")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}
-    env.update({
-        "GRIDSIGHT_DEV_MODE": "false",
-        "GRIDSIGHT_TOKENS": json.dumps(TOKENS),
-        "GRIDSIGHT_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+    api = ApiServer(tmp_path_factory.mktemp("guard"), tokens=TOKENS, env={
         "GRIDSIGHT_JOB_INTERVAL_S": "0",
         "GRIDSIGHT_MAX_EVIDENCE_BODY_BYTES": str(LIMIT),
         "GRIDSIGHT_MAX_SNAPSHOT_BYTES": str(LIMIT),
         "GRIDSIGHT_MAX_JSON_BODY_BYTES": str(JSON_LIMIT),
     })
-    argv = gridsight_argv("serve", "--host", "127.0.0.1", "--port", str(port),
-                          "--database-url", f"sqlite:///{workdir / 'gs.db'}", "--evidence-dir", str(workdir / "evidence"))
-    proc = ChildProcess("api", argv, workdir / "api.log", env=env).start()
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/health", 60, proc)
-        yield port, proc.proc.pid
-    finally:
-        proc.stop()
+    with api:
+        yield api.port, api.pid
 
 
 ORDERS = "/api/v1/work-orders"

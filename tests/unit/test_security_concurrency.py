@@ -36,7 +36,7 @@ from api.evidence import decode_evidence
 from api.main import create_app
 from api.db.models import OrderEvent, WorkOrder
 from api.schemas import WorkOrderCreate
-from tests.unit.test_api_support import evidence_files, jpeg_evidence, make_settings, order_body, post_order
+from tests.support.orders import evidence_files, jpeg_evidence, make_settings, order_body, post_order
 
 BURST = 50  # more clients than the thread pool has threads (40)
 # Short enough that a stalled burst fails within seconds, long enough for a loaded 2-core machine.

@@ -20,8 +20,8 @@ from api.evidence import EvidenceError, check_clip, check_image, decode_evidence
 from api.main import create_app
 from api.db.models import Evidence, WorkOrder
 from api.schemas import EvidenceIn
-from tests.unit.test_api_ops_support import OP_A, WORKER, file_order, secured_settings, walk
-from tests.unit.test_api_support import JPEG, MP4, PNG, b64, evidence_files, order_body, post_order
+from tests.support.ops import OP_A, WORKER, file_order, secured_settings, walk
+from tests.support.orders import JPEG, MP4, PNG, b64, evidence_files, order_body, post_order
 
 HTML_JPEG = b"\xff\xd8\xff<html><script>alert(document.cookie)</script></html>"
 

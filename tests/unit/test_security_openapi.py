@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_ops_support import ADMIN, SUP, WORKER, FakeClock, secured_settings
-from tests.unit.test_api_support import order_body, post_order
+from tests.support.ops import ADMIN, SUP, WORKER, FakeClock, secured_settings
+from tests.support.orders import order_body, post_order
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.unit.test_api_ops_support import ADMIN, OP_A, OP_B, SUP, WORKER, clock, ops  # noqa: F401  (fixtures)
-from tests.unit.test_api_support import JPEG
+from tests.support.ops import ADMIN, OP_A, OP_B, SUP, WORKER
+from tests.support.orders import JPEG
 
 T = 1_790_000_000.0
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.auth import InsecureSettings, secret_weakness
 from api.main import create_app
 from api.webhooks import deliver_due
-from tests.unit.test_api_ops_support import ADMIN, FakeClock, file_order, secured_settings
+from tests.support.ops import ADMIN, FakeClock, file_order, secured_settings
 
 # --- secrets ------------------------------------------------------------------------------------
 

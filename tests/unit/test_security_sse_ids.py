@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from tests.unit.test_api_ops_support import OP_A, file_order, secured_settings
+from tests.support.ops import OP_A, file_order, secured_settings
 
 INT4_MAX = 2**31 - 1  # TimelineEntry.id is an INTEGER column: 32 bits on PostgreSQL
 

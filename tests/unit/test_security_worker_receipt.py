@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from streams.delivery.api_client import ApiClient
-from tests.unit.test_api_ops_support import ADMIN, OP_A, SUP, TOKENS, WORKER, FakeClock, secured_settings
-from tests.unit.test_api_support import order_body, post_order
+from tests.support.ops import ADMIN, OP_A, SUP, TOKENS, WORKER, FakeClock, secured_settings
+from tests.support.orders import order_body, post_order
 
 RECEIPT = {"id", "order_no", "status", "merged", "replayed"}
 WORKER_TOKEN = next(t for t, spec in TOKENS.items() if spec["role"] == "worker")

@@ -28,7 +28,6 @@ from streams.pipeline import CameraPipeline
 from streams.sources.source import CameraSource, SourceOptions
 from streams.worker import StatusReporter, Worker
 from tests.support.media import damage_packet, make_corrupt_file, make_h264_clip, truncate_in_packet, video_packets
-from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
 from tests.support.status_events import StatusRecorder
 
 FRAMES, GOP, DAMAGED = 60, 30, 18  # packet 18 is a P-frame; the next key frame is 30

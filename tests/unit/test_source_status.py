@@ -19,8 +19,7 @@ from api.contract.wire import CameraState, CameraStatusEvent
 from streams.sources.source import CameraSource, SourceOptions
 from streams.sources.status import LOG_EVERY_ATTEMPT_UNTIL, REPEAT_LOG_INTERVAL_S, StatusTracker
 from tests.support.media import make_h264_clip
-from tests.support.rtsp import free_port
-from tests.unit.test_api_support import client, settings  # noqa: F401  (fixtures)
+from tests.support.procs import free_port
 from tests.support.status_events import StatusRecorder
 
 T0 = 1_795_000_000.0
@@ -82,7 +81,7 @@ def test_status_tracker_heartbeat_is_bounded_and_carries_the_newest_frame():
 
 def test_a_delivering_camera_moves_last_seen_at_in_the_api(client, tmp_path):
     from streams.delivery.api_client import ApiClient
-    from streams.worker import StatusReporter
+    from streams.delivery.status import StatusReporter
 
     api = ApiClient("http://testserver")
     api._client = client  # the FastAPI TestClient is an httpx.Client

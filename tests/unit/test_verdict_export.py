@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from gridsight.ml.dataset_check import check_dataset
 from gridsight.ml.verdicts import VerdictExportError, export_verdicts
-from tests.unit.test_api_support import REPO, b64, make_settings, order_body, post_order
+from tests.support.orders import b64, make_settings, order_body, post_order
+from tests.support.procs import REPO_ROOT as REPO
 
 CLASSES = ["person", "litter", "garbage_bag", "garbage_pile"]
 
