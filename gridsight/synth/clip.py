@@ -88,66 +88,80 @@ def _facing(track: Track, t: float, fallback: str = "front") -> str:
     return fallback
 
 
+def _people(scenario: Scenario, styles: dict, L, t: float, size, walked_m: dict, last_px: dict) -> tuple[list[Placed], dict]:
+    """The persons visible at ``t``, at their gait phase (from the distance walked so far); also
+    each one's hand position and depth, for what they carry."""
+    W, H = size
+    objects: list[Placed] = []
+    hands: dict[int, tuple[float, float, float]] = {}  # person id -> (hand x, hand y, depth)
+    persons = [tr for tr in scenario.tracks if tr.cls == "person" and tr.visible(t)]
+    for tr in persons:
+        x, y = tr.position(t)
+        px, py = x * W, y * H
+        ppm = L.ppm(py)
+        if tr.id in last_px:
+            walked_m[tr.id] += math.hypot(px - last_px[tr.id][0], py - last_px[tr.id][1]) / ppm
+        last_px[tr.id] = (px, py)
+        speed = math.hypot(*tr.velocity(t))
+        walking = speed > 1e-3
+        carrying = any(o.carried_by == tr.id and o.visible(t) and t < (o.release or 0) and o.cls == "garbage_bag" for o in scenario.tracks)
+        sprite = draw_person(styles[tr.id], ppm, phase=2 * math.pi * walked_m[tr.id] / STRIDE_M,
+                             facing=_facing(tr, t), walking=walking, carrying=carrying)
+        hx, hy = sprite.point("hand", px, py)
+        hands[tr.id] = (hx, hy, py)
+        objects.append(Placed("person", sprite, px, py, label=_label(tr), track_id=tr.id))
+    return objects, hands
+
+
+def _things(scenario: Scenario, styles: dict, L, t: float, size, hands: dict) -> list[Placed]:
+    """Every other object visible at ``t``: on the ground, or held and being lowered from a hand."""
+    W, H = size
+    objects: list[Placed] = []
+    for tr in scenario.tracks:
+        if tr.cls == "person" or not tr.visible(t):
+            continue
+        gx, gy = tr.position(t)
+        gx, gy = gx * W, gy * H
+        ppm = L.ppm(gy)
+        held = tr.carried_by is not None and tr.release is not None and t < tr.release
+        if held and tr.carried_by not in hands:
+            continue  # the holder is not in the scene yet
+        if tr.cls == "garbage_bag":
+            sprite = draw_bag(styles[tr.id], ppm, hanging=held, size_px=tr.size_px)
+        elif tr.cls == "litter":
+            sprite = draw_litter(styles[tr.id], ppm, size_px=(tr.size_px * 0.8 if held and tr.size_px else tr.size_px))
+        else:
+            sprite = OBJECTS[tr.cls].draw(styles[tr.id], ppm)
+        x, y, depth = gx, gy, None
+        if held:
+            hx, hy, hdepth = hands[tr.carried_by]
+            if tr.cls == "garbage_bag":
+                kx, ky = sprite.points["knot"]
+                hx, hy = hx + (sprite.anchor[0] - kx), hy + (sprite.anchor[1] - ky)
+            else:  # a small item: held by its middle
+                hy = hy + sprite.size[1] * 0.4
+            a = (t - (tr.release - tr.lower_s)) / tr.lower_s
+            a = 0.0 if a < 0 else (a * a if tr.cls == "litter" else 0.5 - 0.5 * math.cos(math.pi * a))
+            x, y = hx + (gx - hx) * a, hy + (gy - hy) * a
+            depth = hdepth + 0.5
+        objects.append(Placed(tr.cls, sprite, x, y, depth=depth, label=_label(tr), track_id=tr.id, shadow=not held))
+    return objects
+
+
 def scenario_frames(scenario: Scenario, fps: int = 15, size=(640, 360), seed: int = 0) -> Iterator[ClipFrame]:
     """Yield every frame of the scenario (deterministic for a seed)."""
-    W, H = size
     scene = build_scene(scenario, size, seed)
-    L = scene.layout
     styles = {}
     for tr in scenario.tracks:
         srng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, tr.id]))
         styles[tr.id] = OBJECTS[tr.cls].sample(srng, **tr.style)
     walked_m = {tr.id: 0.0 for tr in scenario.tracks}
-    last_px = {}
+    last_px: dict[int, tuple[float, float]] = {}
     n = int(round(scenario.duration * fps))
     for i in range(n):
         t = i / fps
-        objects: list[Placed] = []
-        hands: dict[int, tuple[float, float, float]] = {}  # person id -> (hand x, hand y, depth)
-        persons = [tr for tr in scenario.tracks if tr.cls == "person" and tr.visible(t)]
-        for tr in persons:
-            x, y = tr.position(t)
-            px, py = x * W, y * H
-            ppm = L.ppm(py)
-            if tr.id in last_px:
-                walked_m[tr.id] += math.hypot(px - last_px[tr.id][0], py - last_px[tr.id][1]) / ppm
-            last_px[tr.id] = (px, py)
-            speed = math.hypot(*tr.velocity(t))
-            walking = speed > 1e-3
-            carrying = any(o.carried_by == tr.id and o.visible(t) and t < (o.release or 0) and o.cls == "garbage_bag" for o in scenario.tracks)
-            sprite = draw_person(styles[tr.id], ppm, phase=2 * math.pi * walked_m[tr.id] / STRIDE_M,
-                                 facing=_facing(tr, t), walking=walking, carrying=carrying)
-            hx, hy = sprite.point("hand", px, py)
-            hands[tr.id] = (hx, hy, py)
-            objects.append(Placed("person", sprite, px, py, label=_label(tr), track_id=tr.id))
-        for tr in scenario.tracks:
-            if tr.cls == "person" or not tr.visible(t):
-                continue
-            gx, gy = tr.position(t)
-            gx, gy = gx * W, gy * H
-            ppm = L.ppm(gy)
-            held = tr.carried_by is not None and tr.release is not None and t < tr.release
-            if held and tr.carried_by not in hands:
-                continue  # the holder is not in the scene yet
-            if tr.cls == "garbage_bag":
-                sprite = draw_bag(styles[tr.id], ppm, hanging=held, size_px=tr.size_px)
-            elif tr.cls == "litter":
-                sprite = draw_litter(styles[tr.id], ppm, size_px=(tr.size_px * 0.8 if held and tr.size_px else tr.size_px))
-            else:
-                sprite = OBJECTS[tr.cls].draw(styles[tr.id], ppm)
-            x, y, depth = gx, gy, None
-            if held:
-                hx, hy, hdepth = hands[tr.carried_by]
-                if tr.cls == "garbage_bag":
-                    kx, ky = sprite.points["knot"]
-                    hx, hy = hx + (sprite.anchor[0] - kx), hy + (sprite.anchor[1] - ky)
-                else:  # a small item: held by its middle
-                    hy = hy + sprite.size[1] * 0.4
-                a = (t - (tr.release - tr.lower_s)) / tr.lower_s
-                a = 0.0 if a < 0 else (a * a if tr.cls == "litter" else 0.5 - 0.5 * math.cos(math.pi * a))
-                x, y = hx + (gx - hx) * a, hy + (gy - hy) * a
-                depth = hdepth + 0.5
-            objects.append(Placed(tr.cls, sprite, x, y, depth=depth, label=_label(tr), track_id=tr.id, shadow=not held))
+        objects, hands = _people(scenario, styles, scene.layout, t, size, walked_m, last_px)
+        objects += _things(scenario, styles, scene.layout, t, size, hands)
         frng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, 1_000_000 + i]))
         image, anns = render_frame(scene, objects, frng)
         yield ClipFrame(i, t, image, anns)

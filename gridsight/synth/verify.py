@@ -38,6 +38,56 @@ class ClipCheck:
                 "frames_checked": self.frames_checked, "unmatched": self.unmatched}
 
 
+def _detections(model, img, names, W: int, H: int, conf: float, imgsz: int, nms_iou: float, device: str,
+                classes_map: dict[str, str]) -> list[tuple[str, list[float], float]]:
+    """(label, box normalised to the frame, confidence) of every detection in one frame."""
+    r = model.predict(img, imgsz=imgsz, conf=conf, iou=nms_iou, device=device, verbose=False)[0]
+    dets = []
+    if r.boxes is not None and len(r.boxes):
+        for box, c, p in zip(r.boxes.xyxy.cpu().numpy(), r.boxes.cls.cpu().numpy(), r.boxes.conf.cpu().numpy()):
+            label = classes_map.get(names[int(c)], names[int(c)])
+            dets.append((label, [box[0] / W, box[1] / H, box[2] / W, box[3] / H], float(p)))
+    return dets
+
+
+def _match_objects(objs: dict, dets: list, idx: int, t: float, sec: dict, iou_match: float) -> set[int]:
+    """Pair each object visible in frame ``idx`` with its best same-class detection; returns the used ones."""
+    used: set[int] = set()
+    for o in objs.values():
+        b = o["boxes"].get(str(idx))
+        if b is None:
+            continue
+        o["present"] += 1
+        sec["visible"][o["class"]] = sec["visible"].get(o["class"], 0) + 1
+        static_from = o["static"][0]["from"] if o["static"] else None
+        after = static_from is not None and t >= static_from
+        o["present_after_static"] += after
+        best, best_i = 0.0, None
+        for k, (label, db, _) in enumerate(dets):
+            if label == o["class"] and k not in used:
+                v = _iou(b, db)
+                if v > best:
+                    best, best_i = v, k
+        if best >= iou_match:
+            used.add(best_i)
+            o["hit"] += 1
+            o["hits_after_static"] += after
+            if o["first_hit_s"] is None:
+                o["first_hit_s"] = round(t, 2)
+    return used
+
+
+def _object_row(o: dict) -> dict[str, Any]:
+    return {
+        "id": o["id"], "class": o["class"], "appear_s": o["appear_s"], "disappear_s": o["disappear_s"],
+        "static_from_s": o["static"][0]["from"] if o["static"] else None,
+        "frames_visible": o["present"], "frames_detected": o["hit"],
+        "fraction_detected": round(o["hit"] / o["present"], 3) if o["present"] else None,
+        "fraction_detected_while_static": round(o["hits_after_static"] / o["present_after_static"], 3) if o["present_after_static"] else None,
+        "first_detected_s": o["first_hit_s"],
+    }
+
+
 def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, iou_match: float = 0.3,
                stride: int = 1, device: str = "cpu", classes_map: dict[str, str] | None = None,
                nms_iou: float = 0.5) -> ClipCheck:
@@ -54,7 +104,6 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
     W, H = gt["size"]
     fps = gt["fps"]
     model = YOLO(str(weights), task="detect")
-    names = model.names
     classes_map = classes_map or {}
     objs = {o["id"]: {**o, "present": 0, "hit": 0, "first_hit_s": None, "hits_after_static": 0, "present_after_static": 0}
             for o in gt["objects"]}
@@ -66,55 +115,20 @@ def check_clip(weights: Path, clip: Path, conf: float = 0.35, imgsz: int = 320, 
         for idx, frame in enumerate(container.decode(video=0)):
             if idx % stride:
                 continue
-            img = frame.to_ndarray(format="bgr24")
-            r = model.predict(img, imgsz=imgsz, conf=conf, iou=nms_iou, device=device, verbose=False)[0]
-            dets = []
-            if r.boxes is not None and len(r.boxes):
-                for box, c, p in zip(r.boxes.xyxy.cpu().numpy(), r.boxes.cls.cpu().numpy(), r.boxes.conf.cpu().numpy()):
-                    label = classes_map.get(names[int(c)], names[int(c)])
-                    dets.append((label, [box[0] / W, box[1] / H, box[2] / W, box[3] / H], float(p)))
+            dets = _detections(model, frame.to_ndarray(format="bgr24"), model.names, W, H, conf, imgsz, nms_iou,
+                               device, classes_map)
             checked += 1
             t = idx / fps
             sec = per_second.setdefault(int(t), {"second": int(t), "frames": 0, "detections": {}, "visible": {}})
             sec["frames"] += 1
             for label, _, _ in dets:
                 sec["detections"][label] = sec["detections"].get(label, 0) + 1
-            used = set()
-            for oid, o in objs.items():
-                b = o["boxes"].get(str(idx))
-                if b is None:
-                    continue
-                o["present"] += 1
-                sec["visible"][o["class"]] = sec["visible"].get(o["class"], 0) + 1
-                static_from = o["static"][0]["from"] if o["static"] else None
-                after = static_from is not None and t >= static_from
-                o["present_after_static"] += after
-                best, best_i = 0.0, None
-                for k, (label, db, _) in enumerate(dets):
-                    if label == o["class"] and k not in used:
-                        v = _iou(b, db)
-                        if v > best:
-                            best, best_i = v, k
-                if best >= iou_match:
-                    used.add(best_i)
-                    o["hit"] += 1
-                    o["hits_after_static"] += after
-                    if o["first_hit_s"] is None:
-                        o["first_hit_s"] = round(t, 2)
+            used = _match_objects(objs, dets, idx, t, sec, iou_match)
             for k, (label, _, _) in enumerate(dets):
                 if k not in used:
                     fps_count[label] = fps_count.get(label, 0) + 1
                     unmatched.append({"t": round(t, 2), "class": label, "box": [round(float(v), 3) for v in dets[k][1]], "conf": round(dets[k][2], 2)})
-    objects = []
-    for o in objs.values():
-        objects.append({
-            "id": o["id"], "class": o["class"], "appear_s": o["appear_s"], "disappear_s": o["disappear_s"],
-            "static_from_s": o["static"][0]["from"] if o["static"] else None,
-            "frames_visible": o["present"], "frames_detected": o["hit"],
-            "fraction_detected": round(o["hit"] / o["present"], 3) if o["present"] else None,
-            "fraction_detected_while_static": round(o["hits_after_static"] / o["present_after_static"], 3) if o["present_after_static"] else None,
-            "first_detected_s": o["first_hit_s"],
-        })
+    objects = [_object_row(o) for o in objs.values()]
     return ClipCheck(objects, [per_second[k] for k in sorted(per_second)], fps_count, checked, unmatched)
 
 
