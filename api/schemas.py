@@ -1,4 +1,4 @@
-"""Wire schemas of the work-order API. Create (what workers send) and Public
+"""Wire schemas of the work-order API (the cameras' are in :mod:`api.schemas_cameras`). Create (what workers send) and Public
 (what clients read) are separate on purpose: clients never see idempotency
 keys or raw evidence bytes, workers never set server-owned fields."""
 
@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 import re
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -20,7 +19,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 
@@ -305,95 +303,6 @@ class WorkOrderPage(BaseModel):
     total: int = Field(description="Orders matching the filters, across all pages")
     limit: int
     offset: int
-
-
-# Year 3000: keeps datetime.fromtimestamp away from OverflowError on absurd input.
-_MAX_UNIX_S = 32_503_680_000.0
-
-
-class CameraStatusIn(JsonInput):
-    """One status event from a worker (CameraStatusEvent.to_dict() fits as is)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: CameraStatusVersion = 1
-    camera_id: str | None = Field(default=None, max_length=64, description="Optional; must match the path if sent")
-    state: CameraState
-    at: float = Field(ge=0, le=_MAX_UNIX_S, allow_inf_nan=False, description="Unix seconds of the transition")
-    reason: str | None = Field(default=None, max_length=4096)
-    attempt: int = Field(default=0, ge=0, le=2**31 - 1, description="Consecutive failed connection attempts")
-    retry_in_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    details: dict[str, Any] = Field(default_factory=dict, description="Free-form, JSON only, at most 16 KiB")
-    last_frame_at: float | None = Field(
-        default=None, ge=0, le=_MAX_UNIX_S, allow_inf_nan=False,
-        description="Unix seconds of the newest frame the worker has from the camera (moves last_seen_at). "
-                    "An event repeating the current state (same state, reason and `at`) only updates this, "
-                    "the attempt and the details: it does not enter the history",
-    )
-
-    grid_cell: str | None = Field(
-        default=None, max_length=64,
-        description="The worker config's grid cell: shown for a camera the registry has no grid cell for",
-    )
-    address: str | None = Field(
-        default=None, max_length=256,
-        description="The worker config's address: shown for a camera the registry has no address for",
-    )
-
-    @field_validator("details")
-    @classmethod
-    def _strict_json(cls, value: dict[str, Any]) -> dict[str, Any]:
-        # Python's json accepts NaN/Infinity, PostgreSQL's JSON does not: refuse them here.
-        try:
-            encoded = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            raise ValueError("details must be plain JSON (no NaN or Infinity)") from None
-        if len(encoded) > 16 * 1024:
-            raise ValueError("details larger than 16 KiB")
-        return value
-
-
-class CameraStatusEntry(BaseModel):
-    state: CameraState
-    at: UtcDatetime
-    reason: str | None
-    attempt: int
-    retry_in_s: float | None
-    details: dict[str, Any]
-
-
-class CameraPublic(BaseModel):
-    camera_id: str
-    state: CameraState | None = Field(
-        description="State of the most recent event (by its 'at' time); null until the worker reports"
-    )
-    at: UtcDatetime | None = Field(description="When the camera entered the current state")
-    reason: str | None
-    attempt: int
-    retry_in_s: float | None
-    details: dict[str, Any]
-    last_online_at: UtcDatetime | None
-    last_error: str | None = Field(description="Reason of the most recent error/offline/reconnecting event")
-    last_error_at: UtcDatetime | None
-    last_seen_at: UtcDatetime | None = Field(
-        default=None, description="Newest frame the worker reported from the camera (re-sent at a bounded rate while it delivers)"
-    )
-    updated_at: UtcDatetime = Field(description="When the server last received an event or registry change")
-    name: str | None = Field(default=None, description="Registry: display name")
-    address: str | None = None
-    grid_cell: str | None = Field(default=None, description="Registry: default grid cell of the camera's zones")
-    latitude: float | None = None
-    longitude: float | None = None
-    registered: bool = Field(default=False, description="Registered by an admin (not only seen in status reports)")
-
-
-class CameraDetail(CameraPublic):
-    history: list[CameraStatusEntry] = Field(description="Most recent events first")
-
-
-class CameraList(BaseModel):
-    items: list[CameraPublic]
-    total: int
 
 
 class HealthPublic(BaseModel):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.db.models import Camera, CameraStatusRecord, Zone, utcnow
 from api.redaction import redact_obj, redact_text
-from api.schemas import (
+from api.schemas_cameras import (
     CameraDetail,
     CameraPublic,
     CameraState,

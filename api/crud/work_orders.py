@@ -16,7 +16,9 @@ Every path ends its transaction before returning or raising, with what the
 response needs (the order's evidence) loaded: a transaction left open until
 the session closes would keep SQLite's write lock for nothing.
 
-:func:`create_work_order` needs no HTTP request: the Redis ingest calls it too."""
+:func:`create_work_order` needs no HTTP request: the filing service
+(:mod:`api.services.filing`) calls it for both transports. Reading orders
+lives in :mod:`api.crud.order_views` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -28,27 +30,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, literal_column, or_, select, text, union_all
+from sqlalchemy import bindparam, literal_column, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from api.auth import Principal
 from api.crud import incidents
-from api.crud.routing import route
+from api.crud.order_views import (  # noqa: F401 (re-exported: callers read orders through this module)
+    API_PREFIX,
+    WorkOrderFilters,
+    evidence_url,
+    is_overdue,
+    list_work_orders,
+    order_url,
+    overdue_clause,
+    to_public,
+)
+from api.crud.routing import Route, route
 from api.crud.timeline import SYSTEM_ACTOR, Change, record
 from api.evidence import DecodedEvidence, EvidenceStore
 from api.db.models import Evidence, OrderEvent, WorkOrder, utcnow
-from api.schemas import (
-    EvidencePublic,
-    Priority,
-    WorkOrderCreate,
-    WorkOrderPublic,
-    WorkOrderStatus,
-)
+from api.schemas import Priority, WorkOrderCreate, WorkOrderStatus
 from api.settings import Settings
-from api.workflow import CLOCK_RUNNING, TERMINAL, allowed_moves
-
-API_PREFIX = "/api/v1"
 
 
 class IdempotencyConflict(Exception):
@@ -67,23 +69,6 @@ class CreateResult:
     replayed: bool = False  # the key was seen before: nothing changed
 
 
-@dataclass(frozen=True)
-class WorkOrderFilters:
-    camera_id: str | None = None
-    zone_id: str | None = None
-    category_code: str | None = None
-    status: WorkOrderStatus | None = None
-    priority: Priority | None = None
-    since: dt.datetime | None = None  # inclusive, on detected_at
-    until: dt.datetime | None = None  # exclusive, on detected_at
-    grid_cell: str | None = None
-    assignee: str | None = None
-    team: str | None = None
-    overdue: bool | None = None
-    grids: frozenset[str] | None = None  # the reader's scope; None: every grid
-    now: dt.datetime | None = None  # for the overdue filter
-
-
 def payload_hash(body: WorkOrderCreate, evidence: list[DecodedEvidence]) -> str:
     """SHA-256 of the payload in canonical form: what it means, not how it was
     spelled. Times are normalised to UTC, evidence counts by content hash (so
@@ -95,11 +80,6 @@ def payload_hash(body: WorkOrderCreate, evidence: list[DecodedEvidence]) -> str:
     canonical["evidence"] = [{"kind": e.kind, "content_type": e.content_type, "sha256": e.sha256} for e in evidence]
     blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    # A freshly created order still holds the caller's offset until it is reloaded.
-    return None if value is None else value.astimezone(dt.timezone.utc)
 
 
 def _utc_iso(value: dt.datetime | None) -> str | None:
@@ -250,24 +230,53 @@ def _create(
     now = now if now is not None else utcnow()
     _serialise_problem(session, body)
     try:
-        target = incidents.open_repeat_target(session, settings, body)
-        previous = None if target is not None else incidents.recent_closed(session, settings, body)
-        if target is not None or (previous is not None and settings.recurrence_policy == "reopen"):
-            into = target if target is not None else previous
-            assert into is not None
-            (incidents.merge if target is not None else incidents.reopen)(session, into, body, now, key=key, digest=digest)
-            into.evidence  # noqa: B018 (loaded for the response before the transaction ends)
-            session.commit()
-            return CreateResult(into, created=False, merged=True)
+        merged, previous = _merge_or_reopen(session, settings, body, key, digest, now)
     except IntegrityError as exc:
         return _after_lost_race(session, key, digest, exc)
     except BaseException:
         session.rollback()
         raise
+    if merged is not None:
+        return merged
 
+    order = _new_order(settings, body, key, digest, route(session, body.camera_id, body.zone_id, body.grid_cell), now)
+    written: list[str] = []
+    try:
+        _store_new(session, store, settings, order, body, evidence, staged, written, now)
+        if previous is not None:
+            incidents.link(session, order, previous, now)
+        session.commit()
+    except IntegrityError as exc:
+        # Remove files while this transaction still holds its locks, then see who won.
+        store.remove(written)
+        return _after_lost_race(session, key, digest, exc)
+    except BaseException:
+        store.remove(written)
+        session.rollback()
+        raise
+    return CreateResult(order, created=True)
+
+
+def _merge_or_reopen(session: Session, settings: Settings, body: WorkOrderCreate, key: str, digest: str,
+                     now: dt.datetime) -> tuple[CreateResult | None, WorkOrder | None]:
+    """A repeat merged into the open order of its problem (or, by policy, reopening the recently
+    closed one), committed: (its result, None). Otherwise (None, the recently closed order or None)."""
+    target = incidents.open_repeat_target(session, settings, body)
+    previous = None if target is not None else incidents.recent_closed(session, settings, body)
+    if target is None and (previous is None or settings.recurrence_policy != "reopen"):
+        return None, previous
+    into = target if target is not None else previous
+    assert into is not None
+    (incidents.merge if target is not None else incidents.reopen)(session, into, body, now, key=key, digest=digest)
+    into.evidence  # noqa: B018 (loaded for the response before the transaction ends)
+    session.commit()
+    return CreateResult(into, created=False, merged=True), None
+
+
+def _new_order(settings: Settings, body: WorkOrderCreate, key: str, digest: str, where: Route,
+               now: dt.datetime) -> WorkOrder:
     priority = Priority(body.priority)
-    where = route(session, body.camera_id, body.zone_id, body.grid_cell)
-    order = WorkOrder(
+    return WorkOrder(
         # order_no derives from the id, which only the insert yields; the placeholder is
         # unique and never visible outside this transaction.
         order_no=f"pending-{uuid.uuid4().hex}",
@@ -306,172 +315,27 @@ def _create(
         last_seen_at=body.detected_at,
         evidence=[],  # a new, empty collection: appending to it after the flush needs no query
     )
-    written: list[str] = []
-    try:
-        session.add(order)
-        session.flush()
-        order.order_no = order_number(settings, order.id, now)
-        local_day = order.order_no.split("-")[-2]
-        # Order-scoped paths (sharded by day) make cleanup safe: no other order shares a file.
-        folder = f"{local_day[:4]}/{local_day[4:6]}/{local_day[6:]}/{order.order_no}"
-        for index, item in enumerate(evidence):
-            relative = f"{folder}/{index:02d}-{item.kind}.{item.extension}"
-            store.place(staged[index], relative)
-            staged[index] = None  # placed: nothing left to discard
-            written.append(relative)
-            order.evidence.append(
-                Evidence(
-                    kind=item.kind,
-                    content_type=item.content_type,
-                    size=len(item.data),
-                    sha256=item.sha256,
-                    path=relative,
-                    created_at=now,
-                )
-            )
-        record(session, order, now, SYSTEM_ACTOR, Change(
-            "created", None, WorkOrderStatus.DETECTED.value,
-            data={"event_id": body.event_id, "grid_cell": order.grid_cell, "team": order.team},
-        ))
-        if previous is not None:
-            incidents.link(session, order, previous, now)
-        session.commit()
-    except IntegrityError as exc:
-        # Remove files while this transaction still holds its locks, then see who won.
-        store.remove(written)
-        return _after_lost_race(session, key, digest, exc)
-    except BaseException:
-        store.remove(written)
-        session.rollback()
-        raise
-    return CreateResult(order, created=True)
 
 
-def _filtered(stmt: Select[Any], f: WorkOrderFilters) -> Select[Any]:
-    if f.camera_id is not None:
-        stmt = stmt.where(WorkOrder.camera_id == f.camera_id)
-    if f.zone_id is not None:
-        stmt = stmt.where(WorkOrder.zone_id == f.zone_id)
-    if f.category_code is not None:
-        stmt = stmt.where(WorkOrder.category_code == f.category_code)
-    if f.status is not None:
-        stmt = stmt.where(WorkOrder.status == f.status.value)
-    if f.priority is not None:
-        stmt = stmt.where(WorkOrder.priority == f.priority.value)
-    if f.since is not None:
-        stmt = stmt.where(WorkOrder.detected_at >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(WorkOrder.detected_at < f.until)
-    if f.grid_cell is not None:
-        stmt = stmt.where(WorkOrder.grid_cell == f.grid_cell)
-    if f.assignee is not None:
-        stmt = stmt.where(WorkOrder.assignee == f.assignee)
-    if f.team is not None:
-        stmt = stmt.where(WorkOrder.team == f.team)
-    if f.grids is not None:
-        stmt = stmt.where(WorkOrder.grid_cell.in_(sorted(f.grids)))
-    if f.overdue is not None:
-        late = overdue_clause(f.now or utcnow())
-        stmt = stmt.where(late if f.overdue else ~late)
-    return stmt
-
-
-def overdue_clause(now: dt.datetime):  # noqa: ANN201 (a SQL expression)
-    """Past the deadline while the clock runs, or marked overdue and not yet finished."""
-    running = [s.value for s in CLOCK_RUNNING]
-    finished = [s.value for s in TERMINAL]
-    return and_(
-        WorkOrder.status.not_in(finished),
-        or_(
-            WorkOrder.overdue_at.is_not(None),
-            and_(WorkOrder.status.in_(running), WorkOrder.deadline_at < now),
-        ),
-    )
-
-
-def is_overdue(order: WorkOrder, now: dt.datetime) -> bool:
-    status = WorkOrderStatus(order.status)
-    if status in TERMINAL:
-        return False
-    return order.overdue_at is not None or (status in CLOCK_RUNNING and order.deadline_at < now)
-
-
-def list_work_orders(
-    session: Session, filters: WorkOrderFilters, limit: int, offset: int
-) -> tuple[list[WorkOrder], int]:
-    total = session.scalar(_filtered(select(func.count()).select_from(WorkOrder), filters)) or 0
-    # id breaks ties between equal detected_at values, so pages never overlap or skip.
-    stmt = _filtered(select(WorkOrder), filters).order_by(WorkOrder.detected_at.desc(), WorkOrder.id.desc())
-    items = list(session.scalars(stmt.limit(limit).offset(offset)))
-    return items, total
-
-
-def evidence_url(order_id: int, evidence_id: int) -> str:
-    return f"{API_PREFIX}/work-orders/{order_id}/evidence/{evidence_id}"
-
-
-def order_url(order_id: int) -> str:
-    return f"{API_PREFIX}/work-orders/{order_id}"
-
-
-def to_public(order: WorkOrder, *, now: dt.datetime | None = None, viewer: Principal | None = None) -> WorkOrderPublic:
-    status = WorkOrderStatus(order.status)
-    moves = allowed_moves(status, viewer.role if viewer is not None and not viewer.read_only else None)
-    return WorkOrderPublic(
-        id=order.id,
-        order_no=order.order_no,
-        source=order.source,
-        status=WorkOrderStatus(order.status),
-        category_code=order.category_code,
-        category_name=order.category_name,
-        priority=Priority(order.priority),
-        deadline_at=_utc(order.deadline_at),
-        camera_id=order.camera_id,
-        zone_id=order.zone_id,
-        rule_id=order.rule_id,
-        event_id=order.event_id,
-        labels=list(order.labels),
-        confidence=order.confidence,
-        model_name=order.model_name,
-        model_version=order.model_version,
-        boxes=list(order.boxes),
-        grid_cell=order.grid_cell,
-        address=order.address,
-        detected_at=_utc(order.detected_at),
-        event_started_at=_utc(order.event_started_at),
-        created_at=_utc(order.created_at),
-        updated_at=_utc(order.updated_at),
-        evidence=[
-            EvidencePublic(
-                id=e.id,
-                kind=e.kind,
-                content_type=e.content_type,
-                size=e.size,
-                sha256=e.sha256,
-                url=evidence_url(order.id, e.id),
-            )
-            for e in order.evidence
-        ],
-        admin_area=order.admin_area,
-        street=order.street,
-        community=order.community,
-        latitude=order.latitude,
-        longitude=order.longitude,
-        team=order.team,
-        department=order.department,
-        assignee=order.assignee,
-        filed_at=_utc(order.filed_at),
-        dispatched_at=_utc(order.dispatched_at),
-        closed_at=_utc(order.closed_at),
-        overdue_at=_utc(order.overdue_at),
-        overdue=is_overdue(order, now if now is not None else utcnow()),
-        escalation_level=order.escalation_level or 0,
-        rework_count=order.rework_count or 0,
-        repeat_count=order.repeat_count or 0,
-        last_seen_at=_utc(order.last_seen_at),
-        linked_order_id=order.linked_order_id,
-        verdict=order.verdict,
-        verdict_reason=order.verdict_reason,
-        verified_by_camera_at=_utc(order.verified_by_camera_at),
-        allowed_transitions=moves,
-    )
+def _store_new(session: Session, store: EvidenceStore, settings: Settings, order: WorkOrder, body: WorkOrderCreate,
+               evidence: list[DecodedEvidence], staged: list[Path | None], written: list[str],
+               now: dt.datetime) -> None:
+    """Insert the order (for its id and number), place its evidence files (``written`` collects
+    their paths, for cleanup on failure) and record its creation; the caller commits."""
+    session.add(order)
+    session.flush()
+    order.order_no = order_number(settings, order.id, now)
+    local_day = order.order_no.split("-")[-2]
+    # Order-scoped paths (sharded by day) make cleanup safe: no other order shares a file.
+    folder = f"{local_day[:4]}/{local_day[4:6]}/{local_day[6:]}/{order.order_no}"
+    for index, item in enumerate(evidence):
+        relative = f"{folder}/{index:02d}-{item.kind}.{item.extension}"
+        store.place(staged[index], relative)
+        staged[index] = None  # placed: nothing left to discard
+        written.append(relative)
+        order.evidence.append(Evidence(kind=item.kind, content_type=item.content_type, size=len(item.data),
+                                       sha256=item.sha256, path=relative, created_at=now))
+    record(session, order, now, SYSTEM_ACTOR, Change(
+        "created", None, WorkOrderStatus.DETECTED.value,
+        data={"event_id": body.event_id, "grid_cell": order.grid_cell, "team": order.team},
+    ))

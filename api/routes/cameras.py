@@ -17,7 +17,7 @@ from api.crud import registry
 from api.deps import (AdminDep, ClockDep, PrincipalDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep,
                       require_role)
 from api.db.models import Camera, Zone
-from api.schemas import CameraDetail, CameraList, CameraStatusIn
+from api.schemas_cameras import CameraDetail, CameraList, CameraStatusIn
 from api.schemas_registry import CameraCreate, CameraUpdate, ZoneCreate, ZonePublic, ZoneUpdate
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])

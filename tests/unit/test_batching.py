@@ -11,24 +11,24 @@ import numpy as np
 import pytest
 
 from streams.batching import BatchingDetector, DetectorClosed, QueueFull, resolve_device
+from tests.support.procs import wait_until
 
 
 class FakeDetector:
     name = "fake"
     version = "fake 1"
 
-    def __init__(self, delay_s: float = 0.0, fail: Exception | None = None) -> None:
+    def __init__(self, fail: Exception | None = None) -> None:
         self.calls: list[int] = []
-        self.delay_s = delay_s
         self.fail = fail
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = 0  # detect() calls begun: the model is busy from here
 
     def detect(self, images):
+        self.entered += 1
         self.gate.wait(5)
         self.calls.append(len(images))
-        if self.delay_s:
-            time.sleep(self.delay_s)
         if self.fail is not None:
             raise self.fail
         return [int(im[0, 0, 0]) for im in images]  # "detections": the image's marker value
@@ -59,8 +59,13 @@ def busy_model(**settings):
     fake.gate.clear()
     det = BatchingDetector(fake, **settings)
     hold, hold_results, _ = call_in_threads(det, [100])
-    time.sleep(0.1)
+    wait_until(lambda: fake.entered == 1, 5, "the first image in the model", poll_s=0.01)
     return fake, det, hold, hold_results
+
+
+def wait_queued(det, n: int) -> None:
+    """Until ``n`` images wait in the detector's queue (the callers' threads got that far)."""
+    wait_until(lambda: det.stats()["queue_depth"] == n, 5, f"{n} image(s) queued", poll_s=0.01)
 
 
 def test_batch_forms_by_size_and_each_caller_gets_its_own_result():
@@ -68,7 +73,7 @@ def test_batch_forms_by_size_and_each_caller_gets_its_own_result():
     try:
         # The first image occupies the (held) model; four more queue behind it.
         threads, results, errors = call_in_threads(det, [1, 2, 3, 4])
-        time.sleep(0.2)
+        wait_queued(det, 4)
         fake.gate.set()
         for t in threads + first:
             t.join(5)
@@ -117,7 +122,7 @@ def test_only_images_of_one_shape_share_a_batch():
     try:
         a, ra, _ = call_in_threads(det, [1, 2], shape=(8, 8, 3))
         b, rb, _ = call_in_threads(det, [3], shape=(4, 8, 3))
-        time.sleep(0.2)
+        wait_queued(det, 3)
         fake.gate.set()
         for t in hold + a + b:
             t.join(5)
@@ -131,7 +136,7 @@ def test_a_model_error_reaches_every_caller_of_the_batch_and_the_detector_goes_o
     fake, det, hold, _ = busy_model(max_batch=3, batch_deadline_ms=10_000, fail=ValueError("boom"))
     try:
         threads, results, errors = call_in_threads(det, [1, 2, 3])
-        time.sleep(0.2)
+        wait_queued(det, 3)
         fake.gate.set()
         for t in threads + hold:
             t.join(5)
@@ -139,7 +144,9 @@ def test_a_model_error_reaches_every_caller_of_the_batch_and_the_detector_goes_o
         assert set(errors) == {1, 2, 3} and all(isinstance(e, ValueError) for e in errors.values())
         assert det.stats()["errors"] == 2
         fake.fail = None
-        assert det.detect([image(7)]) == [7]  # the inference thread survived
+        # The inference thread survived. (A full batch: a lone image would wait out the 10 s
+        # deadline for the callers above, still counted as active.)
+        assert det.detect([image(7), image(8), image(9)]) == [7, 8, 9]
     finally:
         det.close()
 
@@ -148,7 +155,7 @@ def full_queue(when_full):
     """A detector whose model is busy (held) and whose one-image queue is full."""
     fake, det, hold, _ = busy_model(max_batch=1, batch_deadline_ms=0, max_queue=1, when_full=when_full)
     queued, queued_results, _ = call_in_threads(det, [1])  # fills the queue
-    time.sleep(0.1)
+    wait_queued(det, 1)
     return fake, det, hold + queued, queued_results
 
 
@@ -162,7 +169,8 @@ def test_a_full_queue_rejects_or_blocks_by_policy(when_full):
             assert det.stats()["rejected"] == 1
         else:
             blocked, results, _ = call_in_threads(det, [2])
-            time.sleep(0.2)
+            # Waiting for room shows no state to wait on: give the caller 0.2 s to (wrongly) get through.
+            blocked[0].join(0.2)
             assert blocked[0].is_alive() and not results  # backpressure: waiting for room
             threads += blocked
         fake.gate.set()
@@ -178,7 +186,7 @@ def test_a_full_queue_rejects_or_blocks_by_policy(when_full):
 def test_close_releases_every_waiter_and_refuses_new_calls():
     fake, det, hold, hres = busy_model(max_batch=8, batch_deadline_ms=10_000)
     threads, results, errors = call_in_threads(det, [1, 2])
-    time.sleep(0.1)
+    wait_queued(det, 2)
     closer = threading.Thread(target=det.close, kwargs={"timeout": 5})
     closer.start()
     for t in threads:
