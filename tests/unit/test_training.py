@@ -1,4 +1,4 @@
-"""Manifest writing and the committed manifests (no training here: far too slow for unit tests)."""
+"""Manifest writing and the committed weights and manifests (no training here: far too slow for unit tests)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 
 from gridsight.ml.train import write_manifest
 from inference.models.manifest import load_manifest, verify_weights
+from inference.models.preflight import check_model
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
@@ -33,15 +34,26 @@ def test_write_manifest_pins_sha256_and_fields(tmp_path):
         write_manifest(weights, "bad", "1", ["person"], {"dog": "person"}, 320, None, None)
 
 
-def test_committed_demo_manifest_matches_its_weights():
-    manifest_path = WEIGHTS / "gridsight-demo-v1.yaml"
-    if not manifest_path.is_file():
-        pytest.skip("demo weights not committed yet")
-    manifest, weights = load_manifest(manifest_path)
-    verify_weights(manifest, weights, manifest_path)
+COMMITTED = sorted(WEIGHTS.glob("gridsight-demo-v*.yaml"))
+
+
+def test_the_demo_weights_are_committed():
+    assert WEIGHTS / "gridsight-demo-v1.yaml" in COMMITTED  # the demo, configs/demo.yaml and the cluster tests use it
+    manifest, weights = load_manifest(WEIGHTS / "gridsight-demo-v1.yaml")
     assert manifest.classes == ["person", "litter", "garbage_bag"]
     assert manifest.canonical_labels == {c: c for c in manifest.classes}
     assert weights.stat().st_size <= 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize("manifest_path", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_every_committed_manifest_passes_the_workers_own_model_check(manifest_path):
+    """What the worker checks at start-up, on the real file: the pinned sha256 matches, it loads as a
+    YOLO checkpoint, and its own class names are the manifest's classes in class-id order."""
+    check = check_model(manifest_path, backend="pytorch")
+    assert check.ok, check.errors
+    assert check.weights.names == list(check.manifest.classes)
+    assert check.weights.imgsz in (None, check.manifest.input_size)
+    verify_weights(check.manifest, check.weights_path, manifest_path)
 
 
 def test_coco_template_is_a_valid_unpinned_manifest():
