@@ -36,6 +36,7 @@ def test_a_label_floor_below_the_tracker_threshold_lets_its_tracks_start():
     assert (c.tracker_id < 0).all()
 
 
+@pytest.mark.slow  # builds and runs a YOLO model: ~3 s
 def test_detector_applies_manifest_floors_and_camera_overrides(tmp_path):
     from gridsight.ml.export import synthetic_frames
 

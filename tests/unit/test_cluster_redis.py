@@ -105,6 +105,7 @@ def wait_for(predicate, timeout_s: float = 15.0):
     raise AssertionError("timed out")
 
 
+@pytest.mark.slow  # waits out the ingest's claim-idle time: ~4 s
 def test_ingest_stores_each_key_once_claims_dead_consumers_and_dead_letters_bad_messages(tmp_path: Path, redis_server):
     r = redis_server.client()
     r.flushall()

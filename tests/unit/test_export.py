@@ -12,6 +12,8 @@ from inference.models.backend import choose_backend
 from inference.models.detector import YoloDetector
 from inference.models.manifest import ManifestError, load_manifest
 
+pytestmark = pytest.mark.slow  # its module fixture exports the demo model to ONNX: ~5 s
+
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 pytest.importorskip("onnxruntime")
 

@@ -16,6 +16,8 @@ import yaml
 
 from gridsight.ml.evaluate import evaluate_detector, format_table
 
+pytestmark = pytest.mark.slow  # its module fixture renders images and runs the demo model on them: ~15 s
+
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "gridsight-demo-v1.pt"
 MAX_DRAWN = 200
 #: Ultralytics reads P off the smoothed F1 curve's peak, which can sit just below the lowest true

@@ -197,6 +197,7 @@ def test_requests_within_the_limits_still_work(server) -> None:
     assert chunked.status_code == 200, chunked.text
 
 
+@pytest.mark.slow  # a 4 s attack on the real server
 def test_four_concurrent_anonymous_uploads_leave_memory_and_health_alone(server) -> None:
     port, pid = server
     base = f"http://127.0.0.1:{port}"

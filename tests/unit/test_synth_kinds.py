@@ -91,6 +91,7 @@ def test_street_has_a_facade_region_and_hanging_things_cast_no_shadow():
     assert L.ppm(lo) == L.ppm(L.facade_bottom)  # things on the facade are as far as its foot
 
 
+@pytest.mark.slow  # renders a dataset: ~5 s
 def test_every_class_appears_in_a_small_dataset():
     seen: dict[str, int] = {c: 0 for c in CLASSES}
     n = 96  # a class at its true rate of ~15% can fall under 6% of a 48-image sample
