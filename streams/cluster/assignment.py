@@ -88,30 +88,43 @@ class Reconciler:
         cameras = sorted(set(cameras))
         live = {w.worker_id: w for w in live}
         live.setdefault(self.worker_id, WorkerInfo(self.worker_id, self.capacity))
+        self._note_members(live, now)
+        held_by: dict[str, int] = {}
+        for owner in owners.values():
+            if owner is not None:
+                held_by[owner] = held_by.get(owner, 0) + 1
+        desired = desired_assignment(cameras, self._pool(live, held_by, now))
+        plan = Plan(desired=desired, unassigned=[c for c, w in desired.items() if w is None])
+        mine = [c for c in cameras if owners.get(c) == self.worker_id]
+        plan.release = self._releases(mine, desired, live, held_by, owners, now)
+        room = self.capacity - (len(mine) - len(plan.release))
+        plan.acquire = self._acquisitions([c for c in cameras if owners.get(c) is None], desired, room, now)
+        return plan
+
+    def _note_members(self, live: Mapping[str, WorkerInfo], now: float) -> None:
         for wid in list(self._first_seen):
             if wid not in live:
                 del self._first_seen[wid]  # a worker that comes back settles again
         for wid in live:
             self._first_seen.setdefault(wid, now)
-        # Settled workers get cameras; an unsettled one keeps only what it already holds
-        # (modelled as capacity = its current count), so the others don't shed to it yet.
-        held_by: dict[str, int] = {}
-        for owner in owners.values():
-            if owner is not None:
-                held_by[owner] = held_by.get(owner, 0) + 1
+
+    def _pool(self, live: Mapping[str, WorkerInfo], held_by: Mapping[str, int], now: float) -> list[WorkerInfo]:
+        """Settled workers get cameras; an unsettled one keeps only what it already holds
+        (modelled as capacity = its current count), so the others don't shed to it yet."""
         pool = []
         for wid, info in live.items():
             settled = wid == self.worker_id or now - self._first_seen[wid] >= self.settle_s
             pool.append(info if settled else WorkerInfo(wid, min(info.capacity, held_by.get(wid, 0))))
-        desired = desired_assignment(cameras, pool)
+        return pool
 
-        plan = Plan(desired=desired, unassigned=[c for c, w in desired.items() if w is None])
-        mine = [c for c in cameras if owners.get(c) == self.worker_id]
-        held = len(mine)
+    def _releases(self, mine: list[str], desired: Mapping[str, str | None], live: Mapping[str, WorkerInfo],
+                  held_by: Mapping[str, int], owners: Mapping[str, str | None], now: float) -> list[str]:
+        """Held cameras to hand over to their desired owner, then any surplus over our capacity."""
         room_of = {wid: live[wid].capacity - held_by.get(wid, 0) for wid in live}
         for camera_id in list(self._adopted_at):
             if owners.get(camera_id) not in (None, self.worker_id):
                 del self._adopted_at[camera_id]  # someone else holds it now: the adoption is over
+        release = []
         for camera_id in mine:
             target = desired.get(camera_id)
             if now - self._adopted_at.get(camera_id, float("-inf")) < self.orphan_hold_s:
@@ -123,34 +136,27 @@ class Reconciler:
             if room_of.get(target, 0) <= 0:
                 continue  # it is full right now: a release would only leave the camera dark
             room_of[target] -= 1
-            plan.release.append(camera_id)
-        keep = held - len(plan.release)
-        if keep > self.capacity:  # capacity lowered: give back the surplus
-            extra = [c for c in mine if c not in plan.release][self.capacity:]
-            plan.release.extend(extra)
-            keep = self.capacity
+            release.append(camera_id)
+        if len(mine) - len(release) > self.capacity:  # capacity lowered: give back the surplus
+            release.extend([c for c in mine if c not in release][self.capacity:])
+        return release
 
-        room = self.capacity - keep
-        free = [c for c in cameras if owners.get(c) is None]
+    def _acquisitions(self, free: list[str], desired: Mapping[str, str | None], room: int, now: float) -> list[str]:
+        """Free cameras to take: desired ones first, then orphans that waited out the grace period."""
         for camera_id in list(self._free_since):
             if camera_id not in free:
                 del self._free_since[camera_id]
         for camera_id in free:
             self._free_since.setdefault(camera_id, now)
-        # Desired ones first, then orphans that waited out the grace period.
+        acquire = [c for c in free if desired.get(c) == self.worker_id][:max(0, room)]
+        room -= len(acquire)
         for camera_id in free:
             if room <= 0:
                 break
-            if desired.get(camera_id) == self.worker_id:
-                plan.acquire.append(camera_id)
-                room -= 1
-        for camera_id in free:
-            if room <= 0:
-                break
-            if camera_id in plan.acquire:
+            if camera_id in acquire:
                 continue
             if now - self._free_since[camera_id] >= self.orphan_grace_s:
-                plan.acquire.append(camera_id)
+                acquire.append(camera_id)
                 self._adopted_at[camera_id] = now
                 room -= 1
-        return plan
+        return acquire
