@@ -96,50 +96,49 @@ class _Collector:
                 log.exception("metrics collector failed")
 
 
+# Per-camera counters read from ``CameraPipeline.stats()``: stats key -> (metric name, help).
+_COUNTERS = {
+    "frames_decoded": ("gridsight_worker_frames_decoded", "Frames decoded (every frame of the stream)"),
+    "frames_sampled": ("gridsight_worker_frames_sampled", "Frames sampled for analysis"),
+    "frames_analysed": ("gridsight_worker_frames_analysed", "Frames run through detector, tracker and rules"),
+    "frames_dropped": ("gridsight_worker_frames_dropped", "Sampled frames dropped by the hand-off's drop policy"),
+    "reconnects": ("gridsight_worker_reconnects", "Reconnect attempts of the camera source"),
+    "decode_errors": ("gridsight_worker_decode_errors", "Undecodable packets"),
+    "corrupt_frames": ("gridsight_worker_corrupt_frames",
+                       "Decoded frames not analysed because damaged (flagged corrupt, or predicted from such a frame)"),
+    "events_started": ("gridsight_worker_events_started", "Rule events started (each files one order)"),
+    "confirmed_boxes": ("gridsight_worker_confirmed_track_boxes",
+                        "Analysed boxes carrying a confirmed track id (0 while boxes are detected: no rule can fire)"),
+    "rule_evaluations": ("gridsight_worker_rule_evaluations", "Rule updates run (one per rule per analysed frame)"),
+}
+# The other per-camera families, in exposition order: key -> (kind, metric name, help, labels).
+_OTHERS = {
+    "fps_in": ("gauge", "gridsight_worker_fps_in", "Decoded frames per second", ["camera"]),
+    "fps_analysed": ("gauge", "gridsight_worker_fps_analysed", "Analysed frames per second", ["camera"]),
+    "analysis_fps": ("gauge", "gridsight_worker_analysis_fps",
+                     "Effective analysis fps (lower than configured while shedding)", ["camera"]),
+    "queue_depth": ("gauge", "gridsight_worker_queue_depth", "Frames waiting in the hand-off buffer", ["camera", "stage"]),
+    "queue_capacity": ("gauge", "gridsight_worker_queue_capacity", "Capacity of the hand-off buffer", ["camera", "stage"]),
+    "lag": ("gauge", "gridsight_worker_stream_lag_seconds",
+            "Wall clock minus the capture time of the newest analysed frame", ["camera"]),
+    "state": ("gauge", "gridsight_worker_camera_state", "1 for the camera's current state", ["camera", "state"]),
+    "sheds": ("counter", "gridsight_worker_fps_sheds", "Times the analysis fps was lowered for load", ["camera"]),
+    "tracks": ("gauge", "gridsight_worker_confirmed_tracks", "Confirmed tracks on the newest analysed frame", ["camera"]),
+    "problems": ("gauge", "gridsight_worker_analysis_problems",
+                 "1 while the camera analyses frames but cannot file events, by reason", ["camera", "reason"]),
+    "corrupt_ratio": ("gauge", "gridsight_worker_corrupt_ratio",
+                      "Share of the frames decoded lately (the source's corrupt_window_s) that were corrupt", ["camera"]),
+    "damaged": ("gauge", "gridsight_worker_video_damaged",
+                "1 while the camera's corrupt share is above its max_corrupt_ratio", ["camera"]),
+}
+
+
 def pipeline_families(pipelines) -> list:
     """Per-camera families from running pipelines (``CameraPipeline.stats()`` and friends)."""
-    counters = {
-        "frames_decoded": ("gridsight_worker_frames_decoded", "Frames decoded (every frame of the stream)"),
-        "frames_sampled": ("gridsight_worker_frames_sampled", "Frames sampled for analysis"),
-        "frames_analysed": ("gridsight_worker_frames_analysed", "Frames run through detector, tracker and rules"),
-        "frames_dropped": ("gridsight_worker_frames_dropped", "Sampled frames dropped by the hand-off's drop policy"),
-        "reconnects": ("gridsight_worker_reconnects", "Reconnect attempts of the camera source"),
-        "decode_errors": ("gridsight_worker_decode_errors", "Undecodable packets"),
-        "corrupt_frames": ("gridsight_worker_corrupt_frames",
-                           "Decoded frames not analysed because damaged (flagged corrupt, or predicted from such a frame)"),
-        "events_started": ("gridsight_worker_events_started", "Rule events started (each files one order)"),
-        "confirmed_boxes": ("gridsight_worker_confirmed_track_boxes",
-                            "Analysed boxes carrying a confirmed track id (0 while boxes are detected: no rule can fire)"),
-        "rule_evaluations": ("gridsight_worker_rule_evaluations", "Rule updates run (one per rule per analysed frame)"),
-    }
     fams = {k: CounterMetricFamily(name, doc, labels=["camera", "policy"] if k == "frames_dropped" else ["camera"])
-            for k, (name, doc) in counters.items()}
-    fps_in = GaugeMetricFamily("gridsight_worker_fps_in", "Decoded frames per second", labels=["camera"])
-    fps_an = GaugeMetricFamily("gridsight_worker_fps_analysed", "Analysed frames per second", labels=["camera"])
-    fps_target = GaugeMetricFamily(
-        "gridsight_worker_analysis_fps", "Effective analysis fps (lower than configured while shedding)", labels=["camera"]
-    )
-    depth = GaugeMetricFamily("gridsight_worker_queue_depth", "Frames waiting in the hand-off buffer", labels=["camera", "stage"])
-    capacity = GaugeMetricFamily("gridsight_worker_queue_capacity", "Capacity of the hand-off buffer", labels=["camera", "stage"])
-    lag = GaugeMetricFamily(
-        "gridsight_worker_stream_lag_seconds", "Wall clock minus the capture time of the newest analysed frame",
-        labels=["camera"],
-    )
-    state = GaugeMetricFamily("gridsight_worker_camera_state", "1 for the camera's current state", labels=["camera", "state"])
-    sheds = CounterMetricFamily("gridsight_worker_fps_sheds", "Times the analysis fps was lowered for load", labels=["camera"])
-    corrupt_ratio = GaugeMetricFamily(
-        "gridsight_worker_corrupt_ratio", "Share of the frames decoded lately (the source's corrupt_window_s) that were corrupt",
-        labels=["camera"],
-    )
-    damaged = GaugeMetricFamily(
-        "gridsight_worker_video_damaged", "1 while the camera's corrupt share is above its max_corrupt_ratio", labels=["camera"]
-    )
-    tracks = GaugeMetricFamily("gridsight_worker_confirmed_tracks", "Confirmed tracks on the newest analysed frame",
-                               labels=["camera"])
-    silent = GaugeMetricFamily(
-        "gridsight_worker_analysis_problems", "1 while the camera analyses frames but cannot file events, by reason",
-        labels=["camera", "reason"],
-    )
+            for k, (name, doc) in _COUNTERS.items()}
+    others = {k: (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(name, doc, labels=labels)
+              for k, (kind, name, doc, labels) in _OTHERS.items()}
     now = time.time()
     for p in pipelines:
         st = p.stats()
@@ -149,24 +148,29 @@ def pipeline_families(pipelines) -> list:
                 fam.add_metric([cam, st.get("policy", "")], st.get(key, 0) or 0)
             else:
                 fam.add_metric([cam], st.get(key, 0) or 0)
-        fps_in.add_metric([cam], st.get("fps_in", 0.0) or 0.0)
-        fps_an.add_metric([cam], p.fps_analysed)
-        if p.governor is not None:
-            fps_target.add_metric([cam], p.governor.fps)
-            sheds.add_metric([cam], p.governor.sheds)
-        depth.add_metric([cam, "decode_to_analysis"], st.get("queue_depth", 0) or 0)
-        capacity.add_metric([cam, "decode_to_analysis"], st.get("queue_capacity", 0) or 0)
-        if p.last_captured_at is not None:
-            lag.add_metric([cam], max(0.0, now - p.last_captured_at))
-        for s in CAMERA_STATES:
-            state.add_metric([cam, s], 1.0 if st.get("state") == s else 0.0)
-        corrupt_ratio.add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
-        damaged.add_metric([cam], 1.0 if st.get("degraded") else 0.0)
-        tracks.add_metric([cam], st.get("confirmed_tracks", 0) or 0)
-        problems = getattr(p, "problem_kinds", lambda: [])()
-        for reason in ANALYSIS_PROBLEMS:
-            silent.add_metric([cam, reason], 1.0 if reason in problems else 0.0)
-    return [*fams.values(), fps_in, fps_an, fps_target, depth, capacity, lag, state, sheds, tracks, silent, corrupt_ratio, damaged]
+        _add_camera(others, p, st, now)
+    return [*fams.values(), *others.values()]
+
+
+def _add_camera(fams: dict, p, st: dict, now: float) -> None:
+    cam = p.camera_id
+    fams["fps_in"].add_metric([cam], st.get("fps_in", 0.0) or 0.0)
+    fams["fps_analysed"].add_metric([cam], p.fps_analysed)
+    if p.governor is not None:
+        fams["analysis_fps"].add_metric([cam], p.governor.fps)
+        fams["sheds"].add_metric([cam], p.governor.sheds)
+    fams["queue_depth"].add_metric([cam, "decode_to_analysis"], st.get("queue_depth", 0) or 0)
+    fams["queue_capacity"].add_metric([cam, "decode_to_analysis"], st.get("queue_capacity", 0) or 0)
+    if p.last_captured_at is not None:
+        fams["lag"].add_metric([cam], max(0.0, now - p.last_captured_at))
+    for s in CAMERA_STATES:
+        fams["state"].add_metric([cam, s], 1.0 if st.get("state") == s else 0.0)
+    fams["corrupt_ratio"].add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
+    fams["damaged"].add_metric([cam], 1.0 if st.get("degraded") else 0.0)
+    fams["tracks"].add_metric([cam], st.get("confirmed_tracks", 0) or 0)
+    problems = getattr(p, "problem_kinds", lambda: [])()
+    for reason in ANALYSIS_PROBLEMS:
+        fams["problems"].add_metric([cam, reason], 1.0 if reason in problems else 0.0)
 
 
 class MetricsServer:
