@@ -45,7 +45,7 @@ def run_cluster_command(args) -> int:
     import redis
 
     from streams.delivery.bus import make_redis
-    from streams.cluster.worker import ClusterStore
+    from streams.cluster.store import ClusterStore
     from api.contract.redact import redact_url
 
     store = ClusterStore(make_redis(url), prefix, lease_ttl_s=1.0)

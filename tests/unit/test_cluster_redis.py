@@ -17,7 +17,7 @@ from api.main import create_app
 from api.db.models import WorkOrder
 from streams.backoff import Backoff
 from streams.delivery.bus import RedisPublisher, encode_message, make_redis
-from streams.cluster.worker import ClusterStore
+from streams.cluster.store import ClusterStore
 from tests.support.loadgen import synthetic_order
 from streams.delivery.outbox import DurableOutbox, OutboxPusher
 from tests.support.redis_server import RedisServer, requires_redis_server
