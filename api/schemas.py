@@ -38,7 +38,7 @@ def _reads_version(shape: str, newest: int) -> Any:
             raise ValueError(str(exc)) from None
 
     return Annotated[int, AfterValidator(check), Field(
-        default=1, ge=1, json_schema_extra={"maximum": newest},
+        default=1, json_schema_extra={"minimum": 1, "maximum": newest},
         description=f"Version of the {shape} shape this body follows (1 when absent; this API reads up to {newest})",
     )]
 
