@@ -9,7 +9,7 @@ import numpy as np
 
 from inference.clock import Clock
 from inference.detections import Detections
-from inference.rules.incident import Evidence, IncidentLifecycle, IncidentTiming
+from inference.rules.incident import Sighting, IncidentLifecycle, IncidentTiming
 from inference.rules.presence import ContinuitySettings, Presence
 from inference.rules.schedule import Schedule
 from inference.zones import PolygonZone
@@ -71,11 +71,11 @@ class BaseRule:
         return candidates[self.spec.zone.trigger(candidates, frame_size)] if len(candidates) else candidates
 
 
-def evidence_from(presences: list[Presence], detections: Detections, started_at: float, **extra) -> Evidence:
-    """Evidence naming ``presences``; ``detections`` narrowed to their current boxes."""
+def evidence_from(presences: list[Presence], detections: Detections, started_at: float, **extra) -> Sighting:
+    """A sighting naming ``presences``; ``detections`` narrowed to their current boxes."""
     track_ids = sorted(p.track_id for p in presences)
     current = detections[np.isin(detections.tracker_id, track_ids)] if len(detections) else detections
-    return Evidence(
+    return Sighting(
         started_at=started_at,
         object_ids=frozenset(p.origin_id for p in presences),
         track_ids=tuple(track_ids),

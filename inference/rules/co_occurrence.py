@@ -17,7 +17,7 @@ import numpy as np
 from inference.detections import Detections
 from inference.rules.dwell import DwellRule, DwellRuleSpec
 from inference.rules.geometry import box_sizes, gap_distances
-from inference.rules.incident import Evidence
+from inference.rules.incident import Sighting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +50,7 @@ class CoOccurrenceRule(DwellRule):
         primaries = self.in_zone(detections, self.spec.labels, frame_size)
         return with_companion(primaries, detections.with_labels(self.spec.companion_labels), self.spec.max_distance)
 
-    def with_context(self, evidence: Evidence, detections: Detections) -> Evidence:
+    def with_context(self, evidence: Sighting, detections: Detections) -> Sighting:
         # The companions are the proof: draw them too.
         companions = detections.with_labels(self.spec.companion_labels)
         shown = Detections.merge([evidence.detections, companions])

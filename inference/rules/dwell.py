@@ -16,7 +16,7 @@ from inference.clock import Clock
 from inference.detections import Detections
 from inference.rules.base import BaseRule, RuleSpec, evidence_from
 from inference.rules.events import RuleEvent
-from inference.rules.incident import Evidence
+from inference.rules.incident import Sighting
 from inference.rules.presence import Presence, PresenceTracker
 
 
@@ -61,8 +61,8 @@ class DwellRule(BaseRule):
         """The boxes that count on this frame."""
         return self.in_zone(detections, self.spec.labels, frame_size)
 
-    def with_context(self, evidence: Evidence, detections: Detections) -> Evidence:
-        """Evidence as the work order shows it (subclasses add what proves their case)."""
+    def with_context(self, evidence: Sighting, detections: Detections) -> Sighting:
+        """The sighting as the work order shows it (subclasses add what proves their case)."""
         return evidence
 
     def _since(self, p: Presence) -> float:

@@ -27,8 +27,13 @@ class IncidentTiming:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """What a rule saw on a frame where its condition held."""
+class Sighting:
+    """What a rule saw on one frame where its condition held: the input of an incident.
+
+    Not a :class:`RuleEvent` in the making: these are one frame's objects, labels and
+    confidence, while the event an incident emits carries the union of every sighting
+    since it started (labels, actors), the best confidence, and the incident's own
+    start. :meth:`IncidentLifecycle._event` is the one place a RuleEvent is built."""
 
     started_at: float
     object_ids: frozenset[int]  # origin ids: which objects, across tracker id switches
@@ -54,7 +59,7 @@ class _Incident:
     before_at: float | None = None
     ended_at: float | None = None
 
-    def absorb(self, evidence: Evidence) -> bool:
+    def absorb(self, evidence: Sighting) -> bool:
         """Add the frame's evidence; True when it brought an object not seen before."""
         newcomers = bool(evidence.object_ids - self.object_ids)
         self.object_ids |= evidence.object_ids
@@ -84,7 +89,7 @@ class IncidentLifecycle:
         """Objects the rule no longer tracks cannot return under the same origin id."""
         self._reported &= alive
 
-    def step(self, now: float, zone_id: str, evidence: Evidence | None) -> list[RuleEvent]:
+    def step(self, now: float, zone_id: str, evidence: Sighting | None) -> list[RuleEvent]:
         """Advance with this frame's evidence (None: the condition does not hold)."""
         incident = self._open
         if incident is not None:
@@ -107,7 +112,7 @@ class IncidentLifecycle:
         self._open = incident
         return [self._event(incident, EventPhase.START, now, zone_id, evidence)]
 
-    def _continue(self, incident: _Incident, now: float, zone_id: str, evidence: Evidence | None) -> list[RuleEvent]:
+    def _continue(self, incident: _Incident, now: float, zone_id: str, evidence: Sighting | None) -> list[RuleEvent]:
         if evidence is not None:
             incident.last_held_at = now
             newcomers = incident.absorb(evidence)
@@ -123,7 +128,7 @@ class IncidentLifecycle:
         self._reported |= incident.object_ids
         return [self._event(incident, EventPhase.END, now, zone_id, None)]
 
-    def _event(self, incident: _Incident, phase: EventPhase, now: float, zone_id: str, evidence: Evidence | None,
+    def _event(self, incident: _Incident, phase: EventPhase, now: float, zone_id: str, evidence: Sighting | None,
                *, reopened: bool = False) -> RuleEvent:
         current = evidence.track_ids if evidence is not None and evidence.track_ids else tuple(incident.track_ids)
         return RuleEvent(

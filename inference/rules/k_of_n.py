@@ -21,7 +21,7 @@ from inference.detections import NO_TRACK, Detections
 from inference.rules.base import BaseRule, RuleSpec
 from inference.rules.events import RuleEvent
 from inference.rules.geometry import overlap_of_smaller
-from inference.rules.incident import Evidence
+from inference.rules.incident import Sighting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +73,7 @@ class KOfNRule(BaseRule):
             self._held, self._visit = True, self._visit + 1
             self._incident.forget_objects_except({self._visit})
         tracked = [int(t) for t in candidates.tracker_id.tolist() if t != NO_TRACK]
-        evidence = Evidence(
+        evidence = Sighting(
             started_at=hit_times[0],
             # Frames, not tracks, are what this rule counts: the incident is "an e-bike is in the lift".
             object_ids=frozenset({self._visit}),
