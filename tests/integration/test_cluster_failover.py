@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from streams.cluster.assignment import WorkerInfo, desired_assignment
 from tests.support.api import ApiServer
 from tests.support.cluster import camera_config, start_cluster_worker
 from tests.support.media import make_test_clip
@@ -69,9 +70,16 @@ def test_kill9_worker_its_cameras_resume_on_the_other_within_15s(tmp_path, reque
                 by_id = {a.worker_id: a.analysed(), b.worker_id: b.analysed()}
                 return all(by_id[held[c]].get(c, 0) > 0 for c in CAMERAS) and held
 
-            held = wait_until(settled, 150, "all four cameras leased and analysed", poll_s=1, on_timeout=logs)
-            time.sleep(6)  # past settle_s: let a join-time rebalance finish
-            held = wait_until(settled, 30, "cameras analysed after settling", poll_s=1, on_timeout=logs)
+            wait_until(settled, 150, "all four cameras leased and analysed", poll_s=1, on_timeout=logs)
+            # A worker that joined late gets its share once it has settled: wait for that rebalance to
+            # finish, i.e. for the leases to be where both workers' (shared) desired assignment puts them.
+            desired = desired_assignment(CAMERAS, [WorkerInfo(w.worker_id, 4) for w in workers])
+
+            def rebalanced():
+                held = settled()
+                return held if held == desired else False
+
+            held = wait_until(rebalanced, 60, f"leases as assigned {desired}", poll_s=1, on_timeout=logs)
             count = {w.worker_id: sum(1 for o in held.values() if o == w.worker_id) for w in workers}
             victim, survivor = (a, b) if count[a.worker_id] >= count[b.worker_id] else (b, a)
             moved = sorted(c for c, o in held.items() if o == victim.worker_id)
