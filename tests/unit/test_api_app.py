@@ -139,6 +139,7 @@ def test_no_token_means_open_writes(client: TestClient) -> None:
     assert post_order(client, order_body(), "key-open-00001", Authorization="Bearer anything").status_code == 201
 
 
+@pytest.mark.slow  # a real `gridsight serve` process
 def test_run_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     api = ApiServer(tmp_path, database_url=f"sqlite:///{tmp_path}/srv.db", evidence_dir=tmp_path / "ev").start()
     try:
@@ -155,6 +156,7 @@ def test_run_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "Application shutdown complete" in api.log_text(), api.log_text()
 
 
+@pytest.mark.slow  # a real `gridsight serve` process
 def test_worker_api_client_speaks_this_api(tmp_path: Path) -> None:
     """The worker's own client and status events against the real server: the wire contract."""
     from streams.delivery.api_client import ApiClient

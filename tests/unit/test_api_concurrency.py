@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -45,6 +46,7 @@ def test_same_key_from_separate_app_instances_creates_one_order(tmp_path: Path) 
             c.__exit__(None, None, None)
 
 
+@pytest.mark.slow  # a real `gridsight serve` process
 def test_real_server_same_key_and_distinct_keys_with_readers(tmp_path: Path) -> None:
     with ApiServer(tmp_path, env={"GRIDSIGHT_MERGE_WINDOW": "PT0S"}, log_level="WARNING") as api:
         base = api.url
