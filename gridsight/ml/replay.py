@@ -115,7 +115,7 @@ def replay_clip(config: GridSightConfig, camera_id: str, clip: str | Path, *, mo
                 out_dir: str | Path | None = None) -> ReplayResult:
     """Run ``clip`` through camera ``camera_id``'s pipeline; nothing leaves this process."""
     from streams.config import check_model_labels
-    from streams.worker import PipelineFactory, load_detectors, shadow_models
+    from streams.pipeline_factory import PipelineFactory, load_detectors, shadow_models
 
     clip = Path(clip)
     if not clip.is_file():

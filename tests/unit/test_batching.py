@@ -226,7 +226,7 @@ def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatc
     import torch
 
     from streams.config import load_config
-    from streams import worker
+    from streams import pipeline_factory
     from streams.pipeline import SharedDetector
 
     loaded = []
@@ -237,20 +237,20 @@ def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatc
             loaded.append((backend, kwargs["device"]))
             return cls()
 
-    monkeypatch.setattr(worker, "YoloDetector", FakeYolo)
+    monkeypatch.setattr(pipeline_factory, "YoloDetector", FakeYolo)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False)
     model = config.models["demo"]
     assert (model.backend, model.max_batch, model.batch_deadline_ms) == ("auto", 8, 20.0)
 
-    batched = worker.load_detectors(config, {"demo"})["demo"]
+    batched = pipeline_factory.load_detectors(config, {"demo"})["demo"]
     assert isinstance(batched, BatchingDetector) and batched.max_batch == 8
     assert batched.detect([image(4)]) == [4]
     batched.close()
 
     config.models["demo"] = model.model_copy(update={"max_batch": 1, "backend": "onnx", "device": "cuda:0"})
     with caplog.at_level("WARNING"):
-        plain = worker.load_detectors(config, {"demo"})["demo"]
+        plain = pipeline_factory.load_detectors(config, {"demo"})["demo"]
     assert isinstance(plain, SharedDetector)
     assert loaded == [("auto", "cpu"), ("onnx", "cpu")]
     assert "falling back to the CPU" in caplog.text

@@ -26,7 +26,9 @@ from streams.metrics import WorkerMetrics, pipeline_families
 from streams.delivery.outbox import DurableOutbox, OutboxPusher
 from streams.pipeline import CameraPipeline
 from streams.sources.source import CameraSource, SourceOptions
-from streams.worker import StatusReporter, Worker
+from streams.delivery.status import StatusReporter
+from streams.runtime import Worker, WorkerRuntime
+from streams.worker import StaticCameras
 from tests.support.media import damage_packet, make_corrupt_file, make_h264_clip, truncate_in_packet, video_packets
 from tests.support.status_events import StatusRecorder
 
@@ -144,7 +146,7 @@ def test_an_unreadable_file_ends_in_error_through_the_pipeline_and_degrades_heal
     # No "stopped by request" after the error: that is what the API and /health used to see.
     assert [e.state.value for e in rec.events] == ["connecting", "error"]
     outbox = DurableOutbox(tmp_path / "spool")
-    worker = Worker([pipeline], OutboxPusher(outbox, None, Backoff(0.5, 30.0)), None, outbox, 60.0)
+    worker = Worker(WorkerRuntime(outbox, OutboxPusher(outbox, None, Backoff(0.5, 30.0)), None), StaticCameras([pipeline]))
     health = worker.health()
     assert health["status"] == "degraded" and health["cameras"] == {"cam-bad": "error"}
     assert "cam-bad" in health["degraded"]["cameras"]
@@ -172,7 +174,7 @@ def test_damaged_video_is_in_health_and_metrics(clips, tmp_path):
     src, _frames, _rec = run_file(clips.middle)
     pipeline = CameraPipeline("cam-d", src, None, None, [], FrameClock(), lambda key, payload: None)
     outbox = DurableOutbox(tmp_path / "spool")
-    health = Worker([pipeline], OutboxPusher(outbox, None, Backoff(0.5, 30.0)), None, outbox, 60.0).health()
+    health = Worker(WorkerRuntime(outbox, OutboxPusher(outbox, None, Backoff(0.5, 30.0)), None), StaticCameras([pipeline])).health()
     assert health["status"] == "degraded"
     assert health["degraded"]["video"].startswith("cam-d: damaged video: 12 of 60 frames corrupt")
     assert damaged_video([pipeline]) == health["degraded"]["video"]

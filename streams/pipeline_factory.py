@@ -1,0 +1,158 @@
+"""How one camera's pipeline is built from its config, around detectors shared by
+every camera on the same model; the same in every mode (``gridsight worker``,
+the cluster worker when it wins a lease or a camera's config changes, and
+``gridsight replay``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from streams.config import CameraConfig, GridSightConfig
+from inference.clock import FrameClock
+from inference.models.detector import YoloDetector
+from inference.tracking import ObjectTracker
+from streams.batching import BatchingDetector, resolve_device
+from streams.sources.buffer import DropPolicy
+from api.contract.wire import CameraStatusEvent
+from streams.metrics import WorkerMetrics
+from streams.pipeline import CameraPipeline, SharedDetector
+from streams.rule_factory import build_rules
+from streams.shadow import ShadowLog, ShadowRunner
+from streams.analysis_health import AnalysisWatch
+from streams.shedding import FpsGovernor
+from streams.sources.source import CameraSource, SourceOptions
+
+log = logging.getLogger(__name__)
+
+
+def _with_config_hints(camera: CameraConfig, on_status):
+    """Status events carrying the camera's configured grid cell and address (see CameraStatusEvent)."""
+    if on_status is None or (camera.grid_cell is None and camera.address is None):
+        return on_status
+
+    def report(event: CameraStatusEvent) -> None:
+        on_status(replace(event, grid_cell=camera.grid_cell, address=camera.address))
+
+    return report
+
+
+def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource:
+    on_status = _with_config_hints(camera, on_status)
+    src = camera.source
+    options = SourceOptions(
+        open_timeout_s=src.open_timeout_s,
+        read_timeout_s=src.read_timeout_s,
+        backoff_initial_s=src.backoff_initial_s,
+        backoff_max_s=src.backoff_max_s,
+        offline_after_failures=src.offline_after_failures,
+        realtime=src.realtime,
+        loop=src.loop,
+        max_corrupt_ratio=src.max_corrupt_ratio,
+        corrupt_window_s=src.corrupt_window_s,
+    )
+    return CameraSource(camera_id, camera.url, analysis_fps=camera.analysis_fps, options=options, on_status=on_status)
+
+
+class PipelineFactory:
+    """Builds one camera's pipeline from its config around the shared detectors.
+
+    Used once per camera at start (embedded mode) or whenever a lease is won or a
+    camera's config changes (cluster mode). ``submit_order`` files a work order,
+    ``submit_event_end`` a rule event's end (both: the worker's outbox)."""
+
+    def __init__(self, config: GridSightConfig, detectors: dict[str, SharedDetector], on_status, submit_order,
+                 metrics: WorkerMetrics | None = None, *, submit_event_end=None) -> None:
+        self.config = config
+        self.detectors = detectors
+        self._on_status = on_status
+        self._submit_order = submit_order
+        self._submit_event_end = submit_event_end
+        self._metrics = metrics
+        self._shadow_log: ShadowLog | None = None
+
+    # One rule builder for every mode (streams.rule_factory); cluster mode passes the
+    # previous config and running rules so unchanged rules keep their state.
+    build_rules = staticmethod(build_rules)
+
+    def _tracker_for(self, camera: CameraConfig, model_id: str | None = None) -> ObjectTracker:
+        detector = self.detectors[model_id or camera.model]
+        return ObjectTracker(
+            frame_rate=camera.analysis_fps,
+            lost_track_seconds=camera.tracker.lost_track_seconds,
+            activation_threshold=camera.tracker.activation_threshold,
+            high_confidence_threshold=camera.tracker.high_confidence_threshold,
+            label_thresholds=getattr(detector, "class_confidence", None),
+        )
+
+    def build(self, camera_id: str, camera: CameraConfig, on_status=None) -> CameraPipeline:
+        clock = FrameClock()
+        rules = self.build_rules(camera_id, camera, clock)
+        tracker = self._tracker_for(camera)
+        source = _source_for(camera_id, camera, on_status or self._on_status)
+        submit = self._submit_order
+        observe_inference = None
+        if self._metrics is not None:
+            source.observe_decode = self._metrics.decode_seconds.labels(camera_id).observe
+            observe_inference = self._metrics.inference_seconds.labels(camera_id).observe
+            submitted = self._metrics.orders_submitted.labels(camera_id)
+
+            def submit(key: str, payload: dict, _inner=self._submit_order) -> None:
+                _inner(key, payload)
+                submitted.inc()
+
+        governor = None
+        if source.policy is DropPolicy.LATEST:  # live: shed fps under load; files (block) never drop
+            # Never below the rules' own minimum (config refuses a shed_min_fps under it).
+            floor = max(self.config.worker.shed_min_fps or 0.0, camera.min_analysis_fps().fps)
+            governor = FpsGovernor(camera.analysis_fps, min(floor, camera.analysis_fps))
+        low = camera.min_analysis_fps()
+        pipeline = CameraPipeline(
+            camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
+            governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
+        )
+        pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
+        if self.config.shadows(camera_id):
+            pipeline.shadow = self._shadow_runner(camera_id, camera)
+        return pipeline
+
+    def _shadow_runner(self, camera_id: str, camera: CameraConfig) -> ShadowRunner:
+        """The candidate side: its own tracker, clock and copy of the rules; no outbox."""
+        if self._shadow_log is None:
+            self._shadow_log = ShadowLog(self.config.shadow.log_dir)
+        clock = FrameClock()
+        live = self.detectors[camera.model]
+        runner = ShadowRunner(
+            camera_id, self.detectors[self.config.shadow.model], self._tracker_for(camera, self.config.shadow.model),
+            build_rules(camera_id, camera, clock), clock, self._shadow_log, f"{live.name} {live.version}",
+        )
+        log.info("camera %s: shadowing %s with candidate %s (events logged to %s, never filed)",
+                 camera_id, runner.model, self.config.shadow.model, self._shadow_log.path(camera_id))
+        return runner
+
+
+def shadow_models(config: GridSightConfig) -> set[str]:
+    return {config.shadow.model} if config.shadow is not None else set()
+
+
+def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetector]:
+    """Load and verify each model once; every camera on it shares the instance.
+
+    One inference on a blank frame warms each model up, so a camera's first real
+    frame (at start, or right after a takeover) is not the slow one."""
+    import numpy as np
+
+    detectors = {}
+    for model_id, model in config.models.items():
+        if model_id not in set(model_ids):
+            continue
+        detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
+                                              iou=model.iou, device=resolve_device(model.device),
+                                              class_confidence=dict(model.class_confidence))
+        detector.detect([np.zeros((240, 320, 3), np.uint8)])
+        if model.max_batch > 1:  # cameras' frames batched into one inference (streams.batching)
+            detectors[model_id] = BatchingDetector(detector, max_batch=model.max_batch,
+                                                   batch_deadline_ms=model.batch_deadline_ms, name=f"model-{model_id}")
+        else:
+            detectors[model_id] = SharedDetector(detector)
+    return detectors
