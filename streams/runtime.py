@@ -162,19 +162,9 @@ class Worker:
     def pipelines(self) -> list[CameraPipeline]:
         return self.cameras.pipelines()
 
-    @property
-    def metrics(self) -> WorkerMetrics | None:
-        return self.runtime.metrics
-
     def health(self) -> dict:
         report = self.runtime.health(self.cameras.pipelines(), self.cameras.problems())
         return self.cameras.health(report)
-
-    def submit_order(self, idempotency_key: str, payload: dict) -> None:
-        self.runtime.submit_order(idempotency_key, payload)
-
-    def submit_event_end(self, idempotency_key: str, payload: dict) -> None:
-        self.runtime.submit_event_end(idempotency_key, payload)
 
     def run(self, stop: threading.Event) -> None:
         """Run the cameras until ``stop`` is set (or, files only, every one has ended);
