@@ -14,13 +14,18 @@ APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugin
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
 	chromium fonts-wqy-microhei
 
-.PHONY: demo test test-fast setup system-deps services venv clean
+.PHONY: demo test test-fast lint setup system-deps services venv clean
 
 demo: setup
 	$(VENV)/bin/gridsight demo
 
-test: setup services
+test: setup services lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The layers of docs/architecture.md (.importlinter); tests/unit/test_architecture.py adds
+# cycles and sizes, so test-fast checks them too.
+lint: venv
+	$(VENV)/bin/lint-imports --no-cache
 
 # The unit tests without the `slow` ones: under two minutes on two cores, for the edit-test loop.
 # `make test` (CI) still runs everything.
