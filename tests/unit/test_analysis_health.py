@@ -54,7 +54,7 @@ def _pipeline(activation: float, fps: float = 2.0):
     from inference.clock import FrameClock
     from inference.tracking import ObjectTracker
     from streams.pipeline import CameraPipeline
-    from tests.unit.test_evidence_buffer import BAG
+    from tests.support.evidence_frames import BAG
 
     # The detector sees a bag at 0.6 on every frame; the tracker is real.
     weak_bag = BAG.__class__(BAG.xyxy, [0.6], BAG.labels)

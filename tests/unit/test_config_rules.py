@@ -2,38 +2,19 @@
 timezones and schedules, every rule kind, the messages bad input fails with,
 and what the factory builds from it."""
 
-import copy
 import datetime as dt
 import logging
-from pathlib import Path
 
 import pytest
 import yaml
 
-from streams.config import ConfigError, load_config, parse_config
+from streams.config import ConfigError, load_config
 from inference.clock import FakeClock
 from inference.rules import DwellRule, EventPhase, KOfNRule
 from streams.rule_factory import build_rules
-from tests.unit.test_rules import frame
+from tests.support.rule_driving import frame
+from tests.support.site_configs import COCO, DEMO, SQUARE, camera, site
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "configs" / "demo.yaml"
-COCO = REPO / "weights" / "coco-yolo11n.yaml"
-SQUARE = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]
-
-
-def site(rules, zones=None, **camera):
-    raw = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    cam = raw["cameras"]["street-01"]
-    cam["zones"] = copy.deepcopy(zones or {"car": {"polygon": SQUARE, "kind": "elevator"},
-                                           "kerb": {"polygon": SQUARE, "kind": "pavement"}})
-    cam["rules"] = rules
-    cam.update(camera)
-    return raw
-
-
-def camera(raw):
-    return parse_config(raw, DEMO).cameras["street-01"]
 
 
 def test_preset_one_liner_with_an_override():

@@ -13,7 +13,7 @@ from inference.rules import EventPhase, RuleEvent
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.delivery.orders import work_order_payload
 from tests.support.orders import post_order
-from tests.unit.test_evidence_buffer import BAG, FPS, T0, ZONE, frame
+from tests.support.evidence_frames import BAG, FPS, T0, ZONE, frame
 
 
 def recorded_order() -> tuple[dict, dict[str, bytes]]:

@@ -13,15 +13,9 @@ import numpy as np
 import pytest
 
 from inference.detections import Detections
-from inference.zones import PolygonZone
-from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings, FrameRingBuffer
 from inference.frames import VideoFrame
-
-T0 = 1_700_000_000.0
-FPS = 4  # 0.25 s steps are exact in binary, so window edges are not at the mercy of rounding
-ZONE = PolygonZone.from_points("kerb", [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]])
-BAG = Detections(np.array([[900, 500, 980, 600]]), [0.9], np.array(["garbage_bag"], dtype=object), [7])
-PERSON = Detections(np.array([[100, 300, 180, 560]]), [0.8], np.array(["person"], dtype=object), [3])
+from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings, FrameRingBuffer
+from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ZONE, frame, grey
 
 
 @dataclass(frozen=True)
@@ -34,16 +28,6 @@ class Event:
     detections: Detections
     before_at: float | None = None
     actor_track_ids: tuple[int, ...] = ()
-
-
-def grey(index: int) -> int:
-    return 20 + (index * 3) % 220
-
-
-def frame(index: int, size: tuple[int, int] = (1280, 720)) -> VideoFrame:
-    """Frame ``index`` of a 4 fps stream: uniformly grey, a level unique to its moment."""
-    width, height = size
-    return VideoFrame(np.full((height, width, 3), grey(index), np.uint8), index, T0 + index / FPS, "cam-1")
 
 
 def level_at_left_edge(jpeg: bytes) -> int:

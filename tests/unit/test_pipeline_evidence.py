@@ -20,7 +20,7 @@ from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.pipeline import CameraPipeline, WorkOrderTemplate
-from tests.unit.test_evidence_buffer import BAG, FPS, PERSON, T0, ZONE, frame
+from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ZONE, frame
 
 TRACKED = Detections.merge([BAG, PERSON])
 START_AT = 10 * FPS  # the frame index the rule fires on

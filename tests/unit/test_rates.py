@@ -9,7 +9,7 @@ from streams.config import ConfigError, parse_config
 from inference.rules.presets import PRESETS
 from inference.rates import ABSOLUTE_MIN_FPS, rule_min_fps
 from streams.shedding import FpsGovernor
-from tests.unit.test_config_rules import DEMO, camera, site
+from tests.support.site_configs import DEMO, camera, site
 
 
 def test_presets_declare_the_rates_their_semantics_need():

@@ -3,15 +3,13 @@ switches, static objects, counts, schedules, the merge window."""
 
 import datetime as dt
 
-import numpy as np
 import pytest
 
 from inference.clock import FakeClock
-from inference.detections import Detections
 from inference.rules import DwellRule, DwellRuleSpec, EventPhase, Schedule, TimeWindow
 from inference.zones import PolygonZone
+from tests.support.rule_driving import FRAME, frame, phases, run
 
-FRAME = (100, 100)
 ZONE = PolygonZone.from_points("kerb", [[0, 0.5], [1, 0.5], [1, 1], [0, 1]])
 IN_ZONE = (10, 60, 20, 80)
 OUT_OF_ZONE = (10, 10, 20, 30)
@@ -30,27 +28,6 @@ def make_rule(**overrides):
         **overrides,
     )
     return DwellRule(spec, "cam-1", clock), clock
-
-
-def frame(*objects):
-    """objects: (label, track_id, box)"""
-    if not objects:
-        return Detections.empty()
-    labels, ids, boxes = zip(*objects)
-    return Detections(np.array(boxes, np.float32), np.full(len(objects), 0.8), np.array(labels, dtype=object), np.array(ids))
-
-
-def run(rule, clock, seconds, *objects, step=0.5):
-    events = []
-    end = clock.now() + seconds
-    while clock.now() < end - 1e-9:
-        clock.advance(step)
-        events += rule.update(frame(*objects), FRAME)
-    return events
-
-
-def phases(events):
-    return [e.phase for e in events]
 
 
 def test_fires_once_after_min_dwell_and_ends_after_grace():

@@ -8,7 +8,7 @@ from inference.rules import (
     CoOccurrenceRule, CoOccurrenceRuleSpec, EventPhase, KOfNRule, KOfNRuleSpec, LitteringRule, LitteringRuleSpec,
 )
 from inference.zones import PolygonZone
-from tests.unit.test_rules import frame, phases, run
+from tests.support.rule_driving import frame, phases, run
 
 FRAME = (200, 100)
 WHOLE = PolygonZone.from_points("view", [[0, 0], [1, 0], [1, 1], [0, 1]])
