@@ -80,7 +80,7 @@ PAIRS = [
     (ModelConfig, "backend", YoloDetector.from_manifest, "backend"),
     *[(ModelConfig, f, BatchingDetector, f) for f in ["max_batch", "batch_deadline_ms"]],
     (ApiConfig, "timeout_s", ApiClient, "timeout_s"),
-    # The outbox's retry (streams.worker): Backoff brings no delays of its own.
+    # The outbox's retry (streams.runtime.build_runtime): Backoff brings no delays of its own.
     (WorkerConfig, "retry_initial_s", Backoff, "initial_s"),
     (WorkerConfig, "retry_max_s", Backoff, "max_s"),
     (WorkerConfig, "snapshot_interval_s", SnapshotUploader, "interval_s"),
