@@ -10,10 +10,13 @@ options), that object owns its default and the field here reads it from there,
 so the two cannot disagree (tests/unit/test_config_defaults.py).
 
 Modules, outside in: load (YAML, env, errors, paths) -> root (the whole file) ->
-service (api, worker, redis, shadow) and camera (model, source, tracker, zones)
+service (api, worker, redis, shadow), actions (MQTT, hooks, routes) and camera (model, source, tracker, zones)
 -> rules (the rule kinds, presets) -> base; labels checks rules against models.
 """
 
+from streams.config.actions import (
+    ActionsConfig, HookConfig, MqttBrokerConfig, MqttTargetConfig, RouteConfig,
+)
 from streams.config.base import ConfigError, Identifier
 from streams.config.camera import CameraConfig, ModelConfig, SourceConfig, TrackerConfig, ZoneConfig
 from streams.config.labels import check_camera_labels, check_model_labels, model_labels, unmapped_labels
@@ -26,9 +29,9 @@ from streams.config.rules import (
 from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
 
 __all__ = [
-    "ENV_OVERRIDES", "ApiConfig", "CameraConfig", "CoOccurrenceRuleConfig", "ConfigError", "ContinuityConfig",
-    "DwellRuleConfig", "GridSightConfig", "Identifier", "KOfNRuleConfig", "LitteringRuleConfig", "ModelConfig",
-    "RedisConfig", "RuleConfig", "ScheduleWindowConfig", "ShadowConfig", "SourceConfig", "TrackerConfig", "WorkerConfig",
+    "ENV_OVERRIDES", "ActionsConfig", "ApiConfig", "CameraConfig", "CoOccurrenceRuleConfig", "ConfigError", "ContinuityConfig",
+    "DwellRuleConfig", "GridSightConfig", "HookConfig", "Identifier", "KOfNRuleConfig", "LitteringRuleConfig", "ModelConfig",
+    "MqttBrokerConfig", "MqttTargetConfig", "RedisConfig", "RouteConfig", "RuleConfig", "ScheduleWindowConfig", "ShadowConfig", "SourceConfig", "TrackerConfig", "WorkerConfig",
     "ZoneConfig", "apply_env", "check_camera_labels", "check_model_labels", "load_config", "model_labels",
     "parse_camera", "parse_config", "unmapped_labels",
 ]

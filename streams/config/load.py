@@ -82,19 +82,51 @@ ENV_OVERRIDES = {
     "GRIDSIGHT_API_TOKEN": ("api", "token"),
     "GRIDSIGHT_REDIS_URL": ("redis", "url"),
     "GRIDSIGHT_MAX_CAMERAS": ("redis", "max_cameras"),
+    # Deeper paths apply only where the file has the section (a password alone is no broker).
+    "GRIDSIGHT_MQTT_USERNAME": ("actions", "mqtt", "username"),
+    "GRIDSIGHT_MQTT_PASSWORD": ("actions", "mqtt", "password"),
 }
 
 
+def hook_secret_var(hook: str) -> str:
+    """The environment variable that holds a hook's HMAC secret: GRIDSIGHT_HOOK_<NAME>_SECRET."""
+    return "GRIDSIGHT_HOOK_" + "".join(c if c.isalnum() else "_" for c in hook.upper()) + "_SECRET"
+
+
+def _set_nested(raw: dict, path: tuple[str, ...], value: str) -> dict:
+    """raw with path set to value; a two-level path makes its section, a deeper one only
+    goes into mappings the file already has (else raw is returned unchanged)."""
+    *parents, key = path
+    if len(path) <= 2:
+        return {**raw, parents[0]: {**(raw.get(parents[0]) or {}), key: value}} if parents else {**raw, key: value}
+    chain = [raw]
+    for name in parents:
+        section = chain[-1].get(name)
+        if not isinstance(section, dict):
+            return raw
+        chain.append(section)
+    updated: dict = {**chain[-1], key: value}
+    for name, section in zip(reversed(parents), reversed(chain[:-1])):
+        updated = {**section, name: updated}
+    return updated
+
+
 def apply_env(raw: object, env: Mapping[str, str]) -> object:
-    """Overlay ``ENV_OVERRIDES`` that are set (and not empty) onto the raw YAML mapping;
-    the values are then validated like the file's own."""
+    """Overlay ``ENV_OVERRIDES`` that are set (and not empty) onto the raw YAML mapping, and each
+    hook's GRIDSIGHT_HOOK_<NAME>_SECRET; the values are then validated like the file's own."""
     if not isinstance(raw, dict):
         return raw
     raw = dict(raw)
-    for var, (section, key) in ENV_OVERRIDES.items():
+    for var, path in ENV_OVERRIDES.items():
         value = env.get(var, "").strip()
         if value:
-            raw[section] = {**(raw.get(section) or {}), key: value}
+            raw = _set_nested(raw, path, value)
+    actions = raw.get("actions")
+    hooks = actions.get("hooks") if isinstance(actions, dict) else None
+    for hook in hooks if isinstance(hooks, dict) else ():
+        value = env.get(hook_secret_var(str(hook)), "").strip()
+        if value and isinstance(hooks[hook], dict):
+            raw = _set_nested(raw, ("actions", "hooks", hook, "secret"), value)
     return raw
 
 

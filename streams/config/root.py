@@ -1,9 +1,10 @@
-"""The whole file: api, worker, models, cameras, and the optional redis and shadow sections."""
+"""The whole file: api, worker, models, cameras, and the optional redis, shadow and actions sections."""
 
 from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from streams.config.actions import ActionsConfig, check_route_rules
 from streams.config.base import Identifier, Strict
 from streams.config.camera import CameraConfig, ModelConfig
 from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
@@ -19,6 +20,9 @@ class GridSightConfig(Strict):
     )
     shadow: ShadowConfig | None = Field(
         default=None, description="Shadow mode: compare a candidate model with the live one; absent: off",
+    )
+    actions: ActionsConfig = Field(
+        default_factory=ActionsConfig, description="Edge actions: MQTT and local hooks fired as a rule fires; absent: none",
     )
 
     def shadows(self, camera_id: str) -> bool:
@@ -53,4 +57,6 @@ class GridSightConfig(Strict):
                     f"rule '{rule_id}' needs: {low}; leave shed_min_fps out (each camera's own minimum) or set it "
                     f"to {low.fps:g} or more"
                 )
+        if self.redis is None or self.redis.cameras_from == "file":  # Redis may supply rules the file lacks
+            check_route_rules(self.actions, self.cameras)
         return self
