@@ -9,6 +9,9 @@ frame and a clip around the moment (streams.evidence_buffer). Emergency-tier
 orders do not wait. Whatever is still collecting when the camera stalls, the
 source ends or the pipeline stops is sent with what it has. An incident the rule
 reopens after its END went to the API is filed again as a sighting (:func:`reopen_report`).
+
+Edge actions (``on_rule_event``: streams.actions' dispatcher) see every event on the frame
+that fired it, before its evidence or outbox, so a lift's warning never waits for either.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ class CameraPipeline:
         observe_inference: Callable[[float], None] | None = None,
         evidence: EvidenceRecorder | None = None,
         watch: AnalysisWatch | None = None,
+        on_rule_event: Callable[[str, RuleEvent, WorkOrderTemplate, VideoFrame, Detections], None] | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.source = source
@@ -117,6 +121,9 @@ class CameraPipeline:
         self._submit_order = submit_order
         self.governor = governor  # streams.shedding.FpsGovernor, or None: never shed
         self._observe_inference = observe_inference
+        # Edge actions: called with (camera id, event, template, frame, tracked) as each event fires; never blocks.
+        self._on_rule_event = on_rule_event
+        self.action_errors = 0  # calls of on_rule_event that raised (the first is logged)
         self.frames_analysed = 0
         self.first_frame_at: float | None = None  # capture time of the first frame analysed
         self.events = {phase: 0 for phase in EventPhase}
@@ -221,6 +228,7 @@ class CameraPipeline:
             for event in rule.update(tracked, (frame.width, frame.height)):
                 self.events[event.phase] += 1
                 emitted.append(event)
+                self._fire_action(event, template, frame, tracked)  # first: no evidence or outbox before it
                 self._on_event(event, template, frame, tracked, rule)
         if self.shadow is not None:
             self.shadow.observe(frame, emitted)
@@ -261,6 +269,18 @@ class CameraPipeline:
     def health_problems(self) -> list[str]:
         """Why this camera cannot file events right now (empty: none known)."""
         return list(self._problems.values())
+
+    def _fire_action(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked: Detections) -> None:
+        """Hand the event to the edge actions; their failure never stops the camera (logged once)."""
+        if self._on_rule_event is None:
+            return
+        try:
+            self._on_rule_event(self.camera_id, event, template, frame, tracked)
+        except Exception:
+            self.action_errors += 1
+            if self.action_errors == 1:
+                log.exception("camera %s: edge action for event %s failed; the camera keeps analysing "
+                              "(further failures are counted, not logged)", self.camera_id, event.event_id)
 
     def _on_event(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked: Detections,
                   rule: Rule) -> None:

@@ -59,11 +59,13 @@ class PipelineFactory:
 
     Used once per camera at start (embedded mode) or whenever a lease is won or a
     camera's config changes (cluster mode). ``submit_order`` files a work order,
-    ``submit_event_end`` a rule event's end (both: the worker's outbox)."""
+    ``submit_event_end`` a rule event's end (both: the worker's outbox); ``actions``
+    (streams.actions.ActionDispatcher, or None) sees every rule event as it fires."""
 
     def __init__(self, config: GridSightConfig, detectors: dict[str, SharedDetector], on_status, submit_order,
-                 metrics: WorkerMetrics | None = None, *, submit_event_end=None) -> None:
+                 metrics: WorkerMetrics | None = None, *, submit_event_end=None, actions=None) -> None:
         self.config = config
+        self._actions = actions
         self.detectors = detectors
         self._on_status = on_status
         self._submit_order = submit_order
@@ -110,6 +112,7 @@ class PipelineFactory:
         pipeline = CameraPipeline(
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
             governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
+            on_rule_event=self._actions.fire if self._actions is not None else None,
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
         if self.config.shadows(camera_id):
