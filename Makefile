@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # chromium and a CJK font (the dashboard's browser tests and their Chinese screenshots).
 APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
-	chromium fonts-wqy-microhei
+	chromium fonts-wqy-microhei mosquitto
 
 .PHONY: demo test test-fast lint setup system-deps services venv clean
 

@@ -24,8 +24,6 @@ is sent (basic auth) but never shown or logged (:func:`display_url`)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -36,6 +34,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.contract.signing import sign
 from api.crud import timeline as timeline_crud
 from api.crud import work_orders as order_crud
 from api.db.models import TimelineEntry, Webhook, WebhookDelivery, WorkOrder
@@ -155,15 +154,6 @@ def pin_target(url: str, allow_private: bool) -> tuple[str, dict[str, str], dict
     netloc_host = parts.netloc.rsplit("@", 1)[-1]  # host[:port] as the URL wrote it
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
     return pinned, {"Host": netloc_host}, extensions
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

@@ -48,6 +48,11 @@ class WorkerMetrics:
             "gridsight_worker_publish_seconds", "Time to hand one order to the API or the Redis Stream", ["transport"],
             buckets=LATENCY_BUCKETS, registry=r,
         )
+        self.action_seconds = Histogram(
+            "gridsight_worker_action_seconds",
+            "Edge actions: rule fired to the broker's acknowledgement or the hook's 2xx", ["sink"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
         self.orders_submitted = Counter(
             "gridsight_worker_orders_submitted", "Work orders written to the spool", ["camera"], registry=r
         )

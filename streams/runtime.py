@@ -26,6 +26,9 @@ from typing import Protocol
 
 from prometheus_client.core import GaugeMetricFamily
 
+from streams.actions import ActionDispatcher
+from streams.actions import from_config as actions_from_config
+from streams.actions.metrics import action_families
 from streams.analysis_health import analysis_problems
 from streams.backoff import Backoff
 from streams.config import GridSightConfig
@@ -40,8 +43,9 @@ from streams.sync.zones import ZoneSync
 log = logging.getLogger(__name__)
 
 # /health's degraded entries, in this order: the mode's link (cluster: redis), the cameras,
-# the mode's config (cluster: refused Redis configs), the spool, then the analysis and the video.
-DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "analysis", "video")
+# the mode's config (cluster: refused Redis configs), the spool, the edge actions' sinks, then the
+# analysis and the video.
+DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "actions", "analysis", "video")
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,9 @@ class WorkerRuntime:
     def __init__(self, outbox: DurableOutbox, pusher: OutboxPusher, reporter: StatusReporter | None, *,
                  transport: Transport = HTTP, metrics: WorkerMetrics | None = None,
                  metrics_address: tuple[str, int] | None = None,
-                 sender_down: Callable[[], bool] | None = None) -> None:
+                 sender_down: Callable[[], bool] | None = None, actions: ActionDispatcher | None = None) -> None:
         self.outbox = outbox
+        self.actions = actions  # edge actions (streams.actions), or None: the config routes none
         self.pusher = pusher
         self.reporter = reporter
         self.transport = transport
@@ -77,6 +82,8 @@ class WorkerRuntime:
         self._metrics_address = metrics_address
         self._sender_down = sender_down or (lambda: bool(self.pusher.retries))
         self._server: MetricsServer | None = None
+        if actions is not None and metrics is not None:
+            metrics.add_collector(lambda: action_families(actions))
 
     def submit_order(self, idempotency_key: str, payload: dict) -> None:
         self.outbox.put(idempotency_key, payload)
@@ -88,6 +95,8 @@ class WorkerRuntime:
         self.pusher.notify()
 
     def start(self, health: Callable[[], dict]) -> None:
+        if self.actions is not None:
+            self.actions.start()  # before the cameras: the first event already has somewhere to go
         if self.metrics is not None and self._metrics_address is not None:
             host, port = self._metrics_address
             self._server = MetricsServer(host, port, self.metrics, health).start()
@@ -98,6 +107,8 @@ class WorkerRuntime:
     def stop(self) -> None:
         """Flush the spool (bounded) and the last statuses, then say what this run sent."""
         self.pusher.stop(flush_timeout_s=self.transport.flush_timeout_s)
+        if self.actions is not None:
+            self.actions.stop()
         self.reporter.stop()
         if self._server is not None:
             self._server.stop()
@@ -117,13 +128,18 @@ class WorkerRuntime:
             found["cameras"] = f"{len(bad)} camera(s) in error/offline: {', '.join(bad[:10])}"
         if pending and self._sender_down():
             found["spool"] = f"{pending} record(s) waiting for {self.transport.peer}"
+        if self.actions is not None and (actions := self.actions.problem()):
+            found["actions"] = actions
         if analysis := analysis_problems(pipelines):
             found["analysis"] = analysis
         if video := damaged_video(pipelines):
             found["video"] = video
         degraded = {key: found[key] for key in DEGRADED_ORDER if key in found}
-        return {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras,
-                "spool_pending": pending}
+        report = {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras,
+                  "spool_pending": pending}
+        if self.actions is not None:
+            report["actions"] = self.actions.stats()
+        return report
 
 
 class CameraStrategy(Protocol):
@@ -195,15 +211,18 @@ class Worker:
 
 def build_runtime(config: GridSightConfig, sender: Sender, reporter: StatusReporter, *, transport: Transport,
                   metrics: WorkerMetrics | None, sender_down: Callable[[], bool] | None = None) -> WorkerRuntime:
-    """The runtime of a worker from its config: the spool, a pusher to ``sender``, metrics."""
+    """The runtime of a worker from its config: the spool, a pusher to ``sender``, metrics, edge actions."""
     outbox = DurableOutbox(config.worker.spool_dir)
     pusher = OutboxPusher(
         outbox, sender, Backoff(config.worker.retry_initial_s, config.worker.retry_max_s, rng=random.Random()),
         on_delivered=_spool_metrics(metrics, outbox, transport.label),
     )
     address = (config.worker.metrics_host, config.worker.metrics_port) if config.worker.metrics_port is not None else None
+    observe = metrics.action_seconds.labels if metrics is not None else None
+    actions = actions_from_config(config.actions, config.worker.name,
+                                  observe_latency=(lambda sink, s: observe(sink).observe(s)) if observe else None)
     return WorkerRuntime(outbox, pusher, reporter, transport=transport, metrics=metrics, metrics_address=address,
-                         sender_down=sender_down)
+                         sender_down=sender_down, actions=actions)
 
 
 def worker_metrics(config: GridSightConfig) -> WorkerMetrics | None:

@@ -84,7 +84,7 @@ def build_worker(config: GridSightConfig, *, checked: bool = False) -> Worker:
     runtime = build_runtime(config, client, reporter, transport=HTTP, metrics=metrics)
     detectors = load_detectors(config, {c.model for c in config.cameras.values()} | shadow_models(config))
     factory = PipelineFactory(config, detectors, reporter, runtime.submit_order, metrics,
-                              submit_event_end=runtime.submit_event_end)
+                              submit_event_end=runtime.submit_event_end, actions=runtime.actions)
     cameras = StaticCameras([factory.build(camera_id, camera) for camera_id, camera in config.cameras.items()],
                             poll_s=config.worker.stats_interval_s)
     return Worker(runtime, cameras, services=dashboard_services(config, client, cameras.pipelines),

@@ -63,8 +63,9 @@ class MqttBrokerConfig(_SinkQueue):
     ca_file: Path | None = Field(default=None, description="CA bundle for TLS; absent: the system's")
     state_topics: bool = Field(
         default=True,
-        description="Keep a retained {prefix}/state/{camera}/{zone} per routed zone: active (event id) on start/update, "
-                    "cleared on end, so a device that (re)subscribes sees the current state",
+        description="Keep a retained {prefix}/state/{camera}/{zone} per routed zone: the events active there "
+                    "(active: true) from their start to their end (active: false), so a device that (re)subscribes "
+                    "sees the current state",
     )
 
     @model_validator(mode="after")
@@ -169,7 +170,11 @@ class RouteConfig(Strict):
         return self
 
     def matches(self, camera_id: str, rule_id: str, priority: str, phase: str) -> bool:
-        if phase not in self.phases or (self.cameras is not None and camera_id not in self.cameras):
+        return phase in self.phases and self.selects(camera_id, rule_id, priority)
+
+    def selects(self, camera_id: str, rule_id: str, priority: str) -> bool:
+        """Whether this route is about events of this camera's rule (whichever phases it sends)."""
+        if self.cameras is not None and camera_id not in self.cameras:
             return False
         if self.priorities is not None and priority not in self.priorities:
             return False

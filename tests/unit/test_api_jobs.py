@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.jobs import run_overdue_job
 from api.main import create_app
-from api.webhooks import deliver_due, retry_delay, verify
+from api.contract.signing import verify
+from api.webhooks import deliver_due, retry_delay
 from tests.support.ops import ADMIN, SUP, FakeClock, file_order, move, secured_settings, timeline, walk
 
 SECRET = "whsec-0123456789abcdef"
