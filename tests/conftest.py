@@ -95,3 +95,20 @@ def ops(tmp_path: Path, clock):
 
     with TestClient(create_app(secured_settings(tmp_path), clock=clock)) as test_client:
         yield test_client
+
+
+# ---- a private MQTT broker (edge actions, issue 19) ---------------------------------------------
+
+@pytest.fixture
+def mosquitto(tmp_path: Path):
+    """A started tests.support.mosquitto.MosquittoBroker (anonymous, no persistence) under tmp_path;
+    killed after the test. Skips where mosquitto is not installed."""
+    from tests.support.mosquitto import MosquittoBroker, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        pytest.skip("needs the mosquitto broker (Debian package mosquitto)")
+    broker = MosquittoBroker(tmp_path / "mosquitto").start()
+    try:
+        yield broker
+    finally:
+        broker.kill()
