@@ -41,6 +41,7 @@ class EventFacts:
     grid_cell: str | None
     frame: VideoFrame | None
     tracked: Detections
+    test: bool = False  # a sample from `gridsight actions test`: the message says "test": true
 
 
 def iso(ts: float) -> str:
@@ -76,6 +77,8 @@ def build_payload(facts: EventFacts, *, sent_at: float, jpeg_max_width: int | No
         "boxes": boxes(event.detections, width, height),
         "sent_at": round(sent_at, 3),
     }
+    if facts.test:
+        payload["test"] = True  # absent on real events, so a receiver can drop samples with one check
     if jpeg_max_width is not None and facts.frame is not None:
         payload["jpeg"] = jpeg_base64(facts.frame.image, jpeg_max_width)
     return payload
