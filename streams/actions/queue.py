@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DROP_OLDEST = "drop_oldest"
@@ -47,7 +48,10 @@ class ActionMessage:
 
 
 class BoundedQueue:
-    """Thread-safe FIFO of at most ``size`` messages; ``put`` never blocks."""
+    """Thread-safe FIFO of at most ``size`` messages; ``put`` never blocks.
+
+    ``on_drop``: called with every message the policy drops (by ``put`` or ``put_back``), after
+    it is finished, so its owner counts every drop, whichever side made it."""
 
     def __init__(self, size: int, policy: str = DROP_OLDEST) -> None:
         if size < 1:
@@ -59,6 +63,7 @@ class BoundedQueue:
         self._items: deque[ActionMessage] = deque()
         self._cond = threading.Condition()
         self.dropped = 0
+        self.on_drop: Callable[[ActionMessage], None] | None = None
 
     def put(self, message: ActionMessage) -> ActionMessage | None:
         """Enqueue; returns the message the policy dropped to make room (already finished), or None."""
@@ -74,13 +79,12 @@ class BoundedQueue:
             else:
                 self._items.append(message)
             self._cond.notify()
-        if victim is not None:
-            victim.finish(DROPPED, f"queue full ({self.size}, {self.policy})")
+        self._dropped(victim)
         return victim
 
-    def put_back(self, message: ActionMessage) -> None:
+    def put_back(self, message: ActionMessage) -> ActionMessage | None:
         """Return a message its sender could not send to the head of the queue (it keeps its place);
-        if that overfills the queue, the policy still decides who goes."""
+        if that overfills the queue, the policy still decides who goes (returned, as by ``put``)."""
         with self._cond:
             self._items.appendleft(message)
             victim = None
@@ -88,8 +92,14 @@ class BoundedQueue:
                 self.dropped += 1
                 victim = self._items.pop() if self.policy == DROP_NEWEST else self._items.popleft()
             self._cond.notify()
+        self._dropped(victim)
+        return victim
+
+    def _dropped(self, victim: ActionMessage | None) -> None:
         if victim is not None:
             victim.finish(DROPPED, f"queue full ({self.size}, {self.policy})")
+            if self.on_drop is not None:
+                self.on_drop(victim)
 
     def get(self, timeout: float) -> ActionMessage | None:
         with self._cond:

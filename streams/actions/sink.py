@@ -28,6 +28,7 @@ class Sink:
                  observe_latency: Callable[[str, float], None] | None = None) -> None:
         self.name = name
         self.queue = queue
+        queue.on_drop = self._dropped  # the queue drops on the camera's side (put) and the sender's (put_back)
         self.counts = dict.fromkeys(OUTCOMES, 0)
         self._count_lock = threading.Lock()
         self._observe_latency = observe_latency
@@ -36,13 +37,14 @@ class Sink:
 
     # -- the camera's side --------------------------------------------------------------
     def submit(self, message: ActionMessage) -> None:
-        victim = self.queue.put(message)
-        if victim is not None:
-            self._count(DROPPED)
-            if self.queue.dropped == 1 or self.queue.dropped % 100 == 0:
-                log.warning("edge actions: %s queue full (%d, %s): %d message(s) dropped so far",
-                            self.name, self.queue.size, self.queue.policy, self.queue.dropped)
+        self.queue.put(message)
         self.wake()
+
+    def _dropped(self, _victim: ActionMessage) -> None:
+        self._count(DROPPED)
+        if self.queue.dropped == 1 or self.queue.dropped % 100 == 0:
+            log.warning("edge actions: %s queue full (%d, %s): %d message(s) dropped so far",
+                        self.name, self.queue.size, self.queue.policy, self.queue.dropped)
 
     def wake(self) -> None:
         self.queue.wake()
