@@ -85,14 +85,21 @@ def build_payload(facts: EventFacts, *, sent_at: float, jpeg_max_width: int | No
 
 
 def boxes(detections: Detections, width: int, height: int) -> list[dict]:
-    """The event's qualifying objects: label, confidence, track, box in pixels and normalised to 0..1."""
+    """The event's qualifying objects: label, confidence, track, box in pixels (as detected) and
+    normalised to 0..1 (clipped to the frame: a box a detector let reach past the edge still
+    gives a receiver fractions it can use)."""
     out = []
     for record in detections.to_records()[:MAX_BOXES]:
         x1, y1, x2, y2 = record["xyxy"]
-        norm = [round(x1 / width, 4), round(y1 / height, 4), round(x2 / width, 4), round(y2 / height, 4)] if width and height else None
+        norm = [_fraction(x1, width), _fraction(y1, height), _fraction(x2, width), _fraction(y2, height)] \
+            if width and height else None
         out.append({"label": record["label"], "confidence": record["confidence"], "track_id": record["track_id"],
                     "xyxy": [x1, y1, x2, y2], "xyxy_norm": norm})
     return out
+
+
+def _fraction(value: float, size: int) -> float:
+    return round(min(1.0, max(0.0, value / size)), 4)
 
 
 def jpeg_base64(image: np.ndarray, max_width: int) -> str:
