@@ -3,7 +3,12 @@ fired it (:meth:`ActionDispatcher.fire`); it picks the routes that want the even
 each route's gate (streams.actions.limits), builds the v1 message (streams.actions.payload)
 and hands it to the sinks' queues. It never blocks the camera and never raises into it:
 the sinks send on their own threads, and what they cannot send is queued, dropped by a
-named policy, or failed, and counted either way.
+named policy, or failed, and counted either way. A route whose message cannot be built or
+handed over (a sink that raises) is counted as an error and logged; the other routes and
+targets of the event still go.
+
+Every camera's thread calls it: the gates, the counters and the zone state are kept under
+one lock (held for decisions and bookkeeping only, never while a payload is encoded).
 
 It also keeps the retained per-zone state (which events are active in a camera's zone)
 for the MQTT sink, from every event of a routed rule, whatever the gates held back: the
@@ -13,6 +18,7 @@ state is the truth, the gates only spare the devices.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from streams.config.actions import STATE_TOPIC, RouteConfig
 log = logging.getLogger(__name__)
 
 FLUSH_TIMEOUT_S = 3.0  # at shutdown: how long the sinks may still send what they hold
+STATE = "(state topic)"  # errors' key for the retained zone state (no route of its own)
 
 
 @dataclass
@@ -40,7 +47,8 @@ class Route:
 
     @classmethod
     def from_config(cls, name: str, config: RouteConfig) -> "Route":
-        return cls(name, config, RouteGate(config.min_interval_s, config.cooldown_s))
+        return cls(name, config, RouteGate(config.min_interval_s, config.cooldown_s,
+                                           sends_starts="start" in config.phases))
 
 
 class ActionDispatcher:
@@ -59,6 +67,8 @@ class ActionDispatcher:
         self._wall = wall
         self.held_back: dict[tuple[str, str], int] = {(r.name, why): 0 for r in routes for why in HELD_BACK}
         self.sent: dict[str, int] = {r.name: 0 for r in routes}
+        self.errors: dict[str, int] = {r.name: 0 for r in routes}  # messages a route could not build or hand over
+        self._lock = threading.Lock()
         self._active: dict[tuple[str, str], dict[str, dict]] = {}  # (camera, zone) -> event id -> summary
 
     @property
@@ -95,36 +105,62 @@ class ActionDispatcher:
             if not route.config.selects(facts.camera_id, event.rule_id, facts.priority):
                 continue
             state_routed |= route.config.mqtt is not None
-            if phase not in route.config.phases:
+            if phase not in route.config.phases or not self._passes(route, facts, now, bypass_gates):
                 continue
-            decision = SENT if bypass_gates else route.gate.decide(facts.camera_id, event.zone_id, event.event_id, phase, now)
-            if decision != SENT:
-                self.held_back[(route.name, decision)] += 1
-                log.debug("edge actions: route %s held back %s of %s (%s)", route.name, phase, event.event_id, decision)
-                continue
-            self.sent[route.name] += 1
             queued.extend(self._messages(route, facts, bodies))
         if state_routed and self.state_topics:
-            self._update_state(facts)
+            try:
+                self._update_state(facts)
+            except Exception:
+                self._failed(STATE, "mqtt", facts)
         return queued
+
+    def _passes(self, route: Route, facts: EventFacts, now: float, bypass_gates: bool) -> bool:
+        """Whether the route's gate lets this phase go (counted either way)."""
+        event = facts.event
+        with self._lock:
+            decision = SENT if bypass_gates else route.gate.decide(facts.camera_id, event.zone_id, event.event_id,
+                                                                   event.phase.value, now)
+            if decision == SENT:
+                self.sent[route.name] += 1
+                return True
+            self.held_back[(route.name, decision)] += 1
+        log.debug("edge actions: route %s held back %s of %s (%s)", route.name, event.phase.value, event.event_id, decision)
+        return False
 
     def _messages(self, route: Route, facts: EventFacts, bodies: dict) -> list[ActionMessage]:
         out = []
         event = facts.event
         if route.config.mqtt is not None and self.mqtt is not None:
             target = route.config.mqtt
-            body = self._body(facts, target.jpeg_max_width if target.include_jpeg else None, bodies)
-            topic = target.topic.format(**self._topic_values(facts))
-            out.append(self._submit(self.mqtt, ActionMessage("mqtt", topic, body, event.event_id, event.phase.value,
-                                                              route.name, qos=target.qos)))
+            try:
+                body = self._body(facts, target.jpeg_max_width if target.include_jpeg else None, bodies)
+                topic = target.topic.format(**self._topic_values(facts))
+                out.append(self._submit(self.mqtt, ActionMessage("mqtt", topic, body, event.event_id, event.phase.value,
+                                                                  route.name, qos=target.qos)))
+            except Exception:
+                self._failed(route.name, "mqtt", facts)
         if route.config.hook is not None and route.config.hook in self.hooks:
             sink = self.hooks[route.config.hook]
             hook = getattr(sink, "config", None)
             width = hook.jpeg_max_width if hook is not None and hook.include_jpeg else None
-            body = self._body(facts, width, bodies)
-            out.append(self._submit(sink, ActionMessage(sink.name, route.config.hook, body, event.event_id,
-                                                        event.phase.value, route.name)))
+            try:
+                body = self._body(facts, width, bodies)
+                out.append(self._submit(sink, ActionMessage(sink.name, route.config.hook, body, event.event_id,
+                                                            event.phase.value, route.name)))
+            except Exception:
+                self._failed(route.name, sink.name, facts)
         return out
+
+    def _failed(self, route: str, sink: str, facts: EventFacts) -> None:
+        """A message that could not be built or handed to its sink: counted; logged the first time and
+        every 100th (with the traceback the first time), never raised into the camera."""
+        with self._lock:
+            self.errors[route] = errors = self.errors.get(route, 0) + 1
+        if errors == 1 or errors % 100 == 0:
+            log.error("edge actions: route %s could not hand %s of %s to %s (%d error(s) so far); the other routes "
+                      "and the cameras go on", route, facts.event.phase.value, facts.event.event_id, sink, errors,
+                      exc_info=errors == 1)
 
     def _body(self, facts: EventFacts, jpeg_width: int | None, bodies: dict) -> bytes:
         if jpeg_width not in bodies:
@@ -144,19 +180,21 @@ class ActionDispatcher:
 
     def _update_state(self, facts: EventFacts) -> None:
         event = facts.event
-        key = (facts.camera_id, event.zone_id)
-        active = self._active.setdefault(key, {})
-        if event.phase.value == "end":
-            if active.pop(event.event_id, None) is None:
-                return
-        elif event.event_id in active:
-            return  # an update: the zone's state has not changed
-        else:
-            active[event.event_id] = {"event_id": event.event_id, "rule_id": event.rule_id,
-                                      "category": facts.category_code, "priority": facts.priority,
-                                      "labels": list(event.labels), "since": round(event.started_at, 3)}
-        topic = STATE_TOPIC.format(prefix=self.topic_prefix, camera=topic_level(facts.camera_id), zone=topic_level(event.zone_id))
-        self.mqtt.set_state(topic, encode(state_payload(facts.camera_id, event.zone_id, active, at=event.at)))
+        with self._lock:
+            active = self._active.setdefault((facts.camera_id, event.zone_id), {})
+            if event.phase.value == "end":
+                if active.pop(event.event_id, None) is None:
+                    return
+            elif event.event_id in active:
+                return  # an update: the zone's state has not changed
+            else:
+                active[event.event_id] = {"event_id": event.event_id, "rule_id": event.rule_id,
+                                          "category": facts.category_code, "priority": facts.priority,
+                                          "labels": list(event.labels), "since": round(event.started_at, 3)}
+            body = encode(state_payload(facts.camera_id, event.zone_id, active, at=event.at))
+            topic = STATE_TOPIC.format(prefix=self.topic_prefix, camera=topic_level(facts.camera_id),
+                                       zone=topic_level(event.zone_id))
+            self.mqtt.set_state(topic, body)  # under the lock: two cameras' changes reach the sink in order
 
     # -- what the runtime reads -----------------------------------------------------------
     def problem(self) -> str | None:
@@ -165,6 +203,8 @@ class ActionDispatcher:
         return "; ".join(problems) if problems else None
 
     def stats(self) -> dict:
-        return {"sinks": [sink.stats() for sink in self.sinks], "routes": {
-            name: {"sent": self.sent[name], **{why: self.held_back[(name, why)] for why in HELD_BACK}}
-            for name in self.sent}}
+        with self._lock:
+            routes = {name: {"sent": self.sent[name], **{why: self.held_back[(name, why)] for why in HELD_BACK},
+                             "errors": self.errors.get(name, 0)} for name in self.sent}
+            state_errors = self.errors.get(STATE, 0)
+        return {"sinks": [sink.stats() for sink in self.sinks], "routes": routes, "state_errors": state_errors}

@@ -7,7 +7,9 @@ A :class:`RouteGate` decides, per camera and zone, whether a route sends an even
 * ``min_interval_s``: at most one message per interval per camera and zone;
 * an END whose START was sent always goes (a device that switched on a warning must hear
   that it may switch it off); an UPDATE or END of an event whose START was held back is
-  held back too (the device never heard of it).
+  held back too (the device never heard of it) -- on a route that sends starts; a route
+  that sends only updates and/or ends (``sends_starts=False``: "the zone is clear again")
+  has no start to wait for, and only ``min_interval_s`` spaces its messages.
 
 State machine with an injected clock (monotonic seconds); nothing here blocks or sends.
 """
@@ -32,15 +34,21 @@ class _ZoneState:
 
 
 class RouteGate:
-    def __init__(self, min_interval_s: float, cooldown_s: float) -> None:
+    def __init__(self, min_interval_s: float, cooldown_s: float, *, sends_starts: bool = True) -> None:
         self.min_interval_s = float(min_interval_s)
         self.cooldown_s = float(cooldown_s)
+        self.sends_starts = sends_starts
         self._zones: dict[tuple[str, str], _ZoneState] = {}
         self._open: OrderedDict[str, None] = OrderedDict()  # event ids whose START this route sent
 
     def decide(self, camera_id: str, zone_id: str, event_id: str, phase: str, now: float) -> str:
         """``SENT`` (and the gate remembers it) or why the message is held back."""
         zone = self._zones.setdefault((camera_id, zone_id), _ZoneState())
+        if not self.sends_starts and phase != "start":
+            if self._too_soon(zone, now):
+                return RATE_LIMITED
+            zone.last_sent_at = now
+            return SENT
         if phase == "end":
             if event_id not in self._open:
                 return NOT_STARTED

@@ -23,6 +23,9 @@ def action_families(dispatcher) -> list:
                                "Event phases a route did not send: rate_limited, cooldown, start_held_back",
                                labels=["route", "reason"])
     sent = CounterMetricFamily("gridsight_worker_action_route_sent", "Event phases a route sent", labels=["route"])
+    errors = CounterMetricFamily("gridsight_worker_action_errors",
+                                 "Messages a route could not build or hand to its sink (logged; the other routes went on)",
+                                 labels=["route"])
     for sink in stats["sinks"]:
         for outcome in OUTCOMES:
             messages.add_metric([sink["sink"], outcome], sink[outcome])
@@ -30,6 +33,7 @@ def action_families(dispatcher) -> list:
         up.add_metric([sink["sink"]], 1 if sink["up"] else 0)
     for route, counts in stats["routes"].items():
         sent.add_metric([route], counts["sent"])
+        errors.add_metric([route], counts["errors"])
         for reason in HELD_BACK:
             held.add_metric([route, reason], counts[reason])
-    return [messages, queued, up, held, sent]
+    return [messages, queued, up, held, sent, errors]

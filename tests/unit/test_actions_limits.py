@@ -80,6 +80,16 @@ def test_an_update_or_end_never_seen_started_is_held_back():
     assert gate.decide("cam", "car", "e9", "end", now=0.0) == NOT_STARTED
 
 
+def test_a_route_without_starts_sends_its_updates_and_ends_spaced_by_the_interval_only():
+    # "The zone is clear again" for a sign: ends only. There is no start the device must have heard.
+    gate = RouteGate(min_interval_s=1.0, cooldown_s=10, sends_starts=False)
+    assert gate.decide("cam", "car", "e1", "end", now=0.0) == SENT
+    assert gate.decide("cam", "car", "e2", "end", now=0.5) == RATE_LIMITED
+    assert gate.decide("cam", "lobby", "e3", "end", now=0.5) == SENT
+    assert gate.decide("cam", "car", "e4", "update", now=1.0) == SENT
+    assert gate.decide("cam", "car", "e5", "end", now=2.0) == SENT  # no cooldown: that is about starts
+
+
 def test_zero_limits_send_everything():
     gate = RouteGate(min_interval_s=0, cooldown_s=0)
     decisions = [gate.decide("cam", "car", f"e{i}", phase, now=0.0) for i in range(5) for phase in ("start", "update", "end")]
