@@ -265,6 +265,7 @@ def _add_weights_commands(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gridsight.actions_cli import add_commands as add_actions_commands
     from gridsight.ml.cli import add_commands as add_lifecycle_commands
 
     parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_commands(sub)
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay, shadow-report
     _add_weights_commands(sub)
+    add_actions_commands(sub)  # actions test
     return parser
 
 
