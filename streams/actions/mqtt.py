@@ -56,6 +56,7 @@ class MqttSink(Sink):
         self._down_since: float | None = None  # monotonic time the current outage began; None: up or never tried
         self._down_reason = "not connected yet"
         self._ever_connected = False
+        self._session_up = False  # paho's thread only: the current socket got a successful CONNACK
         self._dropped_at_outage = 0
         self.connects = 0
 
@@ -91,6 +92,7 @@ class MqttSink(Sink):
             self._went_down(f"the broker refused the connection: {reason_code}")
             return
         self.connects += 1
+        self._session_up = True
         client.publish(self.availability_topic, b"online", qos=1, retain=True)
         with self._state_lock:
             self._dirty_states = set(self._states)
@@ -106,8 +108,14 @@ class MqttSink(Sink):
         self._wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not self._stop.is_set():
+        was_up, self._session_up = self._session_up, False
+        if self._stop.is_set():
+            return
+        if was_up:
             self._went_down(f"connection lost ({reason_code})")
+        elif self._down_since is None:
+            self._went_down(f"connection closed before the broker accepted it ({reason_code})")
+        # else: paho follows a refused CONNACK with on_disconnect too; the refusal stays the reason
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._went_down("unreachable (connection failed)")
@@ -119,7 +127,7 @@ class MqttSink(Sink):
             self._down_since = time.monotonic()
             self._dropped_at_outage = self.queue.dropped
             log.warning("edge actions: MQTT broker %s %s; messages wait in a queue of %d (%s, counted); "
-                        "reconnecting with backoff %.1f-%.0f s; the cameras keep analysing", self.address, reason,
+                        "reconnecting with backoff %g-%g s; the cameras keep analysing", self.address, reason,
                         self.queue.size, self.queue.policy, self.config.reconnect_min_s, self.config.reconnect_max_s)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
@@ -179,9 +187,13 @@ class MqttSink(Sink):
             self.finish(message, DROPPED, "the worker stopped before the broker acknowledged it")
         self._pending.clear()
         if self._connected.is_set():
-            self._client.publish(self.availability_topic, b"offline", qos=1, retain=True).wait_for_publish(1.0)
+            try:
+                self._client.publish(self.availability_topic, b"offline", qos=1, retain=True).wait_for_publish(1.0)
+            except (RuntimeError, ValueError):  # the connection dropped just now: the broker sends the will instead
+                pass
         self._client.disconnect()
         self._client.loop_stop()
+        self._connected.clear()  # on_disconnect ignores a stopping sink: not up any more, and a second stop is a no-op
 
     # -- what the runtime reads -------------------------------------------------------------
     @property

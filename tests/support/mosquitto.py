@@ -83,6 +83,9 @@ def mqtt_connack(host: str, port: int, timeout_s: float = 1.0) -> int | None:
 
 
 class MosquittoBroker:
+    """``users``: name -> password (anonymous clients refused); ``persistence``: sessions, subscriptions
+    and queued/retained messages survive stop(), kill() and start() (saved on every change)."""
+
     def __init__(self, workdir: Path, *, port: int | None = None, users: dict[str, str] | None = None,
                  persistence: bool = False) -> None:
         self.workdir = Path(workdir)
@@ -156,7 +159,9 @@ class MosquittoBroker:
         if os.geteuid() == 0:
             lines.append("user root")  # as root it would switch to user 'mosquitto', who cannot write workdir
         if self.persistence:
-            lines.append(f"persistence_location {self.workdir}/")
+            # saved after every change (a subscription, a retained or queued message), not every 30 min,
+            # so a SIGKILL loses nothing: a durable subscriber's session survives kill() + start()
+            lines += [f"persistence_location {self.workdir}/", "autosave_interval 1", "autosave_on_changes true"]
         if self.users:
             lines.append(f"password_file {self._write_password_file()}")
         self.conf_path.write_text("\n".join(lines) + "\n")
