@@ -5,7 +5,9 @@ One message at a time, in order: each attempt has ``timeout_s``; a connection er
 timeout, a 5xx, 408 or 429 is retried up to ``retries`` times with exponential backoff
 (streams.backoff), any other 4xx is final (the endpoint has said no; retrying will not
 change its mind). Signed like the API's webhooks (api.contract.signing) when the hook has a
-secret. The URL is logged without any user:password part; the secret never.
+secret. The URL is logged without any user:password part; the secret never. A user:password
+in the URL goes to the endpoint as HTTP basic auth, never inside the URL httpx is handed (and
+may log).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
+from api.contract.redact import redact_url
 from api.contract.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from streams.actions.queue import DELIVERED, FAILED, ActionMessage, BoundedQueue
 from streams.actions.sink import Sink
@@ -35,6 +38,16 @@ def display_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """(the URL without its user:password, basic auth from them); no user: (url, None)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    host = parts.netloc.rsplit("@", 1)[-1]
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare, httpx.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+
+
 class HookSink(Sink):
     kind = "hook"
 
@@ -45,6 +58,7 @@ class HookSink(Sink):
         self.hook_name = hook_name
         self.config = config
         self.url = display_url(config.url)
+        self._post_url, self._auth = split_credentials(config.url)
         self._client = client if client is not None else httpx.Client(timeout=config.timeout_s, follow_redirects=False)
         self._last_failure: str | None = None  # why the latest message failed; None: it went through
         self.attempts = 0
@@ -89,12 +103,12 @@ class HookSink(Sink):
             headers[TIMESTAMP_HEADER] = timestamp
             headers[SIGNATURE_HEADER] = sign(self.config.secret.get_secret_value(), timestamp, message.body)
         try:
-            response = self._client.post(self.config.url, content=message.body, headers=headers,
+            response = self._client.post(self._post_url, content=message.body, headers=headers, auth=self._auth,
                                          timeout=self.config.timeout_s)
         except httpx.TimeoutException:
             return f"no answer within {self.config.timeout_s:g} s", False
         except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {display_url(str(exc)) if '://' in str(exc) else exc}"[:300], False
+            return f"{type(exc).__name__}: {redact_url(str(exc))}"[:300], False
         if 200 <= response.status_code < 300:
             return None, False
         retry = response.status_code >= 500 or response.status_code in RETRIED_STATUSES
