@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas import CameraState, CameraStatusVersion, JsonInput, UtcDatetime
+from api.contract.wire import CAMERA_REGISTRATION_VERSION
+from api.schemas import CameraState, CameraStatusVersion, JsonInput, UtcDatetime, _reads_version
+from api.schemas_registry import ZonePublic, valid_polygon
 
 
 # Year 3000: keeps datetime.fromtimestamp away from OverflowError on absurd input.
@@ -89,6 +91,8 @@ class CameraPublic(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     registered: bool = Field(default=False, description="Registered by an admin (not only seen in status reports)")
+    config_worker: str | None = Field(default=None, description="Worker that last registered the camera from its config")
+    config_registered_at: UtcDatetime | None = Field(default=None, description="When that worker last registered it")
 
 
 class CameraDetail(CameraPublic):
@@ -98,3 +102,58 @@ class CameraDetail(CameraPublic):
 class CameraList(BaseModel):
     items: list[CameraPublic]
     total: int
+
+
+# -- registration from a worker's config (issue 17; the shape: api.contract.wire.CameraRegistration) --------
+CameraRegistrationVersion = _reads_version("camera registration", CAMERA_REGISTRATION_VERSION)
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # the worker config's identifiers
+
+
+class ZoneRegistrationIn(JsonInput):
+    model_config = ConfigDict(extra="forbid")
+    zone_id: str = Field(pattern=_ID, description="Zone id as in the worker config")
+    polygon: list[list[float]] = Field(min_length=3, max_length=256,
+                                       description="Normalised [x, y] points (0..1, origin top-left)")
+    kind: str = Field(default="any", min_length=1, max_length=32, pattern=r"^[a-z_]+$",
+                      description="The config's zone kind (what the zone covers)")
+    description: str | None = Field(default=None, max_length=256)
+    rules: list[str] = Field(default_factory=list, max_length=64, description="Ids of the rules watching the zone")
+
+    @field_validator("polygon")
+    @classmethod
+    def _poly(cls, value: list[list[float]]) -> list[list[float]]:
+        return valid_polygon(value)
+
+    @field_validator("rules")
+    @classmethod
+    def _rule_ids(cls, value: list[str]) -> list[str]:
+        if any(not isinstance(r, str) or not 1 <= len(r) <= 64 for r in value):
+            raise ValueError("rule ids are 1 to 64 characters")
+        return value
+
+
+class CameraRegistrationIn(JsonInput):
+    """A camera as its worker's config has it (CameraRegistration.to_dict() fits as is)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: CameraRegistrationVersion = 1
+    camera_id: str | None = Field(default=None, max_length=64, description="Optional; must match the path if sent")
+    worker: str = Field(min_length=1, max_length=64, description="The registering worker's name")
+    grid_cell: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=256)
+    latitude: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    longitude: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    zones: list[ZoneRegistrationIn] = Field(default_factory=list, max_length=64)
+
+    @field_validator("zones")
+    @classmethod
+    def _unique(cls, value: list[ZoneRegistrationIn]) -> list[ZoneRegistrationIn]:
+        ids = [z.zone_id for z in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("zone ids must be unique")
+        return value
+
+
+class CameraRegistrationResult(BaseModel):
+    camera: CameraPublic
+    zones: list[ZonePublic] = Field(description="The camera's zones as the API now holds them")

@@ -98,7 +98,7 @@ class CameraUpdate(JsonInput):
 Point = Annotated[list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]], Field(min_length=2, max_length=2)]
 
 
-def _valid_polygon(points: list[list[float]]) -> list[list[float]]:
+def valid_polygon(points: list[list[float]]) -> list[list[float]]:
     # The same geometry checks the worker's config loader runs (normalised, simple, non-degenerate).
     from inference.zones import ZoneGeometryError, validate_polygon
 
@@ -120,7 +120,7 @@ class ZoneCreate(JsonInput):
     @field_validator("polygon")
     @classmethod
     def _poly(cls, value: list[list[float]]) -> list[list[float]]:
-        return _valid_polygon(value)
+        return valid_polygon(value)
 
 
 class ZoneUpdate(JsonInput):
@@ -133,7 +133,7 @@ class ZoneUpdate(JsonInput):
     @field_validator("polygon")
     @classmethod
     def _poly(cls, value: list[list[float]] | None) -> list[list[float]] | None:
-        return None if value is None else _valid_polygon(value)
+        return None if value is None else valid_polygon(value)
 
 
 class ZonePublic(BaseModel):
@@ -142,6 +142,10 @@ class ZonePublic(BaseModel):
     name: str | None
     polygon: list[list[float]]
     grid_cell: str | None = Field(description="As registered (null: the camera's grid cell applies)")
+    origin: str = Field(default="dashboard", description="'config': as the worker's config file has it (a worker "
+                        "registered it; it follows the file); 'dashboard': made or edited in the API, which wins")
+    kind: str | None = Field(default=None, description="The worker config's zone kind (null: never registered)")
+    rules: list[str] | None = Field(default=None, description="Rules of the worker config watching it (null: unknown)")
 
 
 class WebhookCreate(JsonInput):

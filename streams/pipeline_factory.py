@@ -115,6 +115,7 @@ class PipelineFactory:
             on_rule_event=self._actions.fire if self._actions is not None else None,
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
+        pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)
         if self.config.shadows(camera_id):
             pipeline.shadow = self._shadow_runner(camera_id, camera)
         return pipeline

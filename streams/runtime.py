@@ -38,6 +38,7 @@ from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.pipeline import CameraPipeline
 from streams.sources.source import damaged_video
 from streams.sync.snapshots import SnapshotUploader
+from streams.sync.registration import CameraRegistrar
 from streams.sync.zones import ZoneSync
 
 log = logging.getLogger(__name__)
@@ -231,10 +232,11 @@ def worker_metrics(config: GridSightConfig) -> WorkerMetrics | None:
 
 
 def dashboard_services(config: GridSightConfig, client, pipelines: Callable[[], list]) -> list:
-    """Dashboard support: latest frames up, edited zones down (each off when its interval is 0),
-    for whichever cameras ``pipelines()`` returns at the moment."""
-    return [s for s in (SnapshotUploader.from_config(config, client, pipelines),
-                        ZoneSync.from_config(config, client, pipelines)) if s is not None]
+    """Dashboard support: each camera and its config's zones registered up (always), latest frames up,
+    edited zones down (each off when its interval is 0), for whichever cameras ``pipelines()`` returns."""
+    registrar = CameraRegistrar.from_config(config, client, pipelines)
+    zone_sync = ZoneSync.from_config(config, client, pipelines, on_config_zone_missing=registrar.invalidate)
+    return [s for s in (registrar, SnapshotUploader.from_config(config, client, pipelines), zone_sync) if s is not None]
 
 
 def _spool_metrics(metrics: WorkerMetrics | None, outbox: DurableOutbox, transport: str):

@@ -3,9 +3,10 @@
 Defined once, imported by both sides: the worker builds these shapes and the API
 reads them. Nothing else of :mod:`api` is imported by :mod:`streams`.
 
-Three shapes, each with a ``version`` the reader checks (:func:`check_version`):
+Four shapes, each with a ``version`` the reader checks (:func:`check_version`):
 :class:`WorkOrderReport` (a rule event filed as a work order), :class:`EventEnd`
-(the event is over) and :class:`CameraStatusEvent` (a camera's connection state).
+(the event is over), :class:`CameraStatusEvent` (a camera's connection state) and
+:class:`CameraRegistration` (what a worker's config says a camera is and watches).
 Stdlib only, so the worker pays nothing to import it.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 WORK_ORDER_VERSION = 1
 EVENT_END_VERSION = 1
 CAMERA_STATUS_VERSION = 1
+CAMERA_REGISTRATION_VERSION = 1
 
 
 class ContractError(ValueError):
@@ -240,3 +242,50 @@ class CameraStatusEvent:
             "details": dict(self.details),
             "last_frame_at": self.last_frame_at,
         }
+
+
+# -- camera registration (issue 17) ---------------------------------------------------------
+ZONE_ORIGIN_CONFIG = "config"  # as a worker's config file has it: the worker's file wins, re-registered on change
+ZONE_ORIGIN_DASHBOARD = "dashboard"  # created or edited in the API: the API wins, workers pull it (streams.sync.zones)
+ZONE_ORIGINS = (ZONE_ORIGIN_CONFIG, ZONE_ORIGIN_DASHBOARD)
+
+
+@dataclass(frozen=True)
+class ZoneRegistration:
+    """One zone of a worker's config: its polygon (normalised 0..1), kind and the rules watching it."""
+
+    zone_id: str
+    polygon: tuple[tuple[float, float], ...]
+    kind: str = "any"
+    description: str | None = None
+    rules: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"zone_id": self.zone_id, "polygon": [[float(x), float(y)] for x, y in self.polygon],
+                "kind": self.kind, "description": self.description, "rules": list(self.rules)}
+
+
+@dataclass(frozen=True)
+class CameraRegistration:
+    """``PUT /api/v1/cameras/{id}/registration``: a camera as the worker's config describes it.
+
+    Who wins (the API applies it, :mod:`api.crud.camera_registration`): the camera's grid cell,
+    address and position follow the config until an admin registers or edits the camera; a zone
+    follows the config while its origin is ``config`` and becomes the API's (``dashboard``) once
+    edited there. Deleting a zone on the dashboard gives it back to the config at the next
+    registration."""
+
+    camera_id: str
+    worker: str
+    zones: tuple[ZoneRegistration, ...]
+    grid_cell: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    version: int = CAMERA_REGISTRATION_VERSION
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "camera_id": self.camera_id, "worker": self.worker,
+                "grid_cell": self.grid_cell, "address": self.address,
+                "latitude": self.latitude, "longitude": self.longitude,
+                "zones": [z.to_dict() for z in self.zones]}

@@ -168,6 +168,8 @@ def to_public(camera: Camera) -> CameraPublic:
         latitude=camera.latitude,
         longitude=camera.longitude,
         registered=camera.registered_at is not None,
+        config_worker=camera.config_worker,
+        config_registered_at=_utc(camera.config_registered_at),
     )
 
 

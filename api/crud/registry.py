@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.contract.wire import ZONE_ORIGIN_DASHBOARD
 from api.db.models import Base, Camera, GridCell, Team, Webhook, Zone
 from api.schemas_registry import CameraCreate, GridCellCreate, TeamCreate, ZoneCreate
 
@@ -163,6 +164,9 @@ def update_zone(session: Session, camera_id: str, zone_id: str, changes: BaseMod
     zone = get_zone(session, camera_id, zone_id)
     _check_refs(session, grid_cell=getattr(changes, "grid_cell", None))
     _apply(zone, changes, ("polygon",))
+    if "polygon" in changes.model_fields_set:
+        # Issue 17: an edited polygon is the API's from now on; a worker's registration no longer moves it.
+        zone.origin = ZONE_ORIGIN_DASHBOARD
     session.commit()
     return zone
 

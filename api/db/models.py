@@ -171,6 +171,9 @@ class Camera(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     registered_at: Mapped[dt.datetime | None]
+    # Issue 17: the worker that last registered the camera from its config, and when.
+    config_worker: Mapped[str | None] = mapped_column(String(64))
+    config_registered_at: Mapped[dt.datetime | None]
 
 
 class CameraStatusRecord(Base):
@@ -264,6 +267,11 @@ class Zone(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     polygon: Mapped[list[list[float]]] = mapped_column(JSON)
     grid_cell: Mapped[str | None] = mapped_column(ForeignKey("grid_cells.code", ondelete="SET NULL"))
+    # Issue 17: 'config' (registered by a worker, follows its file) or 'dashboard' (made or edited in the API,
+    # which then wins); the config's zone kind and the rules watching the zone (null: never registered).
+    origin: Mapped[str] = mapped_column(String(16), default="dashboard", server_default="dashboard")
+    kind: Mapped[str | None] = mapped_column(String(32))
+    rules: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Webhook(Base):

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi import status as http
 
 from api.auth import Principal, Role
+from api.crud import camera_registration
 from api.crud import cameras as crud
 from api.crud import registry
 from api.deps import (AdminDep, ClockDep, PrincipalDep, ReaderDep, SessionDep, SettingsDep, WriterDep, WriteSessionDep,
                       require_role)
 from api.db.models import Camera, Zone
-from api.schemas_cameras import CameraDetail, CameraList, CameraStatusIn
+from api.schemas_cameras import (CameraDetail, CameraList, CameraRegistrationIn, CameraRegistrationResult,
+                                 CameraStatusIn)
 from api.schemas_registry import CameraCreate, CameraUpdate, ZoneCreate, ZonePublic, ZoneUpdate
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -135,7 +137,36 @@ def delete_camera(camera_id: CameraId, session: WriteSessionDep, _admin: AdminDe
 
 
 def _zone(z: Zone) -> ZonePublic:
-    return ZonePublic(camera_id=z.camera_id, zone_id=z.zone_id, name=z.name, polygon=z.polygon, grid_cell=z.grid_cell)
+    return ZonePublic(camera_id=z.camera_id, zone_id=z.zone_id, name=z.name, polygon=z.polygon, grid_cell=z.grid_cell,
+                      origin=z.origin or "dashboard", kind=z.kind, rules=None if z.rules is None else list(z.rules))
+
+
+@router.put(
+    "/{camera_id}/registration",
+    response_model=CameraRegistrationResult,
+    summary="Register a camera as a worker's config has it",
+    description=(
+        "Workers send each camera's grid cell, address, position and zones (polygon, kind, rules) at start-up "
+        "and when the config changes. The config wins until someone edits the thing in the API: a camera an "
+        "admin registered or changed keeps its grid cell, address and position; a zone whose polygon was "
+        "edited here (origin `dashboard`) keeps it, and workers pull it down; a zone still at origin `config` "
+        "follows the file, and is deleted when the file drops it. Role: worker (or admin)."
+    ),
+    responses={
+        401: {"description": "Bearer token missing or wrong"},
+        403: {"description": "Role is not worker or admin"},
+        422: {"description": "Invalid registration, or body camera_id differs from the path"},
+    },
+)
+def put_camera_registration(camera_id: CameraId, body: CameraRegistrationIn, session: WriteSessionDep,
+                            _writer: WriterDep, clock: ClockDep) -> CameraRegistrationResult:
+    if body.camera_id is not None and body.camera_id != camera_id:
+        raise HTTPException(
+            http.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"body camera_id {body.camera_id!r} does not match the path camera id {camera_id!r}",
+        )
+    camera, zones = camera_registration.register_from_config(session, camera_id, body, clock())
+    return CameraRegistrationResult(camera=crud.to_public(camera), zones=[_zone(z) for z in zones])
 
 
 def _zone_reader(principal: PrincipalDep) -> Principal:

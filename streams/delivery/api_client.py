@@ -29,6 +29,10 @@ class ApiClient:
     def put_camera_status(self, camera_id: str, status: dict) -> SendResult:
         return self._request("PUT", f"/api/v1/cameras/{camera_id}/status", status, {})
 
+    def put_camera_registration(self, camera_id: str, registration: dict) -> SendResult:
+        """The camera as this worker's config has it (streams.sync.registration)."""
+        return self._request("PUT", f"/api/v1/cameras/{quote(camera_id, safe='')}/registration", registration, {})
+
     def put_camera_snapshot(self, camera_id: str, jpeg: bytes) -> SendResult:
         """The camera's latest frame, for the dashboard (streams.sync.snapshots)."""
         try:

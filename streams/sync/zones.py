@@ -6,11 +6,16 @@ each camera's zones (``GET /api/v1/cameras/{id}/zones``). Zone ids are the
 same in the API and the worker config; a zone the API holds and a rule of
 this camera watches replaces that rule's polygon in place (the source keeps
 running, the rule keeps its state). Zones the API holds but no rule watches
-are ignored. The config file's polygons are the starting point; once the API
-has a zone its version wins, and if the API's zone is deleted the rule goes
-back to the config file's polygon. A polygon the worker cannot use (which the
-API's validation should already refuse) is logged and skipped, and when the
-API cannot be asked the current zones stay as they are."""
+are ignored. The config file's polygons are the starting point; once a zone
+was made or edited in the API (origin ``dashboard``) the API's version wins,
+and if the API's zone is deleted the rule goes back to the config file's
+polygon. A zone the API holds with origin ``config`` is this worker's file
+registered upwards (streams/sync/registration.py): the file's polygon stays, so
+a stale registration never moves a rule; when a zone of the file is missing in
+the API (deleted on the dashboard, or a fresh database) ``on_config_zone_missing``
+asks the registrar to register the camera again. A polygon the worker cannot use
+(which the API's validation should already refuse) is logged and skipped, and
+when the API cannot be asked the current zones stay as they are."""
 
 from __future__ import annotations
 
@@ -38,10 +43,12 @@ def same_polygon(a: np.ndarray, b) -> bool:
 
 
 class ZoneSync:
-    def __init__(self, client: ZoneClient, pipelines: Callable[[], Iterable], interval_s: float) -> None:
+    def __init__(self, client: ZoneClient, pipelines: Callable[[], Iterable], interval_s: float, *,
+                 on_config_zone_missing: Callable[[str], None] | None = None) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be > 0 (0 means: do not build a zone sync)")
         self._client = client
+        self._on_missing = on_config_zone_missing
         self._pipelines = pipelines
         self.interval_s = interval_s
         # Per pipeline object: the zones it started with (from the config file).
@@ -53,9 +60,12 @@ class ZoneSync:
         self._thread = threading.Thread(target=self._run, name="zone-sync", daemon=True)
 
     @classmethod
-    def from_config(cls, config, client: ZoneClient, pipelines: Callable[[], Iterable]) -> "ZoneSync | None":
+    def from_config(cls, config, client: ZoneClient, pipelines: Callable[[], Iterable], *,
+                    on_config_zone_missing: Callable[[str], None] | None = None) -> "ZoneSync | None":
         interval = getattr(config.worker, "zone_sync_interval_s", 0)
-        return cls(client, pipelines, interval) if interval and interval > 0 else None
+        if not interval or interval <= 0:
+            return None
+        return cls(client, pipelines, interval, on_config_zone_missing=on_config_zone_missing)
 
     def rebase(self, pipeline) -> None:
         """The pipeline's zones were rebuilt from new config (cluster mode: the Redis camera
@@ -91,10 +101,9 @@ class ZoneSync:
             return 0
         if self._failures.pop(camera_id, 0) >= WARN_AFTER_FAILURES:
             log.info("camera %s: zones readable from the API again", camera_id)
-        from_api = {}
-        for item in remote:
-            if isinstance(item, dict) and isinstance(item.get("zone_id"), str) and "polygon" in item:
-                from_api[item["zone_id"]] = item["polygon"]
+        from_api, listed = self._dashboard_zones(remote)
+        if self._on_missing is not None and set(in_use) - listed:
+            self._on_missing(camera_id)  # a zone of the file is not in the API: register the camera again
         changed = 0
         for zone_id, current in in_use.items():
             source = "from the API" if zone_id in from_api else "back to the config file's polygon"
@@ -119,6 +128,18 @@ class ZoneSync:
                 log.info("camera %s: zone %s updated %s (%d points; rules %s), without a restart",
                          camera_id, zone_id, source, len(zone.polygon), ", ".join(rules))
         return changed
+
+    @staticmethod
+    def _dashboard_zones(remote: list) -> tuple[dict, set[str]]:
+        """(the polygons the API wins for, every zone id it lists). A zone without an origin comes from an
+        API older than registration: made there, so the API's."""
+        from_api, listed = {}, set()
+        for item in remote:
+            if isinstance(item, dict) and isinstance(item.get("zone_id"), str) and "polygon" in item:
+                listed.add(item["zone_id"])
+                if item.get("origin", "dashboard") != "config":
+                    from_api[item["zone_id"]] = item["polygon"]
+        return from_api, listed
 
     def _run(self) -> None:
         # A first pass at once: zones edited while the worker was down apply from the start.
