@@ -16,24 +16,22 @@ queues the messages for it whoever reconnects first, so no test races a reconnec
 from __future__ import annotations
 
 import logging
-import threading
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
 from streams.actions import from_config
 from streams.actions.mqtt import CONNECT_GRACE_S
-from streams.actions.payload import EventFacts
 from streams.actions.queue import DELIVERED, DROPPED
 from streams.config.actions import ActionsConfig
 from tests.support.evidence_frames import BAG, T0, frame
-from tests.support.mosquitto import MosquittoBroker, Subscriber, requires_mosquitto
-from tests.support.procs import free_port, wait_until
+from tests.support.mosquitto import CallbackLog, MosquittoBroker, Subscriber, requires_mosquitto
+from tests.support.procs import REPO_ROOT, wait_until
 
 pytestmark = [pytest.mark.integration, requires_mosquitto]
 
@@ -175,6 +173,57 @@ def test_the_worker_availability_is_retained_online_then_offline(mosquitto, disp
     assert (offline.payload, offline.retain) == (b"offline", True)
 
 
+def test_a_restarted_broker_without_persistence_gets_the_state_and_availability_again(tmp_path, dispatchers):
+    """The retained topics never depend on the queue: the sink republishes them on every reconnect."""
+    broker = MosquittoBroker(tmp_path / "broker").start()  # no persistence: a restart forgets every retained message
+    try:
+        dispatcher = dispatchers(actions(broker.port))
+        up(dispatcher)
+        settled([fire(dispatcher, 1)[0]])
+        assert Subscriber.json(late_look(broker, STATE_TOPIC))["active"] is True
+        broker.kill()
+        down(dispatcher)
+        broker.start()
+        up(dispatcher)
+        state = late_look(broker, STATE_TOPIC)
+        assert state.retain and [e["event_id"] for e in Subscriber.json(state)["events"]] == ["cam-1/lift/car/1"]
+        assert late_look(broker, AVAILABILITY_TOPIC).payload == b"online"
+    finally:
+        broker.kill()
+
+
+WORKER_SCRIPT = """
+import sys, time
+from streams.actions import from_config
+from streams.config.actions import ActionsConfig
+dispatcher = from_config(ActionsConfig.model_validate_json(sys.argv[1]), sys.argv[2])
+dispatcher.start()
+deadline = time.monotonic() + 10
+while not dispatcher.mqtt.up and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("UP" if dispatcher.mqtt.up else f"NOT UP: {dispatcher.problem()}", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_worker_that_vanishes_is_marked_offline_by_its_will(mosquitto):
+    config = actions(mosquitto.port)
+    worker = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, config.model_dump_json(), "vanishing"],
+                              cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "UP"
+        topic = "gridsight/workers/vanishing"
+        with Subscriber(mosquitto.host, mosquitto.port, topics=(topic,)) as watcher:
+            watcher.wait_for(lambda m: m.payload == b"online", 5, "the worker online")
+            worker.kill()  # SIGKILL: no offline message of its own; the broker publishes the will
+            watcher.wait_for(lambda m: m.payload == b"offline", 10, "the will: offline")
+        assert late_look(mosquitto, topic).payload == b"offline"
+    finally:
+        worker.kill()
+        worker.wait(10)
+        worker.stdout.close()
+
+
 # ---- credentials ---------------------------------------------------------------------------------
 
 def test_right_credentials_deliver_and_a_wrong_password_is_a_one_line_refusal(tmp_path, dispatchers, caplog):
@@ -299,38 +348,6 @@ def test_each_outage_is_logged_once_and_its_end_once(tmp_path, dispatchers, capl
 
 
 # ---- what the sink relies on in paho-mqtt 2.x ----------------------------------------------------
-
-class CallbackLog:
-    """A bare paho client (as MqttSink builds it) recording which callbacks fire, in order."""
-
-    def __init__(self, port: int, password: str | None = None) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"pin-{port}-{password}", protocol=paho.MQTTv311)
-        if password is not None:
-            self.client.username_pw_set("gridsight", password)
-        self.client.reconnect_delay_set(0.1, 0.2)
-        self.client.on_connect = lambda c, u, flags, rc, props: self._add("connect", str(rc))
-        self.client.on_disconnect = lambda c, u, flags, rc, props: self._add("disconnect", str(rc))
-        self.client.on_connect_fail = lambda c, u: self._add("connect_fail", "")
-        self.client.connect_async("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _add(self, name: str, detail: str) -> None:
-        with self._lock:
-            self.calls.append((name, detail))
-
-    def names(self) -> list[str]:
-        with self._lock:
-            return [name for name, _ in self.calls]
-
-    def count(self, name: str) -> int:
-        return self.names().count(name)
-
-    def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
 
 def test_paho_calls_connect_fail_while_unreachable_and_disconnect_only_for_a_lost_or_refused_session(tmp_path):
     """MqttSink._went_down's bookkeeping assumes: an unreachable broker -> on_connect_fail for each try

@@ -288,3 +288,36 @@ class Subscriber:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class CallbackLog:
+    """A bare paho client (callback API v2, MQTT 3.1.1, as MqttSink builds it) recording which connection
+    callbacks fire, in order, as (name, reason): pins the paho semantics the sink relies on."""
+
+    def __init__(self, port: int, password: str | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"pin-{port}-{password}", protocol=paho.MQTTv311)
+        if password is not None:
+            self.client.username_pw_set("gridsight", password)
+        self.client.reconnect_delay_set(0.1, 0.2)
+        self.client.on_connect = lambda c, u, flags, rc, props: self._add("connect", str(rc))
+        self.client.on_disconnect = lambda c, u, flags, rc, props: self._add("disconnect", str(rc))
+        self.client.on_connect_fail = lambda c, u: self._add("connect_fail", "")
+        self.client.connect_async("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _add(self, name: str, detail: str) -> None:
+        with self._lock:
+            self.calls.append((name, detail))
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return [name for name, _ in self.calls]
+
+    def count(self, name: str) -> int:
+        return self.names().count(name)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
