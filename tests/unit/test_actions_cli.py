@@ -19,6 +19,7 @@ from api.contract.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from gridsight.actions_cli import box_in_zone
 from gridsight.cli import main
 from inference.zones import points_in_polygon
+from streams.config import check_model_labels, parse_config
 from tests.support.procs import free_port
 from tests.support.site_configs import REPO, SQUARE, site
 
@@ -210,6 +211,17 @@ def test_timeout_must_be_positive(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["actions", "test", "--config", "x.yaml", "--rule", "lift", "--timeout-s", "0"])
     assert exc.value.code == 2 and "must be more than 0" in capsys.readouterr().err
+
+
+def test_the_docs_example_is_a_valid_config():
+    text = (REPO / "docs" / "actions.md").read_text(encoding="utf-8")
+    raw = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    config = parse_config(raw, REPO / "configs" / "site.yaml")  # its relative paths as if it lay in configs/
+    check_model_labels(config)  # raises where a rule's labels cannot work with the model
+    routes = config.actions.routes
+    assert set(routes) == {"lift-warning", "fire-lane-sign", "loudspeaker"} and set(config.actions.hooks) == {"speaker"}
+    assert routes["loudspeaker"].matches("gate-3", "litter", "urgent", "start")
+    assert not routes["loudspeaker"].matches("lift-01", "lift", "emergency", "start")
 
 
 @pytest.mark.integration
