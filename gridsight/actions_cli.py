@@ -205,7 +205,7 @@ def send_sample(actions, worker_name: str, facts, timeout_s: float) -> tuple[lis
         lines = [_outcome_line(dispatcher, m, finished_at.get(id(m)), messages, timeout_s) for m in messages]
     finally:
         dispatcher.stop(flush_timeout_s=0.5)
-    return lines, bool(messages) and all(m.outcome in (DELIVERED, LOGGED) for m in messages)
+    return lines, bool(messages) and all(id(m) in finished_at and m.outcome in (DELIVERED, LOGGED) for m in messages)
 
 
 def _as_own_client(actions, worker_name: str):
@@ -242,20 +242,21 @@ def _outcome_line(dispatcher, message, finished_at: float | None, messages, time
     from streams.actions.queue import DELIVERED, FAILED, LOGGED
 
     sink = next(s for s in dispatcher.sinks if s.name == message.sink)
+    outcome = message.outcome if finished_at is not None else None  # one that came after the deadline is late
     if message.sink == "mqtt":
         label, where = f"mqtt  {message.target}", f"qos {message.qos}"
     else:
         label, where = f"hook {message.target}", getattr(sink, "url", "dry run")
-    if message.outcome == DELIVERED:
+    if outcome == DELIVERED:
         return f"{label}  delivered in {(finished_at - message.fired_at) * 1000:.0f} ms ({where})"
-    if message.outcome == LOGGED:
+    if outcome == LOGGED:
         return f"{label}  logged (dry run: not sent)"
-    if message.outcome == FAILED:
+    if outcome == FAILED:
         attempts = getattr(sink, "attempts", None)
         alone = sum(1 for m in messages if m.sink == message.sink) == 1
         return f"{label}  failed: {message.detail}" + (f" after {attempts} attempt(s)" if alone and attempts else "")
-    if message.outcome is not None:  # dropped
-        return f"{label}  {message.outcome}: {message.detail}"
+    if outcome is not None:  # dropped
+        return f"{label}  {outcome}: {message.detail}"
     why = sink.problem() or (f"not connected to the broker {sink.address}" if not sink.up and hasattr(sink, "address")
                              else f"no answer yet ({getattr(sink, 'attempts', 0)} attempt(s) so far)")
     return f"{label}  not delivered within {timeout_s:g} s: {why}"

@@ -20,6 +20,7 @@ from gridsight.actions_cli import box_in_zone
 from gridsight.cli import main
 from inference.zones import points_in_polygon
 from streams.config import check_model_labels, parse_config
+from tests.support.mosquitto import MosquittoBroker, Subscriber, requires_mosquitto
 from tests.support.procs import free_port
 from tests.support.site_configs import REPO, SQUARE, site
 
@@ -226,8 +227,6 @@ def test_the_docs_example_is_a_valid_config():
 
 @pytest.mark.integration
 def test_a_sample_reaches_a_real_broker_and_leaves_the_zone_state_alone(tmp_path, capsys, monkeypatch, mosquitto):
-    from tests.support.mosquitto import Subscriber
-
     monkeypatch.setenv("GRIDSIGHT_MQTT_PASSWORD", BROKER_PASSWORD)
     actions = {"mqtt": {"host": mosquitto.host, "port": mosquitto.port, "username": "lift-ctl", "client_id": "lift-gw"},
                "routes": {"lift-warning": {"rules": ["lift"], "mqtt": {}}}}
@@ -247,4 +246,20 @@ def test_a_sample_reaches_a_real_broker_and_leaves_the_zone_state_alone(tmp_path
     assert not [t for t in topics if t.startswith("gridsight/state/")]  # no lift is told its car is occupied
     assert "gridsight/workers/demo-worker" not in topics  # the real worker's availability is untouched
     assert "lift-gw-actions-test-" in mosquitto.log_text()  # its own client id: the worker keeps its session
+    assert BROKER_PASSWORD not in out + err
+
+
+@pytest.mark.integration
+@requires_mosquitto
+def test_a_broker_that_refuses_the_password_is_named_and_the_password_is_not(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GRIDSIGHT_MQTT_PASSWORD", BROKER_PASSWORD)  # the broker knows another one
+    with MosquittoBroker(tmp_path / "mosquitto", users={"lift-ctl": "the-right-one-Hq4"}) as broker:
+        actions = {"mqtt": {"host": broker.host, "port": broker.port, "username": "lift-ctl"},
+                   "routes": {"lift-warning": {"rules": ["lift"], "mqtt": {}}}}
+        # Past the sink's 3 s connect grace, so its /health reason (the refusal) is what is printed.
+        rc, out, err = run(capsys, write_config(tmp_path, actions), "--rule", "lift", "--timeout-s", "4")
+    assert rc == 1
+    [line] = result_lines(out)
+    assert line.startswith("mqtt  gridsight/events/street-01/car/lift  not delivered within 4 s: MQTT broker "
+                           f"{broker.host}:{broker.port} away for") and "refused the connection" in line, line
     assert BROKER_PASSWORD not in out + err
