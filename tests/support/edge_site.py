@@ -110,7 +110,7 @@ class EdgeSite:
 
     def __init__(self, workdir: Path, clip: Path, *, cameras=("lift-01",), loop: bool = False,
                  rule_overrides: dict | None = None, persistent: bool = False, api_env: dict | None = None,
-                 reconnect_min_s: float = 0.2) -> None:
+                 reconnect_min_s: float = 0.2, queue_size: int = 1000) -> None:
         self.workdir = Path(workdir)
         self.clip = clip
         self.cameras = tuple(cameras)
@@ -118,6 +118,7 @@ class EdgeSite:
         self.rule_overrides = rule_overrides
         self.persistent = persistent
         self.reconnect_min_s = reconnect_min_s
+        self.queue_size = queue_size
         self.api = ApiServer(self.workdir / "api", env=api_env)
         self.rtsp = RtspServer({f"/{cam}": clip for cam in self.cameras}, loop=loop)
         self.broker = MosquittoBroker(self.workdir / "broker", persistence=persistent)
@@ -152,7 +153,8 @@ class EdgeSite:
         workdir.mkdir(parents=True, exist_ok=True)
         urls = {cam: self.rtsp.url(f"/{cam}") for cam in self.cameras}
         config = worker_config(workdir, self.api.url, urls, self.broker, metrics_port=self.metrics_port,
-                               rule_overrides=self.rule_overrides, reconnect_min_s=self.reconnect_min_s)
+                               rule_overrides=self.rule_overrides, reconnect_min_s=self.reconnect_min_s,
+                               queue_size=self.queue_size)
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSIGHT_")}
         env["YOLO_OFFLINE"] = "1"
         return ChildProcess("worker", gridsight_argv("worker", "--config", str(config)), workdir / "worker.log", env=env)
