@@ -32,9 +32,10 @@ def from_config(actions: ActionsConfig, worker_name: str, *,
     wants_mqtt = actions.mqtt is not None and any(route.mqtt is not None for route in actions.routes.values())
     if actions.dry_run:
         mqtt: Sink | None = LogSink("mqtt", BoundedQueue(actions.mqtt.queue_size, actions.mqtt.drop_policy)) if wants_mqtt else None
-        hooks: dict[str, Sink] = {name: LogSink(f"hook:{name}", BoundedQueue(actions.hooks[name].queue_size,
-                                                                              actions.hooks[name].drop_policy))
-                                  for name in sorted(used_hooks)}
+        hooks: dict[str, Sink] = {
+            name: LogSink(f"hook:{name}", BoundedQueue(actions.hooks[name].queue_size, actions.hooks[name].drop_policy),
+                          config=actions.hooks[name])
+            for name in sorted(used_hooks)}
     else:
         mqtt = MqttSink(actions.mqtt, worker_name, observe_latency=observe_latency) if wants_mqtt else None
         hooks = {name: HookSink(name, actions.hooks[name], observe_latency=observe_latency) for name in sorted(used_hooks)}

@@ -93,9 +93,15 @@ class Sink:
 
 
 class LogSink(Sink):
-    """Dry run: every message is logged, one line each, and nothing is sent."""
+    """Dry run: every message is logged, one line each, and nothing is sent. ``config``: the
+    hook's config it stands in for, so the logged message is the one that would be sent
+    (the dispatcher reads its JPEG setting)."""
 
     kind = "dry_run"
+
+    def __init__(self, name: str, queue: BoundedQueue, *, config=None) -> None:
+        super().__init__(name, queue)
+        self.config = config
 
     def _run(self) -> None:
         while True:

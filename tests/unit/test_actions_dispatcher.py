@@ -300,3 +300,17 @@ def test_a_dry_run_logs_one_line_per_message_and_sends_nothing(caplog, http_endp
     assert any("dry run: logged, nothing sent" in r.getMessage() for r in caplog.records)
     assert CountingHandler.requests == []
     assert [s["logged"] for s in d.stats()["sinks"]] == [1, 2]
+
+
+def test_a_dry_run_logs_the_message_a_hook_with_a_jpeg_would_get(http_endpoint):
+    """The dry run stands in for the hook it replaces: its include_jpeg is honoured, so the logged size is real."""
+    hooks = {"speaker": {"url": http_endpoint, "include_jpeg": True, "jpeg_max_width": 320}}
+    routes = {"lift": {"rules": ["lift"], "hook": "speaker"}}
+    dry = from_config(ActionsConfig(dry_run=True, hooks=hooks, routes=routes), "w1")
+    wet = from_config(ActionsConfig(hooks=hooks, routes=routes), "w1")
+    dry_body = dry.dispatch(facts("start"))[0].body
+    wet_body = wet.dispatch(facts("start"))[0].body
+    assert "jpeg" in json.loads(dry_body) and "jpeg" in json.loads(wet_body)
+    assert abs(len(dry_body) - len(wet_body)) < 32  # the same message but for its sent_at
+    for d in (dry, wet):
+        d.stop(flush_timeout_s=0)
