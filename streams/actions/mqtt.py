@@ -56,6 +56,7 @@ class MqttSink(Sink):
         self._down_since: float | None = None  # monotonic time the current outage began; None: up or never tried
         self._down_reason = "not connected yet"
         self._ever_connected = False
+        self._refused = False  # the broker's last answer was a refusal (bad credentials, not authorised)
         self._session_up = False  # paho's thread only: the current socket got a successful CONNACK
         self._dropped_at_outage = 0
         self.connects = 0
@@ -89,8 +90,10 @@ class MqttSink(Sink):
     # -- paho's thread --------------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
+            self._refused = True  # reported at once: waiting out the start-up grace will not change its mind
             self._went_down(f"the broker refused the connection: {reason_code}")
             return
+        self._refused = False
         self.connects += 1
         self._session_up = True
         client.publish(self.availability_topic, b"online", qos=1, retain=True)
@@ -205,7 +208,7 @@ class MqttSink(Sink):
             return None
         since = self._down_since if self._down_since is not None else self._started_at
         away = time.monotonic() - since
-        if not self._ever_connected and time.monotonic() - self._started_at < CONNECT_GRACE_S:
+        if not self._ever_connected and not self._refused and time.monotonic() - self._started_at < CONNECT_GRACE_S:
             return None
         return (f"MQTT broker {self.address} away for {away:.0f} s ({self._down_reason}); {len(self.queue)} "
                 f"message(s) queued, {self.queue.dropped} dropped ({self.queue.policy})")
