@@ -205,6 +205,13 @@ def _did_you_mean(name: str, known) -> str:
     return f"; did you mean '{close[0]}'?" if close else f" (known: {sorted(known)})"
 
 
+def _tiers(route: RouteConfig, cameras: dict[str, "CameraConfig"]) -> str:
+    named = {ref.rpartition("/")[2] for ref in route.rules or ()}
+    tiers = sorted({f"{rule_id} {rule.priority}" for camera in cameras.values() for rule_id, rule in camera.rules.items()
+                    if not named or rule_id in named})
+    return ", ".join(tiers[:10]) or "none"
+
+
 def check_route_rules(actions: ActionsConfig, cameras: dict[str, "CameraConfig"]) -> None:
     """Every rule a route names exists on some camera (or on the camera it names); raises ValueError with the path."""
     every = {rule_id for camera in cameras.values() for rule_id in camera.rules}
@@ -223,3 +230,8 @@ def check_route_rules(actions: ActionsConfig, cameras: dict[str, "CameraConfig"]
             elif rule_id not in every:
                 raise ValueError(f"actions.routes.{name}.rules: rule '{rule_id}' matches no rule of any camera"
                                  f"{_did_you_mean(rule_id, every)}")
+        if cameras and not any(route.selects(camera_id, rule_id, rule.priority)
+                               for camera_id, camera in cameras.items() for rule_id, rule in camera.rules.items()):
+            raise ValueError(f"actions.routes.{name}: selects no rule of any camera, so it can never send "
+                             f"(rules {route.rules or 'any'}, priorities {route.priorities or 'any'}, cameras "
+                             f"{route.cameras or 'any'}; the rules' tiers: {_tiers(route, cameras)})")

@@ -84,6 +84,12 @@ def test_route_matching_by_rule_camera_rule_tier_camera_and_phase():
     ({"mqtt": {**BROKER, "drop_policy": "drop_all"}}, "actions.mqtt.drop_policy: Input should be 'drop_oldest' or 'drop_newest'"),
     ({"mqtt": {**BROKER, "qos": 1}}, "actions.mqtt.qos: unknown field"),
     ({"hooks": {"h": {"url": "ftp://x"}}}, "actions.hooks.h.url: String should match pattern"),
+    # Silence is a bug: a route whose filters together select no rule could never send.
+    ({"mqtt": BROKER, "routes": {"r": {"rules": ["lift"], "priorities": ["normal"], "mqtt": {}}}},
+     "actions.routes.r: selects no rule of any camera, so it can never send (rules ['lift'], priorities ['normal'], "
+     "cameras any; the rules' tiers: lift emergency)"),
+    ({"mqtt": BROKER, "routes": {"r": {"priorities": ["urgent"], "mqtt": {}}}},
+     "actions.routes.r: selects no rule of any camera"),
 ])
 def test_bad_sections_fail_with_their_field(actions, expected):
     assert expected in error_of(with_actions(actions))
