@@ -3,11 +3,12 @@ Admins write these; the routing of new orders reads them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import JsonInput, UtcDatetime
+from api.schemas_map import PolygonError, nullable_polygon_schema, validate_polygon
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
@@ -54,6 +55,22 @@ class GridCellCreate(JsonInput):
     community: Text64 | None = Field(default=None, description="Community (社区)")
     team_code: Code | None = Field(default=None, description="Team new orders in this cell go to")
     manager: Text64 | None = Field(default=None, description="Grid manager; the default assignee")
+    polygon: dict[str, Any] | None = Field(default=None, json_schema_extra=nullable_polygon_schema,
+                                           description="The cell's outline on the map (GeoJSON Polygon, WGS-84)")
+
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _outline(cls, value: Any) -> Any:
+        return _geo_polygon(value)
+
+
+def _geo_polygon(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return validate_polygon(value)
+    except PolygonError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class GridCellUpdate(JsonInput):
@@ -64,6 +81,13 @@ class GridCellUpdate(JsonInput):
     community: Text64 | None = None
     team_code: Code | None = None
     manager: Text64 | None = None
+    polygon: dict[str, Any] | None = Field(default=None, json_schema_extra=nullable_polygon_schema,
+                                           description="GeoJSON Polygon (WGS-84); null removes the outline")
+
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _outline(cls, value: Any) -> Any:
+        return _geo_polygon(value)
 
 
 class GridCellPublic(BaseModel):
@@ -74,6 +98,8 @@ class GridCellPublic(BaseModel):
     community: str | None
     team_code: str | None
     manager: str | None
+    polygon: dict[str, Any] | None = Field(default=None, json_schema_extra=nullable_polygon_schema,
+                                           description="Outline on the map (GeoJSON Polygon, WGS-84); null: none yet")
 
 
 class CameraCreate(JsonInput):

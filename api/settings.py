@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -87,6 +88,25 @@ def parse_tokens(value: Any) -> dict[str, TokenSpec]:
     if problems:
         raise ValueError("\n".join(problems))  # load_settings makes each line a problem of its own
     return tokens
+
+
+def check_tile_template(url: str) -> str:
+    """A tile URL template for Leaflet, or ValueError (the message never repeats the URL)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png")
+    if parts.username or parts.password:
+        raise ValueError("must not carry a user or password: every browser showing the map would see it")
+    if "{s}" in url:
+        raise ValueError("{s} (rotating subdomains) is not supported: name one host, the pages' CSP allows only it")
+    if any(ch in parts.netloc for ch in "{}*"):
+        raise ValueError("the host must be a plain name, without placeholders")
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        raise ValueError(f"needs the placeholders {{z}}, {{x}} and {{y}} (missing: {', '.join(missing)})")
+    if any(ch in url for ch in " \"'<>"):
+        raise ValueError("must not contain spaces, quotes or angle brackets")
+    return url
 
 
 class TierDeadlines(BaseModel):
@@ -220,6 +240,13 @@ class Settings(BaseSettings):
     sse_poll_s: float = Field(default=1.0, gt=0, le=60, description="How often the live feed looks for changes")
     baseline_warn_ratio: float = Field(default=0.8, gt=0, description="count >= mean * this: warning")
     baseline_alert_ratio: float = Field(default=1.0, gt=0, description="count > mean * this: alert")
+    # Issue 17: the district map draws cells and streets as vectors and needs no tiles; a centre with its
+    # own tile server names it here, and only then does the pages' CSP let images come from it.
+    map_tiles: str | None = Field(
+        default=None,
+        description="URL template of an intranet map tile server, e.g. http://tiles.intranet/{z}/{x}/{y}.png "
+        "(one host; {z}, {x} and {y} required). Unset: no tiles, nothing leaves the API's origin",
+    )
 
     @field_validator("api_token", mode="before")
     @classmethod
@@ -233,6 +260,23 @@ class Settings(BaseSettings):
     @classmethod
     def _tokens(cls, value: Any) -> Any:
         return parse_tokens(value)
+
+    @field_validator("map_tiles", mode="before")
+    @classmethod
+    def _tile_template(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a URL template such as http://tiles.intranet/{z}/{x}/{y}.png")
+        return check_tile_template(value.strip())
+
+    @property
+    def map_tiles_origin(self) -> str | None:
+        """scheme://host[:port] of the tile server, for the pages' CSP; None without one."""
+        if self.map_tiles is None:
+            return None
+        parts = urlsplit(self.map_tiles)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("working_hours", mode="before")
     @classmethod

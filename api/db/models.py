@@ -253,6 +253,8 @@ class GridCell(Base):
     community: Mapped[str | None] = mapped_column(String(64))
     team_code: Mapped[str | None] = mapped_column(ForeignKey("teams.code", ondelete="SET NULL"))
     manager: Mapped[str | None] = mapped_column(String(64))  # grid manager: the default assignee
+    # Issue 17: the outline on the district map, a GeoJSON Polygon in WGS-84 ([lon, lat]); null: not drawn.
+    polygon: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Zone(Base):

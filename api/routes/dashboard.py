@@ -36,18 +36,29 @@ CSP = (
     "form-action 'self'"
 )
 
+# Pages that draw the district map; with GRIDSIGHT_MAP_TILES set (and only then) they may load its images.
+MAP_PAGES = frozenset({"map", "live"})
+
+
+def csp_for(page: str, tiles_origin: str | None) -> str:
+    if page not in MAP_PAGES or not tiles_origin:
+        return CSP
+    return CSP.replace("img-src 'self' blob: data:;", f"img-src 'self' blob: data: {tiles_origin};")
+
+
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 PAGES = {
     "live": "live.html",
+    "map": "map.html",
     "orders": "orders.html",
     "order": "order.html",
     "stats": "stats.html",
     "cameras": "cameras.html",
     "zones": "zones.html",
 }
-NAV = [("live", "/dashboard", "nav.live"), ("orders", "/dashboard/orders", "nav.orders"),
+NAV = [("live", "/dashboard", "nav.live"), ("map", "/dashboard/map", "nav.map"), ("orders", "/dashboard/orders", "nav.orders"),
        ("stats", "/dashboard/stats", "nav.stats"), ("cameras", "/dashboard/cameras", "nav.cameras")]
 
 
@@ -73,6 +84,7 @@ def _render(request: Request, page: str, title_key: str, **extra: str) -> Respon
     query_lang = request.query_params.get("lang")
     lang = pick_language(query_lang, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     strings = STRINGS[lang]
+    settings = request.app.state.settings
     nav_section = "orders" if page == "order" else ("cameras" if page == "zones" else page)
     context = {
         "t": strings,
@@ -85,11 +97,12 @@ def _render(request: Request, page: str, title_key: str, **extra: str) -> Respon
         "static": STATIC_URL,
         "version": asset_version(),
         "strings_json": _strings_json(lang),
-        "utc_offset_min": int(request.app.state.settings.local_utc_offset.total_seconds() // 60),
+        "utc_offset_min": int(settings.local_utc_offset.total_seconds() // 60),
+        "map_tiles": settings.map_tiles or "",
         **extra,
     }
     response = templates.TemplateResponse(request, PAGES[page], context)
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = csp_for(page, settings.map_tiles_origin)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-cache"
@@ -106,6 +119,17 @@ def root() -> RedirectResponse:
 @router.get("/dashboard", response_class=HTMLResponse)
 def live_page(request: Request) -> Response:
     return _render(request, "live", "nav.live")
+
+
+@router.get("/dashboard/live", response_class=HTMLResponse)
+def big_screen_page(request: Request) -> Response:
+    """The live page under the name the wall's browser is pointed at (the same page as /dashboard)."""
+    return _render(request, "live", "nav.live")
+
+
+@router.get("/dashboard/map", response_class=HTMLResponse)
+def map_page(request: Request) -> Response:
+    return _render(request, "map", "nav.map")
 
 
 @router.get("/dashboard/orders", response_class=HTMLResponse)

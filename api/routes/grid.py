@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from api.crud import registry
-from api.deps import AdminDep, ReaderDep, SessionDep, WriteSessionDep
+from api.crud import district_map, registry, stats
+from api.deps import AdminDep, ClockDep, ReaderDep, SessionDep, SettingsDep, WriteSessionDep
 from api.db.models import GridCell, Team
+from api.schemas import InputDatetime
+from api.schemas_map import MapCells, MapOrders
 from api.schemas_registry import GridCellCreate, GridCellPublic, GridCellUpdate, TeamCreate, TeamPublic, TeamUpdate
+from api.schemas_workflow import BaselineUnit, Period
 
 router = APIRouter(tags=["grid"])
 CodePath = Annotated[str, Path(min_length=1, max_length=64, description="Code")]
@@ -27,7 +30,7 @@ def _team(t: Team) -> TeamPublic:
 
 def _cell(c: GridCell) -> GridCellPublic:
     return GridCellPublic(code=c.code, name=c.name, admin_area=c.admin_area, street=c.street,
-                          community=c.community, team_code=c.team_code, manager=c.manager)
+                          community=c.community, team_code=c.team_code, manager=c.manager, polygon=c.polygon)
 
 
 @router.get("/teams", response_model=list[TeamPublic], summary="List teams", description="Role: operator+.")
@@ -117,3 +120,46 @@ def delete_grid_cell(code: CodePath, session: WriteSessionDep, _admin: AdminDep)
         raise HTTPException(404, f"grid cell {code!r} not found")
     registry.delete(session, cell)
     return Response(status_code=204)
+
+
+# The district map (issue 17) ------------------------------------------------------------------
+
+@router.get(
+    "/map/cells", response_model=MapCells,
+    summary="Grid cells as GeoJSON features with their open orders and baseline level",
+    description=(
+        "A FeatureCollection: one feature per grid cell (geometry null for a cell without an outline), with its "
+        "open and overdue orders and its baseline for the period containing `at`: this period's orders against "
+        "the mean of the previous `history` periods, as `GET /stats/baselines?unit=grid_cell` (`alert`: above the "
+        "mean, the community is summoned; `warning`: near it). The seeds' rule is `period=month&history=36`. "
+        "Operators get only their grid cells. Role: operator+."
+    ),
+)
+def get_map_cells(
+    session: SessionDep, reader: ReaderDep, settings: SettingsDep, clock: ClockDep,
+    period: Period = Period.MONTH,
+    history: Annotated[int, Query(ge=1, le=400, description="Past periods in the mean")] = 36,
+    at: Annotated[InputDatetime | None, Query(description="Default: now")] = None,
+) -> MapCells:
+    now = clock()
+    when = at or now
+    query = stats.BaselineQuery(unit=BaselineUnit.GRID_CELL, period=period, history=history, at=when,
+                                warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
+                                grids=reader.grids)
+    try:
+        start, features = district_map.cells(session, stats.Calendar(settings.local_utc_offset), query, now)
+    except (OverflowError, ValueError):
+        raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
+    return MapCells(period=period, history=history, period_start=start, at=when,
+                    warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
+                    features=features)
+
+
+@router.get("/map/orders", response_model=MapOrders, summary="Open orders to mark on the map",
+            description="Orders not closed or rejected, newest detection first (`limit` of them; `total` counts "
+            "all). A marker goes at the order's latitude/longitude (its camera's), else at its grid cell. "
+            "Operators get only their grid cells. Role: operator+.")
+def get_map_orders(session: SessionDep, reader: ReaderDep, clock: ClockDep,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> MapOrders:
+    items, total = district_map.open_orders(session, reader, clock(), limit)
+    return MapOrders(items=items, total=total)

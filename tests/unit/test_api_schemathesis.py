@@ -14,7 +14,8 @@ the schemathesis docs advise for such rules; each one is a documented 4xx of its
 operation:
 
 * evidence must decode as the image or clip its ``content_type`` names (422);
-* a zone's polygon must be a simple polygon with area (422);
+* a zone's polygon must be a simple polygon with area, a grid cell's GeoJSON outline closed rings
+  with area (422);
 * registry references (``grid_cell``, ``team_code``) must name existing rows (422);
 * a webhook URL must point at a public host (422, see the webhook docs);
 * a camera status's body ``camera_id`` must be the path's (422);
@@ -50,6 +51,7 @@ from tests.support.orders import JPEG, MP4, PNG  # noqa: E402
 MAX_EXAMPLES = 8
 MEDIA = {"image/jpeg": JPEG, "image/png": PNG, "video/mp4": MP4}
 TRIANGLE = [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]
+CELL_RING = [[120.95, 31.38], [120.954, 31.38], [120.954, 31.384], [120.95, 31.38]]
 REFERENCES = ("grid_cell", "team_code")
 REGISTRY_PATHS = ("/api/v1/cameras", "/api/v1/grid-cells", "/api/v1/teams")
 
@@ -77,6 +79,8 @@ def _meet_content_rules(case) -> None:
                 item["data_b64"] = base64.b64encode(MEDIA[item["content_type"]]).decode("ascii")
         if isinstance(body.get("polygon"), list):
             body["polygon"] = [list(p) for p in TRIANGLE]
+        if isinstance(body.get("polygon"), dict):  # a grid cell's GeoJSON outline: closed, with area
+            body["polygon"] = {"type": "Polygon", "coordinates": [[list(p) for p in CELL_RING]]}
         if path.startswith(REGISTRY_PATHS):
             for field in REFERENCES:
                 if body.get(field) is not None:

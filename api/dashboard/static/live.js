@@ -1,5 +1,7 @@
-/* Live page (the big screen): new orders appear at the top as they are filed,
-   changed orders update in place; counters, overdue list and a 14-day trend. */
+/* Live page (the big screen, made for a 1920x1080 wall): new orders appear at the top
+   of the feed with their evidence thumbnail as they are filed, changed orders update in
+   place; the district map in the middle (cells by baseline, cameras, open orders, moved
+   by the same live feed); counters, overdue list, camera health and a 14-day trend. */
 (function () {
   "use strict";
   const GS = window.GS;
@@ -7,6 +9,31 @@
   const MAX_ITEMS = 60;
   const feed = $("feed");
   const orders = new Map(); // id -> {order, kind}
+  const thumbs = new Map(); // evidence url -> Promise of an object URL (kept while its order is in the feed)
+  const CAMERA_REFRESH_MS = 15000;
+
+  function snapshotUrl(order) {
+    const shot = (order.evidence || []).find((e) => e.kind === "snapshot") || (order.evidence || []).find((e) => /^image\//.test(e.content_type));
+    return shot ? shot.url : null;
+  }
+
+  /* The evidence frame, fetched once per order with the token and shown from an object URL. */
+  function thumbnail(order) {
+    const url = snapshotUrl(order);
+    if (!url) return h("div", { class: "feed-thumb none" });
+    const img = h("img", { class: "feed-thumb", alt: "", "data-evidence": url });
+    if (!thumbs.has(url)) thumbs.set(url, GS.authImage(url).catch(() => null));
+    thumbs.get(url).then((objectUrl) => { if (objectUrl) img.src = objectUrl; });
+    return img;
+  }
+
+  function dropThumb(order) {
+    const url = snapshotUrl(order);
+    if (url && thumbs.has(url)) {
+      thumbs.get(url).then((objectUrl) => { if (objectUrl) URL.revokeObjectURL(objectUrl); });
+      thumbs.delete(url);
+    }
+  }
 
   function card(order, kind) {
     const late = isOverdue(order);
@@ -16,6 +43,8 @@
       "data-order-id": order.id, "data-status": order.status, "data-overdue": late ? "1" : "0",
     },
     h("a", { href: orderUrl(order), class: "feed-link" },
+      thumbnail(order),
+      h("div", { class: "feed-body" },
       h("div", { class: "feed-top" },
         h("span", { class: "order-no" }, order.order_no),
         statusBadge(order.status), priorityBadge(order.priority),
@@ -24,7 +53,7 @@
       h("div", { class: "feed-cat" }, order.category_name, " ", h("small", {}, order.category_code)),
       h("div", { class: "feed-meta" }, place),
       h("div", { class: "feed-time" }, fmtTime(order.detected_at), " · ",
-        h("span", { class: "deadline" + (late ? " late" : "") }, deadlineText(order)))));
+        h("span", { class: "deadline" + (late ? " late" : "") }, deadlineText(order))))));
   }
 
   function render(id, flash, atEnd) {
@@ -47,6 +76,8 @@
     render(order.id, flash, atEnd);
     while (feed.children.length > MAX_ITEMS) {
       const last = feed.lastElementChild;
+      const gone = orders.get(Number(last.dataset.orderId));
+      if (gone) dropThumb(gone.order);
       orders.delete(Number(last.dataset.orderId));
       last.remove();
     }
@@ -91,17 +122,43 @@
     } catch (err) { /* idem */ }
   }
 
+  /* Camera health: each camera's state and its newest frame's time (states are not on the feed: polled). */
+  function showCameras(items) {
+    const list = GS.clear($("camera-health"));
+    const online = items.filter((c) => c.state === "online").length;
+    for (const cam of items) {
+      const state = cam.state || "unknown";
+      list.appendChild(h("li", { class: "camera-row state-" + state, "data-camera-id": cam.camera_id, "data-state": state },
+        h("a", { href: "/dashboard/cameras" }, h("strong", {}, cam.name || cam.camera_id), " ",
+          h("span", { class: "badge cam-" + state }, T("camstate." + state)), " ",
+          h("small", {}, cam.last_seen_at ? T("live.cameras.seen", { time: fmtTime(cam.last_seen_at) }) : (cam.reason || "")))));
+    }
+    $("cameras-summary").textContent = items.length ? T("live.cameras.summary", { online, total: items.length }) : "";
+    show($("cameras-empty"), items.length === 0);
+  }
+
+  async function loadCameras() {
+    try { showCameras((await api("cameras")).items); } catch (err) { /* idem */ }
+  }
+
+  const periodSelect = $("live-map-period");
+  const map = new GS.DistrictMap($("live-map"), { period: periodSelect.value });
+  periodSelect.addEventListener("change", () => map.setPeriod(periodSelect.value));
+  map.start();
+
   const refreshSide = GS.debounce(() => { loadSummary(); loadOverdue(); loadTrend(); }, 800);
 
   new GS.LiveFeed({
     state: GS.feedStateLabel($("feed-state")),
     ready: (connection) => {
       if (connection === 1) loadRecent();  // later connections resume with Last-Event-ID
+      else map.loadOrders();
       refreshSide();
     },
     message: (event, payload) => {
       if (!payload || !payload.work_order) return;
       upsert(payload.work_order, event === "order.created" ? "new" : "changed", true);
+      map.handle(event, payload);
       refreshSide();
     },
   }).start();
@@ -109,5 +166,6 @@
   // Deadlines move with the clock: re-draw countdowns and overdue marks every 30 s.
   setInterval(() => { for (const id of orders.keys()) render(id, false); }, 30000);
   setInterval(refreshSide, 60000);
-  loadSummary(); loadOverdue(); loadTrend();
+  setInterval(loadCameras, CAMERA_REFRESH_MS);
+  loadSummary(); loadOverdue(); loadTrend(); loadCameras();
 })();
