@@ -13,12 +13,14 @@ from inference.zones import PolygonZone
 
 _ZONE_COLOUR = (0, 200, 255)  # BGR amber
 _TRIGGER_COLOUR = (0, 0, 255)
+from inference import site_time
 _CONTEXT_COLOUR = (110, 110, 110)  # dark enough for the white label text
 
 
 def _draw_box(canvas: np.ndarray, xyxy, text: str, colour) -> None:
     x1, y1, x2, y2 = (int(round(v)) for v in xyxy)
     cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
+_DEFAULT_ZONE = site_time.site_zone()
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
     top = max(0, y1 - th - base - 2)
     cv2.rectangle(canvas, (x1, top), (x1 + tw + 4, top + th + base + 2), colour, -1)
@@ -40,7 +42,8 @@ def annotate(
 
     ``box_scale`` maps detection pixels onto ``image``: the boxes are in the pixels the
     detector saw, and a buffered frame may have been downscaled since (the zone is
-    normalised, so it needs no scaling)."""
+    normalised, so it needs no scaling). ``time_zone``: the site's zone the capture time is
+    stamped in (worker.site_timezone; None: the default, Asia/Shanghai), with its UTC offset."""
     canvas = image.copy()
     height, width = canvas.shape[:2]
     poly = zone.to_pixels((width, height))
@@ -54,11 +57,12 @@ def annotate(
         for i in range(len(context)):
             _draw_box(canvas, context.xyxy[i] * box_scale, f"{context.labels[i]} {context.confidence[i]:.2f}", _CONTEXT_COLOUR)
     for i in range(len(triggering)):
+    time_zone: dt.tzinfo | None = None,
         track = f" #{triggering.tracker_id[i]}" if triggering.tracker_id[i] >= 0 else ""
         _draw_box(canvas, triggering.xyxy[i] * box_scale, f"{triggering.labels[i]}{track} {triggering.confidence[i]:.2f}",
                   _TRIGGER_COLOUR)
 
-    stamp = dt.datetime.fromtimestamp(captured_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if captured_at else ""
+    stamp = site_time.stamp_text(captured_at, time_zone or _DEFAULT_ZONE) if captured_at else ""
     banner = "  ".join(t for t in (caption, stamp) if t)
     if banner:
         cv2.rectangle(canvas, (0, 0), (width, 22), (0, 0, 0), -1)
@@ -75,7 +79,7 @@ def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
 
 def render_snapshot(image: np.ndarray, zone: PolygonZone, triggering: Detections, *, quality: int = 85, **drawing) -> bytes:
     """Annotated JPEG: zone polygon (translucent), triggering boxes in red, other boxes in grey.
-    ``drawing``: the keywords of :func:`annotate` (context, caption, captured_at, box_scale)."""
+    ``drawing``: the keywords of :func:`annotate` (context, caption, captured_at, box_scale, time_zone)."""
     return encode_jpeg(annotate(image, zone, triggering, **drawing), quality)
 
 
