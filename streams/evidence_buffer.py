@@ -16,6 +16,7 @@ so it holds no locks.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections import deque
@@ -25,6 +26,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
+from inference import site_time
 from inference.detections import Detections
 from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapshot
 from inference.zones import PolygonZone
@@ -63,6 +65,7 @@ class EvidenceSettings:
     clip_long_side: int = 640
     clip_crf: int = 28
     max_clip_bytes: int = 600_000  # "a few hundred KB"; far under the API's 8 MiB per file
+    site_zone: dt.tzinfo = field(default_factory=site_time.site_zone)  # the stamps' clock (worker.site_timezone)
 
     def __post_init__(self) -> None:
         if min(self.pre_s, self.post_s, self.history_s, self.before_lead_s, self.stall_s) < 0:
@@ -222,7 +225,7 @@ class EvidenceRecorder:
         in_event, others = _split(tracked, highlight)
         actors = in_event[~np.isin(in_event.tracker_id, list(event.track_ids))]  # drawn red beside the objects
         snapshot = render_snapshot(frame.image, zone, Detections.merge([event.detections, actors]), context=others,
-                                   caption=caption, captured_at=frame.captured_at)
+                                   caption=caption, captured_at=frame.captured_at, time_zone=self.settings.site_zone)
         pending = _Pending(
             event=event, zone=zone, caption=caption, highlight=highlight,
             deadline=frame.captured_at + self.settings.post_s, opened_wall=self._wall_clock(),
@@ -269,7 +272,7 @@ class EvidenceRecorder:
                      event.event_id, chosen.captured_at - target)
         mine, others = _split(chosen.tracked, highlight)
         return render_snapshot(chosen.image(), zone, mine, context=others, caption=f"{caption} / before",
-                               captured_at=chosen.captured_at, box_scale=chosen.scale)
+                               captured_at=chosen.captured_at, box_scale=chosen.scale, time_zone=self.settings.site_zone)
 
     def _close(self, pending: _Pending, *, post_window_seen: bool) -> EventEvidence:
         self._pending.pop(pending.event.event_id, None)
@@ -280,7 +283,7 @@ class EvidenceRecorder:
             frame, tracked = pending.last
             mine, others = _split(tracked, pending.highlight)
             after = render_snapshot(frame.image, pending.zone, mine, context=others, caption=f"{pending.caption} / after",
-                                    captured_at=frame.captured_at)
+                                    captured_at=frame.captured_at, time_zone=self.settings.site_zone)
             items.append(EvidenceItem("after", JPEG, after))
         clip = None
         if len(pending.frames) >= 2:
@@ -313,11 +316,11 @@ class EvidenceRecorder:
                     pending.event.event_id, self.settings.max_clip_bytes, *size)
         return None
 
-    @staticmethod
-    def _clip_frame(frame: BufferedFrame, decoded: np.ndarray | None, size: tuple[int, int], pending: _Pending) -> np.ndarray:
+    def _clip_frame(self, frame: BufferedFrame, decoded: np.ndarray | None, size: tuple[int, int], pending: _Pending) -> np.ndarray:
         image = decoded if decoded is not None else frame.image()
         resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         mine, others = _split(frame.tracked, pending.highlight)
         # Drawn after resizing, so boxes and text stay sharp at the clip's size.
         return annotate(resized, pending.zone, mine, context=others, caption=pending.caption,
-                        captured_at=frame.captured_at, box_scale=frame.scale * size[0] / image.shape[1])
+                        captured_at=frame.captured_at, box_scale=frame.scale * size[0] / image.shape[1],
+                        time_zone=self.settings.site_zone)

@@ -341,6 +341,7 @@ class CameraPipeline:
             context=tracked,
             caption=f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended",
             captured_at=frame.captured_at,
+            time_zone=self._evidence.settings.site_zone,
         )
         self.submit_event_end(event.idempotency_key(), event_end_payload(event, snapshot_jpeg=snapshot))
 

@@ -16,6 +16,7 @@ from streams.batching import BatchingDetector, resolve_device
 from streams.sources.buffer import DropPolicy
 from api.contract.wire import CameraStatusEvent
 from streams.metrics import WorkerMetrics
+from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.pipeline import CameraPipeline, SharedDetector
 from streams.rule_factory import build_rules
 from streams.shadow import ShadowLog, ShadowRunner
@@ -113,6 +114,7 @@ class PipelineFactory:
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
             governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
             on_rule_event=self._actions.fire if self._actions is not None else None,
+            evidence=EvidenceRecorder(EvidenceSettings(site_zone=self.config.worker.zone)),  # stamps on the site's clock
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
         pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)

@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from inference.site_time import DEFAULT_SITE_TIMEZONE as DEFAULT_TIMEZONE  # one default for the whole site
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -12,6 +11,7 @@ from inference.labels import CANONICAL_LABELS
 from inference.rates import MinRate, rule_min_fps
 from inference.rules.presets import ZONE_KINDS, get_preset
 from inference.rules.schedule import DEFAULT_TIMEZONE
+from inference.site_time import check_zone_name
 from inference.zones import ZoneGeometryError, validate_polygon
 from streams.config.base import Identifier, Strict
 from streams.config.rules import RuleConfig
@@ -126,7 +126,8 @@ class CameraConfig(Strict):
     grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
     address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
     timezone: str = Field(
-        default=DEFAULT_TIMEZONE, min_length=1, max_length=64, description="IANA timezone rule schedules are read in",
+        default=DEFAULT_TIMEZONE, min_length=1, max_length=64,
+        description="IANA timezone rule schedules are read in; absent: worker.site_timezone (docs/time.md)",
     )
     source: SourceConfig = Field(default_factory=SourceConfig, description="Connection behaviour")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
@@ -136,11 +137,7 @@ class CameraConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, timezone: str) -> str:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {timezone!r} (an IANA name such as Asia/Shanghai)") from None
-        return timezone
+        return check_zone_name(timezone)  # one line, with a close match
 
     @model_validator(mode="after")
     def _rules_name_zones(self) -> "CameraConfig":

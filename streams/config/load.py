@@ -53,7 +53,8 @@ def parse_camera(camera_id: str, raw: object, config: GridSightConfig, provided:
     against this worker's models, with the same checks as the file."""
     try:
         camera = GridSightConfig.model_validate(
-            {"models": {k: m.model_dump() for k, m in config.models.items()}, "cameras": {camera_id: raw}}
+            {"models": {k: m.model_dump() for k, m in config.models.items()}, "cameras": {camera_id: raw},
+             "worker": {"site_timezone": config.worker.site_timezone}}  # the camera's default timezone
         ).cameras[camera_id]
     except ValidationError as exc:
         raise ConfigError(_format_errors(Path(f"<camera {camera_id}>"), exc)) from None
@@ -118,6 +119,7 @@ def apply_env(raw: object, env: Mapping[str, str]) -> object:
         return raw
     raw = dict(raw)
     for var, path in ENV_OVERRIDES.items():
+    "GRIDSIGHT_SITE_TIMEZONE": ("worker", "site_timezone"),  # the API reads the same variable (docs/time.md)
         value = env.get(var, "").strip()
         if value:
             raw = _set_nested(raw, path, value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from inference.site_time import zone_problem
 from streams.config.actions import ActionsConfig, check_route_rules
 from streams.config.base import Identifier, Strict
 from streams.config.camera import CameraConfig, ModelConfig
@@ -36,6 +37,19 @@ class GridSightConfig(Strict):
         if isinstance(raw, dict) and raw.get("redis") is not None and "cameras" not in raw:
             raw = {**raw, "cameras": {}}
         return raw
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cameras_follow_site_zone(cls, raw):
+        # One site time zone (issue 17): a camera that names no timezone reads its rule schedules on
+        # worker.site_timezone. An unknown site zone is reported once, on worker.site_timezone.
+        worker = raw.get("worker") if isinstance(raw, dict) else None
+        zone = worker.get("site_timezone") if isinstance(worker, dict) else None
+        cameras = raw.get("cameras") if isinstance(raw, dict) else None
+        if not isinstance(zone, str) or not isinstance(cameras, dict) or zone_problem(zone) is not None:
+            return raw
+        return {**raw, "cameras": {cid: {**cam, "timezone": zone} if isinstance(cam, dict) and "timezone" not in cam
+                                   else cam for cid, cam in cameras.items()}}
 
     @model_validator(mode="after")
     def _cameras_name_models(self) -> "GridSightConfig":

@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from zoneinfo import ZoneInfo
 
+from pydantic import Field, field_validator, model_validator
+
+from inference.site_time import DEFAULT_SITE_TIMEZONE, check_zone_name, site_zone
 from streams.config.base import Identifier, Strict
 
 
@@ -34,11 +37,26 @@ class WorkerConfig(Strict):
         description="Serve Prometheus /metrics and /health on this port (0: any free port, logged); None: off",
     )
     metrics_host: str = Field(default="0.0.0.0", min_length=1, max_length=255, description="Address the metrics server binds")
+    site_timezone: str = Field(
+        default=DEFAULT_SITE_TIMEZONE, min_length=1, max_length=64,
+        description="IANA time zone of the site (the API's GRIDSIGHT_SITE_TIMEZONE, the same name): evidence stamps, "
+                    "log lines and each camera's rule schedules unless the camera names its own (docs/time.md)",
+    )
     shed_min_fps: float | None = Field(
         default=None, gt=0, le=60,
         description="Lowest analysis fps a camera is shed to when inference cannot keep up (restored as it recovers); "
                     "absent: each camera's rules' minimum rate. Never below that minimum: a value under it is refused",
     )
+
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return check_zone_name(name)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return site_zone(self.site_timezone)
 
 
 class RedisConfig(Strict):

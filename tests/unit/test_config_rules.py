@@ -100,7 +100,7 @@ def test_bad_rule_config_names_the_problem(rules, zones, expected):
 
 
 def test_unknown_timezone_fails():
-    with pytest.raises(ConfigError, match=r"street-01\.timezone: unknown timezone 'Asia/Beijing'"):
+    with pytest.raises(ConfigError, match=r"street-01\.timezone: unknown time zone 'Asia/Beijing'"):
         camera(site({"r": LIFT}, timezone="Asia/Beijing"))
 
 
