@@ -10,6 +10,7 @@ import datetime as dt
 
 from api.schemas import Priority
 from api.settings import Settings
+from inference import site_time
 
 _MAX_DAYS_SCANNED = 3660  # a calendar with no working day at all must not loop forever
 
@@ -22,24 +23,27 @@ def deadline(start: dt.datetime, priority: Priority, category_code: str | None, 
 
 
 def add_working_time(start: dt.datetime, duration: dt.timedelta, settings: Settings) -> dt.datetime:
-    """``start`` plus ``duration`` of working time, in the centre's local calendar."""
+    """``start`` plus ``duration`` of working time, in the site's local calendar
+    (``settings.site_zone``). Opening and closing times are read on each day's own
+    offset, and the hours available are counted in real (UTC) time, so a day on
+    which daylight saving changes is neither an hour too long nor too short."""
     assert settings.working_hours is not None
     open_t, close_t = settings.working_hours
     if close_t <= open_t:
         return start + duration  # a nonsensical calendar degrades to the wall clock
-    offset = settings.local_utc_offset
-    local = start.astimezone(dt.timezone.utc).replace(tzinfo=None) + offset
+    zone = settings.site_zone
+    now = start.astimezone(dt.timezone.utc)
     remaining = duration
     for _ in range(_MAX_DAYS_SCANNED):
-        day = local.date()
+        day = site_time.local_day(now, zone)
         if day.isoweekday() in settings.working_days:
-            opens = dt.datetime.combine(day, open_t)
-            closes = dt.datetime.combine(day, close_t)
-            begin = max(local, opens)
+            opens = site_time.from_local(dt.datetime.combine(day, open_t), zone)
+            closes = site_time.from_local(dt.datetime.combine(day, close_t), zone)
+            begin = max(now, opens)
             if begin < closes:
                 available = closes - begin
                 if remaining <= available:
-                    return (begin + remaining - offset).replace(tzinfo=dt.timezone.utc)
+                    return begin + remaining
                 remaining -= available
-        local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+        now = site_time.from_local(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), zone)
     return start + duration

@@ -18,11 +18,13 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from api.contract.wire import Priority
+from inference.site_time import DEFAULT_SITE_TIMEZONE, check_zone_name, site_zone
 
 
 class TokenSpec(BaseModel):
@@ -181,9 +183,16 @@ class Settings(BaseSettings):
         "then count only working time (emergencies always run on the wall clock)",
     )
     working_days: list[int] = Field(default=[1, 2, 3, 4, 5], description="ISO weekdays that are working days")
-    # China Standard Time has no DST, so a fixed offset is exact and needs no tz database.
-    local_utc_offset: dt.timedelta = Field(
-        default=dt.timedelta(hours=8), description="Offset of the operations centre's local time (order-number dates)"
+    # Issue 17 (one site time zone): docs/time.md. The worker reads the same name (worker.site_timezone,
+    # or this variable); zoneinfo per timestamp, so a zone with daylight saving is right on both sides.
+    site_timezone: str = Field(
+        default=DEFAULT_SITE_TIMEZONE, max_length=64,
+        description="IANA time zone of the site, e.g. Asia/Shanghai or Europe/Berlin: order-number dates, day/week/"
+        "month buckets, working hours, log lines and the pages' times (the API's JSON stays UTC)",
+    )
+    local_utc_offset: str | None = Field(
+        default=None, description="Removed (issue 17): a fixed offset cannot follow daylight saving; a value is refused "
+        "with a line naming GRIDSIGHT_SITE_TIMEZONE", exclude=True,
     )
     order_no_prefix: str = Field(default="GS", pattern=r"^[A-Z]{1,8}$")
     camera_history_size: int = Field(default=20, ge=1, le=1000, description="Status events kept per camera")
@@ -277,6 +286,26 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(self.map_tiles)
         return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("site_timezone", mode="before")
+    @classmethod
+    def _known_zone(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return DEFAULT_SITE_TIMEZONE  # GRIDSIGHT_SITE_TIMEZONE= (set but empty): the default
+        return check_zone_name(value.strip() if isinstance(value, str) else value)
+
+    @field_validator("local_utc_offset", mode="before")
+    @classmethod
+    def _offset_removed(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        raise ValueError("is no longer read (a fixed offset cannot follow daylight saving): unset it and set "
+                         "GRIDSIGHT_SITE_TIMEZONE to the site's IANA time zone, e.g. Asia/Shanghai (the default)")
+
+    @property
+    def site_zone(self) -> ZoneInfo:
+        """The site's time zone (docs/time.md)."""
+        return site_zone(self.site_timezone)
 
     @field_validator("working_hours", mode="before")
     @classmethod

@@ -25,17 +25,21 @@ from api.db.models import WorkOrder
 from api.schemas import WorkOrderStatus
 from api.schemas_workflow import BaselineItem, BaselineLevel, BaselineUnit, Period
 from api.workflow import TERMINAL
+from inference import site_time
 
 
 @dataclass(frozen=True)
 class Calendar:
-    offset: dt.timedelta  # local time = UTC + offset
+    """The site's wall clock (``Settings.site_zone``): periods are counted in naive local
+    time and converted per timestamp, so a day with a DST change is 23 or 25 hours long."""
+
+    zone: dt.tzinfo
 
     def local(self, at: dt.datetime) -> dt.datetime:
-        return at.astimezone(dt.timezone.utc).replace(tzinfo=None) + self.offset
+        return site_time.local_naive(at, self.zone)
 
     def to_utc(self, local: dt.datetime) -> dt.datetime:
-        return (local - self.offset).replace(tzinfo=dt.timezone.utc)
+        return site_time.from_local(local, self.zone)
 
 
 def period_start(local: dt.datetime, period: Period) -> dt.datetime:

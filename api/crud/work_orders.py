@@ -51,6 +51,7 @@ from api.evidence import DecodedEvidence, EvidenceStore
 from api.db.models import Evidence, OrderEvent, WorkOrder, utcnow
 from api.schemas import Priority, WorkOrderCreate, WorkOrderStatus
 from api.settings import Settings
+from inference import site_time
 
 
 class IdempotencyConflict(Exception):
@@ -170,7 +171,7 @@ def _after_lost_race(session: Session, key: str, digest: str, exc: IntegrityErro
 
 
 def order_number(settings: Settings, order_id: int, created_at: dt.datetime) -> str:
-    local_day = (created_at + settings.local_utc_offset).date()
+    local_day = site_time.local_day(created_at, settings.site_zone)  # the site's date (docs/time.md)
     return f"{settings.order_no_prefix}-{local_day:%Y%m%d}-{order_id:06d}"
 
 

@@ -97,7 +97,7 @@ def _render(request: Request, page: str, title_key: str, **extra: str) -> Respon
         "static": STATIC_URL,
         "version": asset_version(),
         "strings_json": _strings_json(lang),
-        "utc_offset_min": int(settings.local_utc_offset.total_seconds() // 60),
+        "site_timezone": settings.site_timezone,  # core.js shows every time in the site's zone (docs/time.md)
         "map_tiles": settings.map_tiles or "",
         **extra,
     }

@@ -147,7 +147,7 @@ def get_map_cells(
                                 warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                                 grids=reader.grids)
     try:
-        start, features = district_map.cells(session, stats.Calendar(settings.local_utc_offset), query, now)
+        start, features = district_map.cells(session, stats.Calendar(settings.site_zone), query, now)
     except (OverflowError, ValueError):
         raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
     return MapCells(period=period, history=history, period_start=start, at=when,

@@ -50,7 +50,7 @@ def get_baselines(
                                 warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                                 grids=reader.grids)
     try:
-        start, items = stats.baselines(session, stats.Calendar(settings.local_utc_offset), query)
+        start, items = stats.baselines(session, stats.Calendar(settings.site_zone), query)
     except (OverflowError, ValueError):
         raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
     return BaselineReport(unit=unit, period=period, history=history, period_start=start, at=when,
@@ -75,7 +75,7 @@ def get_timeseries(
     if (unit is None) != (key is None):
         raise HTTPException(422, "give both 'unit' and 'key', or neither")
     try:
-        series = stats.timeseries(session, stats.Calendar(settings.local_utc_offset), period, buckets,
+        series = stats.timeseries(session, stats.Calendar(settings.site_zone), period, buckets,
                                   at or clock(), unit, key, reader.grids)
     except (OverflowError, ValueError):
         raise HTTPException(422, "'at' with this many buckets reaches outside the supported date range") from None

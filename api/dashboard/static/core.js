@@ -201,24 +201,39 @@
   }
 
   /* ---- formatting ---------------------------------------------------- */
-  // Times show in the operations centre's local time (the API's GRIDSIGHT_LOCAL_UTC_OFFSET), whatever
-  // the screen's own time zone: the same clock as order numbers and the per-day charts.
-  const OFFSET_MS = Number(body.dataset.utcOffsetMin || 0) * 60000;
-  const utc = { timeZone: "UTC", hour12: false };
-  const dateTimeFmt = new Intl.DateTimeFormat(LOCALE, { ...utc, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-  const fullFmt = new Intl.DateTimeFormat(LOCALE, { ...utc, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  const dayFmt = new Intl.DateTimeFormat(LOCALE, { ...utc, month: "2-digit", day: "2-digit" });
-  const monthFmt = new Intl.DateTimeFormat(LOCALE, { ...utc, year: "2-digit", month: "2-digit" });
-  const local = (value) => new Date(new Date(value).getTime() + OFFSET_MS);
+  // Every time shows on the site's clock (the API's GRIDSIGHT_SITE_TIMEZONE, an IANA name; docs/time.md),
+  // whatever the screen's own zone: the clock of the evidence stamps, the log lines, the order numbers and
+  // the per-day charts. Intl converts each timestamp with its own offset (daylight saving included). Dates
+  // by language and never the ambiguous 02/12: zh 2026/12/02 08:52, en ISO 2026-12-02 08:52.
+  function zoneOrUtc(name) {
+    try { new Intl.DateTimeFormat("en-US", { timeZone: name }); return name; } catch (e) { return "UTC"; }
+  }
+  const SITE_TZ = zoneOrUtc(body.dataset.siteTz || "Asia/Shanghai");
+  const DATE_SEP = LANG === "zh" ? "/" : "-";
+  const partsFmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: SITE_TZ, hourCycle: "h23", numberingSystem: "latn",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+
+  /* The site's wall-clock fields of a timestamp ({year, month, day, hour, minute, second}), or null. */
+  function siteParts(value) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (value === null || value === undefined || value === "" || isNaN(d)) return null;
+    const p = {};
+    for (const part of partsFmt.formatToParts(d)) p[part.type] = part.value;
+    if (p.hour === "24") p.hour = "00";
+    return p;
+  }
 
   function fmtTime(iso, full) {
     if (!iso) return "–";
-    const d = local(iso);
-    return isNaN(d) ? String(iso) : (full ? fullFmt : dateTimeFmt).format(d);
+    const p = siteParts(iso);
+    if (!p) return String(iso);
+    return [p.year, p.month, p.day].join(DATE_SEP) + " " + p.hour + ":" + p.minute + (full ? ":" + p.second : "");
   }
 
-  function fmtDay(iso) { return dayFmt.format(local(iso)); }
-  function fmtMonth(iso) { return monthFmt.format(local(iso)); }
+  function fmtDay(iso) { const p = siteParts(iso); return p ? p.month + DATE_SEP + p.day : "–"; }
+  function fmtMonth(iso) { const p = siteParts(iso); return p ? p.year + DATE_SEP + p.month : "–"; }
 
   function fmtDuration(ms) {
     const minutes = Math.max(0, Math.round(ms / 60000));
@@ -421,7 +436,7 @@
 
   window.GS = {
     API, LANG, LOCALE, STATUSES, CLOCK_RUNNING, TERMINAL, T, h, s, clear, $, show, api, query, ApiError,
-    detailText, authImage, setObjectUrl, imageLoaded, toast, reportError, fmtTime, fmtDay, fmtMonth, fmtDuration, isOverdue,
+    detailText, authImage, setObjectUrl, imageLoaded, toast, reportError, SITE_TZ, fmtTime, fmtDay, fmtMonth, fmtDuration, isOverdue,
     deadlineText, statusBadge, priorityBadge, orderUrl, LiveFeed, feedStateLabel, debounce, readFileB64,
     getToken, fillKpis,
   };
