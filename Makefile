@@ -16,8 +16,11 @@ APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugin
 
 .PHONY: demo test test-fast lint setup system-deps services venv clean
 
+# The database is kept between runs; `make demo DEMO_ARGS=--fresh` starts clean
+# (any `gridsight demo` option: `make demo DEMO_ARGS="--api-port 8080"`).
+DEMO_ARGS ?=
 demo: setup
-	$(VENV)/bin/gridsight demo
+	$(VENV)/bin/gridsight demo $(DEMO_ARGS)
 
 test: setup services lint
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -109,7 +109,7 @@ def cmd_demo(args) -> int:
 
     return run_demo(
         workdir=Path(args.workdir), api_port=args.api_port, rtsp_port=args.rtsp_port,
-        duration_s=args.duration, stop=_stop_on_signals(),
+        duration_s=args.duration, stop=_stop_on_signals(), fresh=args.fresh,
     )
 
 
@@ -218,11 +218,17 @@ def _add_service_commands(sub) -> None:
 
 def _add_demo_commands(sub) -> None:
     """demo, generate, eval-scenarios: the synthetic demo and its scenario clips."""
-    p = sub.add_parser("demo", help="API + RTSP camera + worker on the synthetic street clip")
-    p.add_argument("--workdir", default="var/demo")
-    p.add_argument("--api-port", type=int, default=8000)
-    p.add_argument("--rtsp-port", type=int, default=8554)
+    p = sub.add_parser("demo", help="API + RTSP camera + worker on the synthetic street clip",
+                       description="The API, a synthetic RTSP camera and a worker on one machine; prints the "
+                                   "dashboard's address, then every new order and every change. The database "
+                                   "is kept between runs (--fresh starts clean).")
+    p.add_argument("--workdir", default="var/demo",
+                   help="the demo's files: database, evidence, spool, clip, logs (default: %(default)s)")
+    p.add_argument("--api-port", type=int, default=8000, help="the API's and dashboard's port (default: %(default)s)")
+    p.add_argument("--rtsp-port", type=int, default=8554, help="the synthetic camera's RTSP port (default: %(default)s)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start clean: remove the kept database, its evidence and spool (default: keep them)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("generate", help="render synthetic training data or the demo clip")

@@ -207,7 +207,8 @@ class OutboxPusher:
         k = self.delivered_kinds
         if not merges_known:
             return f"{k['orders'] + k['repeats']} order(s) (repeats included), {k['ends']} END(s)"
-        return f"{k['orders']} order(s), {k['repeats']} repeat(s) merged into open orders, {k['ends']} END(s)"
+        return (f"{k['orders']} order(s), {k['repeats']} repeat(s) merged into open orders, "
+                f"{k['ends']} END(s) (zone empty again)")
 
     def notify(self) -> None:
         """Called after put(): send now instead of at the next poll."""
