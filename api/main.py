@@ -30,6 +30,7 @@ from api.jobs import job_loop
 from api.db.models import utcnow
 from api.openapi import complete_spec
 from api.openapi import install as install_openapi_truths
+from api.openapi import install_docs
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
 from api.services.filing import FilingService, count_refused_before_filing
 from api.settings import Settings, load_settings
@@ -168,6 +169,7 @@ def _install(app: FastAPI) -> None:
     for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks):
         app.include_router(module.router, prefix=API_V1)
     dashboard.install(app)  # the operations-centre pages at /dashboard (and / redirects there)
+    install_docs(app)  # /docs and /redoc from the package's own files, under the dashboard's CSP (no CDN)
 
 
 def create_app(
@@ -189,7 +191,9 @@ def create_app(
     write_engine = writer_engine(engine)  # on SQLite: the process's one writer connection
     store = EvidenceStore(settings.evidence_dir)
 
+    # docs_url/redoc_url None: FastAPI's pages load from a CDN; install_docs serves them from the package.
     app = FastAPI(title="GridSight API", version="0.2.0", description=DESCRIPTION, openapi_tags=OPENAPI_TAGS,
+                  docs_url=None, redoc_url=None,
                   lifespan=_lifespan(settings, (engine, write_engine), store, clock, webhook_client))
     app.openapi = _openapi_with_plain_422(app)  # type: ignore[method-assign]
     app.state.settings = settings

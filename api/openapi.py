@@ -13,21 +13,34 @@ added here from the route itself, so no operation can forget it:
   naming the setting that sets it).
 
 A 405 lists in ``Allow`` every method the path has, not only the first route's.
+
+The docs pages (issue 17 §1): ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) are served
+from assets vendored in the package (``api/static/apidocs``, pinned in its
+VENDORED.json), never from a CDN, so they work on an isolated intranet. They run
+under the dashboard's CSP: no inline script (each page starts its viewer from a file
+and reads its settings from data attributes); ReDoc's generated ``<style>`` elements
+carry a per-response nonce, the one addition to ``style-src``.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import html
+import secrets
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi import routing as fastapi_routing
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, compile_path
 
 from api.deps import get_principal
+from api.routes.dashboard import CSP
 
 ERROR_SCHEMA = "ErrorDetail"
 _GUARD_SETTING = {
@@ -131,6 +144,89 @@ async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         methods.add("HEAD")
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Method Not Allowed"
     return JSONResponse({"detail": detail}, status_code=405, headers={"Allow": ", ".join(sorted(methods))})
+
+
+DOCS_ASSETS_DIR = Path(__file__).resolve().parent / "static" / "apidocs"
+DOCS_ASSETS_URL = "/docs/assets"
+OPENAPI_URL = "/openapi.json"
+
+_DOCS_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" href="/dashboard/static/favicon.svg" type="image/svg+xml">
+{head}
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+@cache
+def _asset(path: str) -> str:
+    """A shipped file's URL, a digest of its bytes in the query: an upgrade is never served stale."""
+    digest = hashlib.sha256((DOCS_ASSETS_DIR / path).read_bytes()).hexdigest()[:12]
+    return html.escape(f"{DOCS_ASSETS_URL}/{path}?v={digest}")
+
+
+# ReDoc's bundle writes one fixed <style> (perfect-scrollbar's CSS) as it loads, before it can be
+# given a nonce; it is allowed by hash (its content, and the empty element it starts as). A new
+# ReDoc version changes it: tests/integration/test_offline_pages.py fails on any CSP violation.
+REDOC_STYLE_HASHES = ("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+                      "sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc=")
+
+
+def redoc_csp(style_nonce: str) -> str:
+    """The dashboard's CSP, plus for ReDoc: ``<style>`` elements with this response's nonce (its
+    styled-components) or the hashes above, and its search index in a ``blob:`` worker."""
+    styles = " ".join([f"'nonce-{style_nonce}'", *(f"'{h}'" for h in REDOC_STYLE_HASHES)])
+    if "style-src 'self';" not in CSP:  # pragma: no cover - the dashboard's CSP changed shape
+        raise RuntimeError("the dashboard's CSP has no \"style-src 'self';\" to extend")
+    return CSP.replace("style-src 'self';", f"style-src 'self' {styles}; worker-src 'self' blob:;")
+
+
+def _docs_response(page: str, csp: str) -> HTMLResponse:
+    response = HTMLResponse(page)
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def swagger_ui_html(title: str) -> str:
+    head = f'<link rel="stylesheet" href="{_asset("swagger-ui/swagger-ui.css")}">'
+    body = (f'<div id="swagger-ui" data-openapi-url="{OPENAPI_URL}"></div>\n'
+            f'<script src="{_asset("swagger-ui/swagger-ui-bundle.js")}"></script>\n'
+            f'<script src="{_asset("swagger-init.js")}"></script>')
+    return _DOCS_PAGE.format(title=html.escape(f"{title} - Swagger UI"), head=head, body=body)
+
+
+def redoc_html(title: str, style_nonce: str) -> str:
+    body = (f'<div id="redoc" data-spec-url="{OPENAPI_URL}" data-style-nonce="{html.escape(style_nonce)}">'
+            f'</div>\n<script src="{_asset("redoc/redoc.standalone.js")}"></script>\n'
+            f'<script src="{_asset("redoc-init.js")}"></script>')
+    return _DOCS_PAGE.format(title=html.escape(f"{title} - ReDoc"), head="", body=body)
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` from the package's own files (create FastAPI with docs_url=None,
+    redoc_url=None, so its CDN pages are not there); ``/openapi.json`` stays FastAPI's."""
+
+    async def swagger_ui(_request: Request) -> HTMLResponse:
+        return _docs_response(swagger_ui_html(app.title), CSP)  # exactly the dashboard's
+
+    async def redoc(_request: Request) -> HTMLResponse:
+        nonce = secrets.token_urlsafe(18)
+        return _docs_response(redoc_html(app.title, nonce), redoc_csp(nonce))
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=str(DOCS_ASSETS_DIR)), name="docs-assets")
 
 
 def install(app: FastAPI) -> None:
