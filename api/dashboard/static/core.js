@@ -375,7 +375,7 @@
   /* ---- page chrome: clock, token form, language link ----------------- */
   function tickClock() {
     const el = $("clock");
-    if (el) el.textContent = fullFmt.format(local(Date.now()));
+    if (el) el.textContent = fmtTime(Date.now(), true);  // the site's clock, dated by language like every time shown
   }
 
   function initChrome() {
