@@ -35,7 +35,9 @@ def cmd_serve(args) -> int:
         # Loopback only: the open demo mode can never be reached from another machine by default.
         overrides["dev_mode"] = True
     try:
-        run_server(load_settings(**overrides), host=args.host, port=args.port)
+        settings = load_settings(**overrides)
+        _log_on_site_clock(settings.site_zone)
+        run_server(settings, host=args.host, port=args.port)
     except SettingsInvalid as exc:
         return _print_errors(exc.problems)
     except InsecureSettings as exc:
@@ -57,6 +59,12 @@ def _print_errors(errors: list[str]) -> int:
     return 2
 
 
+def _log_on_site_clock(zone) -> None:
+    from gridsight.logs import use_site_timezone
+
+    use_site_timezone(zone)  # the config's site time zone (docs/time.md), not only GRIDSIGHT_SITE_TIMEZONE
+
+
 def cmd_worker(args) -> int:
     from streams.preflight import preflight
 
@@ -64,6 +72,7 @@ def cmd_worker(args) -> int:
     if report.errors:
         return _print_errors(report.errors)
     config = report.config
+    _log_on_site_clock(config.worker.zone)
     if args.api_url:
         config = config.model_copy(update={"api": config.api.model_copy(update={"url": args.api_url})})
     from streams.preflight import PreflightError
