@@ -379,6 +379,8 @@
   }
 
   function initChrome() {
+    const clock = $("clock");
+    if (clock) clock.title = SITE_TZ;  // which zone the site's clock is in (docs/time.md)
     tickClock();
     setInterval(tickClock, 1000);
     const form = $("token-form");
