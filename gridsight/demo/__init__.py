@@ -18,6 +18,7 @@ import httpx
 import yaml
 
 from gridsight.demo.feed import EventFeed, FeedPrinter
+from gridsight.logs import zone_from_env
 from gridsight.demo.workdir import EVIDENCE_DIR, FRESH_HINT, SPOOL_DIR, DemoStateError, prepare_workdir
 from gridsight.processes import REPO_ROOT, SYSTEM_PYTHON, ChildProcess, gridsight_argv, system_python_env, wait_http_ok
 
@@ -137,7 +138,7 @@ def run_demo(workdir: Path, api_port: int, rtsp_port: int, duration_s: float | N
     clip = ensure_demo_clip(workdir)
     api_url, rtsp_url = API_URL.format(port=api_port), RTSP_URL.format(port=rtsp_port)
     api, rtsp, worker = children = _children(workdir, prepared.database, clip, api_port, rtsp_port)
-    printer = FeedPrinter(api_url)
+    printer = FeedPrinter(api_url, zone=zone_from_env())  # the clock the API and worker children use too
     feed: EventFeed | None = None
     try:
         api.start()

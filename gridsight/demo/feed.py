@@ -7,6 +7,7 @@ made on the dashboard show up in the terminal as they happen, not only new order
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import queue
 import threading
@@ -15,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
+
+from inference import site_time
 
 STREAM_PATH = "/api/v1/events/stream"
 
@@ -93,24 +96,30 @@ class EventFeed:
             self._queue.put(message)
 
 
-def _clock(iso: str) -> str:
-    """HH:MM:SS of an API timestamp, as the API gave it."""
-    return iso[11:19]
+def _clock(iso: str, zone: dt.tzinfo) -> str:
+    """HH:MM:SS of an API timestamp (UTC) on the site's clock (docs/time.md)."""
+    return site_time.clock_text(iso, zone)
 
 
-def _order_lines(order: dict, api_url: str) -> str:
+def _site(iso: str | None, zone: dt.tzinfo) -> str:
+    """'2026-12-02 14:00:00': an API timestamp on the site's clock, dated."""
+    return site_time.clock_text(iso, zone, date=True) if iso else "-"
+
+
+def _order_lines(order: dict, api_url: str, zone: dt.tzinfo) -> str:
     kinds = Counter(e["kind"] for e in order.get("evidence", []))
     evidence = ", ".join(f"{n} {kind}" if n > 1 else kind for kind, n in kinds.items()) or "none"
     return (
         f"\n>>> NEW WORK ORDER {order['order_no']}  [{order['category_code']} {order['category_name']}]  "
         f"priority={order['priority']}"
         f"\n    camera={order['camera_id']} zone={order['zone_id']} labels={','.join(order['labels'])} "
-        f"confidence={order['confidence']:.2f} detected_at={order['detected_at']} deadline={order['deadline_at']}"
+        f"confidence={order['confidence']:.2f} detected_at={_site(order['detected_at'], zone)} "
+        f"deadline={_site(order['deadline_at'], zone)}"
         f"\n    evidence: {evidence}; open it: {api_url}/dashboard/orders/{order['id']}\n"
     )
 
 
-def _change_line(entry: dict, order: dict) -> str:
+def _change_line(entry: dict, order: dict, tz: dt.tzinfo) -> str:
     """One line for any timeline entry but 'created'."""
     action, no, zone = entry["action"], order["order_no"], order["zone_id"]
     moved = f"{entry['from_status']} -> {entry['to_status']}" if entry.get("to_status") else ""
@@ -133,7 +142,7 @@ def _change_line(entry: dict, order: dict) -> str:
         why = f" ({entry['reason']})" if entry.get("reason") else ""
         return f"status     {no}: {moved} by {entry['actor']}{why}"
     if action == "overdue":
-        return f"overdue    {no}: past its deadline {order['deadline_at']}"
+        return f"overdue    {no}: past its deadline {_site(order['deadline_at'], tz)}"
     detail = "; ".join(x for x in (moved, entry.get("reason") or "") if x)
     return f"{action:<10} {no}: by {entry['actor']}" + (f": {detail}" if detail else "")
 
@@ -144,19 +153,20 @@ class FeedPrinter:
 
     api_url: str
     counts: Counter = field(default_factory=Counter)
+    zone: dt.tzinfo = field(default_factory=site_time.site_zone)  # the site's clock (GRIDSIGHT_SITE_TIMEZONE)
 
     def show(self, message: dict) -> str:
         entry, order = message["entry"], message["work_order"]
         if entry["action"] == "created":
             self.counts["orders"] += 1
-            return _order_lines(order, self.api_url)
+            return _order_lines(order, self.api_url, self.zone)
         if entry["action"] == "merged" or (entry["action"] == "recurrence" and entry.get("to_status")):
             self.counts["repeats"] += 1
         elif entry["action"] in ("event_end", "camera_recheck"):
             self.counts["ends"] += 1
         else:
             self.counts["changes"] += 1
-        return f"  {_clock(entry['at'])} {_change_line(entry, order)}"
+        return f"  {_clock(entry['at'], self.zone)} {_change_line(entry, order, self.zone)}"
 
     def summary(self) -> str:
         """In the worker's words (OutboxPusher.delivered_summary), plus what people did on the dashboard."""

@@ -42,7 +42,8 @@ def test_every_change_is_one_line_naming_the_order():
         printer.show(message("comment", actor="dev", reason=None)),
     ]
     for line in lines:
-        assert "\n" not in line and line.startswith("  06:01:02 ") and "GS-20261202-000007" in line, line
+        # 06:01:02 UTC on the site's clock (default Asia/Shanghai, docs/time.md)
+        assert "\n" not in line and line.startswith("  14:01:02 ") and "GS-20261202-000007" in line, line
     repeat, end, verified, moved, recurred, overdue, comment = lines
     assert "repeat" in repeat and "seen again in west-kerb, confidence 0.81" in repeat and "no new order" in repeat
     assert "END" in end and "west-kerb empty again" in end and "does not change" in end
@@ -50,7 +51,7 @@ def test_every_change_is_one_line_naming_the_order():
     assert "verified" in verified and "feedback -> verifying" in verified
     assert "detected -> filed by dev" in moved
     assert "came back after closure: closed -> rework" in recurred
-    assert "past its deadline 2026-12-04" in overdue
+    assert "past its deadline 2026-12-04 14:00:00" in overdue
     assert comment.endswith("GS-20261202-000007: by dev")
 
 

@@ -98,3 +98,19 @@ def test_logging_falls_back_to_the_default_while_the_name_is_unknown() -> None:
     assert zone_from_env({"GRIDSIGHT_SITE_TIMEZONE": "Asia/Shangai"}).key == "Asia/Shanghai"
     assert zone_from_env({"GRIDSIGHT_SITE_TIMEZONE": "Europe/Berlin"}).key == "Europe/Berlin"
     assert zone_from_env({}).key == "Asia/Shanghai"
+
+
+def test_demo_order_lines_are_on_the_site_clock() -> None:
+    from gridsight.demo.feed import FeedPrinter
+
+    order = {"id": 7, "order_no": "GS-20261202-000007", "status": "dispatched", "category_code": "06010",
+             "category_name": "exposed garbage", "priority": "normal", "camera_id": "street-01", "zone_id": "west-kerb",
+             "labels": ["garbage_bag"], "confidence": 0.9, "detected_at": "2026-12-02T06:00:00+00:00",
+             "deadline_at": "2026-12-04T06:00:00Z", "evidence": []}
+    entry = {"at": "2026-12-02T06:01:02.5+00:00", "actor": "system", "action": "overdue", "data": {}}
+    printer = FeedPrinter("http://127.0.0.1:8000", zone=BERLIN)
+    assert printer.show({"entry": entry, "work_order": order}).startswith(
+        "  07:01:02 overdue    GS-20261202-000007: past its deadline 2026-12-04 07:00:00")
+    created = printer.show({"entry": {**entry, "action": "created"}, "work_order": order})
+    assert "detected_at=2026-12-02 07:00:00 deadline=2026-12-04 07:00:00" in created
+    assert FeedPrinter("http://127.0.0.1:8000").zone.key == "Asia/Shanghai"
