@@ -153,6 +153,7 @@ class SummaryStats(BaseModel):
     total: int
     by_status: dict[str, int]
     by_category: dict[str, int]
+    category_names: dict[str, str] = Field(default_factory=dict, description="Each counted category's name, by code")
     by_priority: dict[str, int]
     overdue: int
     open: int

@@ -194,20 +194,22 @@ def cmd_eval_scenarios(args) -> int:
 def _add_service_commands(sub) -> None:
     """serve, db, worker, cluster, check-config: what runs in production."""
     p = sub.add_parser("serve", help="run the work-order API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite under var/)")
-    p.add_argument("--evidence-dir", help="where evidence files are stored")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; on loopback the API runs in open dev mode (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port of the API and the dashboard (default: %(default)s)")
+    p.add_argument("--database-url", help="SQLAlchemy URL (default: GRIDSIGHT_DATABASE_URL, else SQLite under var/)")
+    p.add_argument("--evidence-dir", help="where evidence files are stored (default: GRIDSIGHT_EVIDENCE_DIR, else var/evidence)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="database schema migrations (the API also upgrades at start-up)")
-    p.add_argument("action", choices=["upgrade", "current"])
-    p.add_argument("--database-url", help="default: GRIDSIGHT_DATABASE_URL")
+    p.add_argument("action", choices=["upgrade", "current"],
+                   help="upgrade: migrate to the newest schema; current: print the schema revision")
+    p.add_argument("--database-url", help="SQLAlchemy URL (default: GRIDSIGHT_DATABASE_URL)")
     p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("worker", help="run a camera worker from a YAML config")
-    p.add_argument("--config", required=True)
-    p.add_argument("--api-url", help="override api.url from the config")
+    p.add_argument("--config", required=True, help="the worker's YAML config (see configs/cameras.example.yaml)")
+    p.add_argument("--api-url", help="override api.url from the config (default: the config's)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("cluster", help="cluster mode: show workers and leases, push camera config to Redis")
@@ -220,8 +222,12 @@ def _add_service_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="status: machine-readable output")
     p.set_defaults(func=cmd_cluster)
 
-    p = sub.add_parser("check-config", help="validate a worker config and exit")
-    p.add_argument("config")
+    p = sub.add_parser("check-config", help="validate a worker config and exit",
+                       description="Runs the worker's start-up checks without starting it: the schema (an unknown "
+                                   "key names the closest known one), zones and rules, and each model's manifest, "
+                                   "weights checksum and backend. Exit status 0 when the worker would start, 2 "
+                                   "with one line per problem otherwise. GRIDSIGHT_* environment overrides apply.")
+    p.add_argument("config", help="path of the worker's YAML config, e.g. configs/demo.yaml")
     p.set_defaults(func=cmd_check_config)
 
 

@@ -1,5 +1,10 @@
 """Evidence an operator can trust at a glance: the frame, the zone, and the
-boxes that made the rule fire, burned into a JPEG (or into each frame of a clip)."""
+boxes that made the rule fire, burned into a JPEG (or into each frame of a clip).
+
+Which side draws (issue 17): the ``snapshot`` carries its boxes, burned in here, and
+the order page draws nothing over it; the page draws its own boxes only on the
+unannotated ``frame`` (the same key frame, in the boxes' pixels). Both number the
+event's tracks 1, 2, 3 (:func:`track_numbers`), not by the tracker's ids."""
 
 from __future__ import annotations
 
@@ -8,23 +13,38 @@ import datetime as dt
 import cv2
 import numpy as np
 
+from inference import site_time
 from inference.detections import Detections
 from inference.zones import PolygonZone
 
 _ZONE_COLOUR = (0, 200, 255)  # BGR amber
 _TRIGGER_COLOUR = (0, 0, 255)
-from inference import site_time
 _CONTEXT_COLOUR = (110, 110, 110)  # dark enough for the white label text
+_DEFAULT_ZONE = site_time.site_zone()
 
 
 def _draw_box(canvas: np.ndarray, xyxy, text: str, colour) -> None:
     x1, y1, x2, y2 = (int(round(v)) for v in xyxy)
     cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
-_DEFAULT_ZONE = site_time.site_zone()
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
     top = max(0, y1 - th - base - 2)
     cv2.rectangle(canvas, (x1, top), (x1 + tw + 4, top + th + base + 2), colour, -1)
     cv2.putText(canvas, text, (x1 + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def track_numbers(tracker_ids) -> list[int | None]:
+    """The number an operator reads beside each box: 1, 2, 3 ... in the order the event lists its
+    tracks (the order page numbers the order's boxes the same way), one number per track; None for
+    an untracked box. The tracker's own ids (2000000-style) stay in the order's boxes, never drawn."""
+    seen: dict[int, int] = {}
+    numbers: list[int | None] = []
+    for raw in tracker_ids:
+        track = int(raw)
+        if track < 0:
+            numbers.append(None)
+            continue
+        numbers.append(seen.setdefault(track, len(seen) + 1))
+    return numbers
 
 
 def annotate(
@@ -36,6 +56,7 @@ def annotate(
     caption: str = "",
     captured_at: float | None = None,
     box_scale: float = 1.0,
+    time_zone: dt.tzinfo | None = None,
 ) -> np.ndarray:
     """A drawn-on copy of ``image``: zone polygon (translucent), triggering boxes in red,
     other boxes in grey, caption and capture time in a banner.
@@ -56,9 +77,9 @@ def annotate(
     if context is not None:
         for i in range(len(context)):
             _draw_box(canvas, context.xyxy[i] * box_scale, f"{context.labels[i]} {context.confidence[i]:.2f}", _CONTEXT_COLOUR)
+    numbers = track_numbers(triggering.tracker_id)
     for i in range(len(triggering)):
-    time_zone: dt.tzinfo | None = None,
-        track = f" #{triggering.tracker_id[i]}" if triggering.tracker_id[i] >= 0 else ""
+        track = f" #{numbers[i]}" if numbers[i] is not None else ""
         _draw_box(canvas, triggering.xyxy[i] * box_scale, f"{triggering.labels[i]}{track} {triggering.confidence[i]:.2f}",
                   _TRIGGER_COLOUR)
 

@@ -196,10 +196,14 @@ def summary(session: Session, grids: frozenset[str] | None, overdue_clause) -> d
             stmt = stmt.where(WorkOrder.grid_cell.in_(sorted(grids)))
         return int(session.scalar(stmt) or 0)
 
+    names = select(WorkOrder.category_code, func.max(WorkOrder.category_name)).group_by(WorkOrder.category_code)
+    if grids is not None:
+        names = names.where(WorkOrder.grid_cell.in_(sorted(grids)))
     return {
         "total": count(),
         "by_status": grouped(WorkOrder.status),
         "by_category": grouped(WorkOrder.category_code),
+        "category_names": {str(code): str(name) for code, name in session.execute(names)},
         "by_priority": grouped(WorkOrder.priority),
         "overdue": count(overdue_clause),
         "open": count(WorkOrder.status.not_in([s.value for s in TERMINAL])),

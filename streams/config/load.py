@@ -3,12 +3,15 @@ the field the user wrote, relative paths resolved against the file's directory."
 
 from __future__ import annotations
 
+import difflib
 import logging
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from inference.rules.presets import RULE_KINDS
 from streams.config.base import ConfigError
@@ -24,13 +27,50 @@ def _without_kind_tags(loc: tuple) -> tuple:
     return tuple(p for i, p in enumerate(loc) if not (p in RULE_KINDS and i >= 2 and loc[i - 2] == "rules"))
 
 
+def _types_of(annotation) -> list:
+    """The model/dict/list types an annotation may hold (Annotated, Optional and unions unwrapped)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _types_of(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _types_of(arg)]
+    return [annotation]
+
+
+def _step(kind, part) -> list | None:
+    """The types one step down ``kind`` by ``part`` (a field, a mapping key or a list index); None: no such step."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        field = kind.model_fields.get(part) if isinstance(part, str) else None
+        return _types_of(field.annotation) if field is not None else None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is dict and len(args) == 2:
+        return _types_of(args[1])
+    if origin in (list, tuple) and args and isinstance(part, int):
+        return _types_of(args[0])
+    return None
+
+
+def _did_you_mean(loc: tuple) -> str:
+    """' (did you mean 'x'?)' for an unknown key: the closest field of the section it was written in."""
+    kinds: list = [GridSightConfig]
+    for part in loc[:-1]:
+        below = [t for kind in kinds for t in (_step(kind, part) or [])]
+        kinds = below or kinds  # no such step: a union's tag (rules.r1.dwell.*), the same sections go on
+    fields = sorted({name for kind in kinds if isinstance(kind, type) and issubclass(kind, BaseModel)
+                     for name in kind.model_fields})
+    close = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=0.6) if loc else []
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (this section takes: {', '.join(fields)})" if 0 < len(fields) <= 12 else " (check the spelling)"
+
+
 def _format_errors(path: Path, exc: ValidationError) -> str:
     lines = [f"config {path} is invalid:"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in _without_kind_tags(err["loc"])) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see the README for the schema)"
+            msg = "unknown field" + _did_you_mean(err["loc"])
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 
@@ -79,6 +119,7 @@ ENV_OVERRIDES = {
     "GRIDSIGHT_WORKER_NAME": ("worker", "name"),
     "GRIDSIGHT_SPOOL_DIR": ("worker", "spool_dir"),
     "GRIDSIGHT_METRICS_PORT": ("worker", "metrics_port"),
+    "GRIDSIGHT_SITE_TIMEZONE": ("worker", "site_timezone"),  # the API reads the same variable (docs/time.md)
     "GRIDSIGHT_API_URL": ("api", "url"),
     "GRIDSIGHT_API_TOKEN": ("api", "token"),
     "GRIDSIGHT_REDIS_URL": ("redis", "url"),
@@ -119,7 +160,6 @@ def apply_env(raw: object, env: Mapping[str, str]) -> object:
         return raw
     raw = dict(raw)
     for var, path in ENV_OVERRIDES.items():
-    "GRIDSIGHT_SITE_TIMEZONE": ("worker", "site_timezone"),  # the API reads the same variable (docs/time.md)
         value = env.get(var, "").strip()
         if value:
             raw = _set_nested(raw, path, value)

@@ -36,7 +36,7 @@ import yaml
 
 from gridsight.processes import ChildProcess, gridsight_argv
 from tests.support.api import ApiServer
-from tests.support.procs import REPO_ROOT
+from tests.support.procs import REPO_ROOT, wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
@@ -109,7 +109,11 @@ def order_payload(event: str, *, category=("06010", "暴露垃圾 exposed garbag
         "boxes": [{"label": "garbage_bag", "confidence": 0.91, "xyxy": box, "track_id": 7},
                   {"label": "person", "confidence": 0.64, "xyxy": [80.0, 150.0, 130.0, 300.0], "track_id": 3}],
         "grid_cell": GRID, "address": "Demo Rd 1",
+        # As a worker sends it: the snapshot (its boxes burnt in; the page draws none over it) and the raw
+        # key frame, on which the page draws the order's boxes (issue 17).
         "evidence": [{"kind": "snapshot", "content_type": "image/jpeg",
+                      "data_b64": base64.b64encode(jpeg(street_frame())).decode()},
+                     {"kind": "frame", "content_type": "image/jpeg",
                       "data_b64": base64.b64encode(jpeg(street_frame())).decode()}]
                     + ([{"kind": "clip", "content_type": "video/mp4", "data_b64": base64.b64encode(clip).decode()}] if clip else []),
     }
@@ -281,7 +285,7 @@ def test_operator_handles_an_order_with_the_buttons_and_overdue_orders_stand_out
     with api.client(OPERATOR_TOKEN) as op:
         final = op.get(f"/api/v1/work-orders/{order['id']}").json()
     assert final["assignee"] == "wang.fang" and final["closed_at"] is not None
-    assert [e["kind"] for e in final["evidence"]] == ["snapshot", "after"]
+    assert [e["kind"] for e in final["evidence"]] == ["snapshot", "frame", "after"]
     p.shot("03-order-detail-closed-zh")
 
     # The fire-lane order passed its deadline: highlighted in the list, the live page and its own page.
@@ -499,8 +503,11 @@ def test_worker_picks_up_a_zone_edited_in_the_api_without_restart(api, demo_clip
             moved = [[0.05, 0.6], [0.45, 0.6], [0.45, 1.0], [0.05, 1.0]]
             ignored = {"zone_id": "not-in-any-rule", "polygon": [[0.1, 0.1], [0.2, 0.1], [0.2, 0.2]]}
             assert admin.post("/api/v1/cameras/street-01/zones", json=ignored).status_code == 201
-            response = admin.post("/api/v1/cameras/street-01/zones", json={"zone_id": "west-kerb", "polygon": moved})
-            assert response.status_code == 201, response.text
+            # The worker registered its config's zones (issue 17): the dashboard edits the one it runs.
+            wait_until(lambda: admin.get("/api/v1/cameras/street-01/zones/west-kerb").status_code == 200, 30,
+                       "west-kerb registered by the worker", on_timeout=worker.log_text)
+            response = admin.patch("/api/v1/cameras/street-01/zones/west-kerb", json={"polygon": moved})
+            assert response.status_code == 200, response.text
             worker.wait_for_log("zone west-kerb updated from the API", 30)
             pid = worker.proc.pid
             assert worker.alive and worker.proc.pid == pid

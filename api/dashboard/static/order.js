@@ -1,6 +1,14 @@
-/* Order detail: fields, evidence with the detection boxes drawn over it (scaled
-   from the image's natural size), one button per transition the caller may make,
-   verdict, comments, the timeline; kept current by the live feed. */
+/* Order detail: fields, evidence, one button per transition the caller may make
+   (with only the inputs those moves need), verdict, comments, the timeline; kept
+   current by the live feed.
+
+   Which side draws the boxes (issue 17): the worker's "snapshot" JPEG carries its
+   own (inference/evidence.py burns them in), so the page never draws over it. The
+   page draws its boxes on the unannotated "frame" (the same key frame, in the
+   boxes' pixels): when an order has one, the snapshot tab shows that frame with
+   the page's boxes, which scale and stay readable. Both number the event's tracks
+   1, 2, 3 in the order the order lists its boxes; the tracker's raw id is kept in
+   the box's data-track-id and tooltip only. */
 (function () {
   "use strict";
   const GS = window.GS;
@@ -10,6 +18,7 @@
   let current = null;
   let shownEvidence = null;
   let busy = false;
+  let operatorEvidence = new Set();  // evidence ids people added (after-photos), from the timeline
 
   function field(label, value, attrs) {
     return [h("dt", {}, label), h("dd", attrs || {}, value === null || value === undefined || value === "" ? "–" : value)];
@@ -57,7 +66,7 @@
   }
 
   /* ---- evidence ---- */
-  function drawBoxes(img, boxes) {
+  function drawBoxes(img, boxes, count) {
     const svg = clear($("evidence-boxes"));
     const w = img.naturalWidth, hgt = img.naturalHeight;
     if (!w || !hgt) return;
@@ -65,21 +74,49 @@
     svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
     svg.setAttribute("preserveAspectRatio", "none");
     const stroke = Math.max(2, Math.round(w / 400));
-    for (const box of boxes) {
+    const numbers = trackNumbers(boxes);
+    boxes.forEach((box, i) => {
       const [x1, y1, x2, y2] = box.xyxy;
-      const label = `${box.label}${box.track_id !== null && box.track_id !== undefined ? " #" + box.track_id : ""} ${(box.confidence * 100).toFixed(0)}%`;
-      const g = s("g", { class: "det-box", "data-label": box.label });
+      const tracked = box.track_id !== null && box.track_id !== undefined;
+      const label = `${box.label}${numbers[i] ? " #" + numbers[i] : ""} ${(box.confidence * 100).toFixed(0)}%`;
+      const g = s("g", { class: "det-box", "data-label": box.label, "data-track-id": tracked ? String(box.track_id) : "" });
+      if (tracked) g.appendChild(s("title", {}, T("detail.track_id", { id: box.track_id })));
       g.appendChild(s("rect", { x: x1, y: y1, width: Math.max(1, x2 - x1), height: Math.max(1, y2 - y1), "stroke-width": stroke }));
       const fs = Math.max(12, Math.round(w / 60));
       const ty = y1 - fs * 0.4 > fs ? y1 - fs * 0.4 : y2 + fs;
       g.appendChild(s("text", { x: x1, y: ty, "font-size": fs }, label));
       svg.appendChild(g);
-    }
-    $("d-boxes").textContent = T("detail.boxes", { n: boxes.length });
+    });
+    $("d-boxes").textContent = T("detail.boxes", { n: count === undefined ? boxes.length : count });
+  }
+
+  /* 1, 2, 3 ... per track in the order's own order (as inference/evidence.py numbers the snapshot); null untracked. */
+  function trackNumbers(boxes) {
+    const seen = new Map();
+    return boxes.map((b) => {
+      if (b.track_id === null || b.track_id === undefined || b.track_id < 0) return null;
+      if (!seen.has(b.track_id)) seen.set(b.track_id, seen.size + 1);
+      return seen.get(b.track_id);
+    });
   }
 
   const isImage = (e) => e.content_type.startsWith("image/");
   const isClip = (e) => e.content_type.startsWith("video/");
+
+  const rawFrame = (o) => o.evidence.find((e) => e.kind === "frame" && isImage(e));
+
+  /* What a tab shows: the snapshot tab shows the raw frame (the page draws its boxes) when there is one. */
+  function picture(o, item) {
+    const frame = item.kind === "snapshot" ? rawFrame(o) : null;
+    if (frame) return { url: frame.url, boxes: o.boxes };
+    // A snapshot without its raw frame carries its boxes (counted, not drawn again); other pictures have none of the order's.
+    return { url: item.url, boxes: item.kind === "frame" ? o.boxes : [], count: item.kind === "snapshot" ? o.boxes.length : undefined };
+  }
+
+  function evidenceLabel(item) {
+    if (operatorEvidence.has(item.id)) return T("evidence.by_person." + (item.kind === "after" ? "after" : "other"));
+    return T("evidence." + item.kind);
+  }
 
   async function showEvidence(o, item) {
     shownEvidence = item.id;
@@ -99,31 +136,54 @@
         return;
       }
       const img = $("evidence-img");
-      GS.setObjectUrl(img, await GS.authImage(item.url));
+      const shown = picture(o, item);
+      GS.setObjectUrl(img, await GS.authImage(shown.url));
       await GS.imageLoaded(img);
-      // Boxes are pixel coordinates in the snapshot the rule fired on.
-      drawBoxes(img, item.kind === "snapshot" ? o.boxes : []);
+      // Boxes are pixel coordinates in the key frame the rule fired on; never drawn over a burnt-in snapshot.
+      drawBoxes(img, shown.boxes, shown.count);
     } catch (err) { GS.reportError(err); }
   }
 
   function renderEvidence(o) {
-    const shown = o.evidence.filter((e) => isImage(e) || isClip(e));
+    const hasSnapshot = o.evidence.some((e) => e.kind === "snapshot");
+    // The raw frame is shown in the snapshot's tab (with the page's boxes), not as a tab of its own.
+    const shown = o.evidence.filter((e) => (isImage(e) || isClip(e)) && !(e.kind === "frame" && hasSnapshot));
     const images = shown.filter(isImage);
     show($("evidence-empty"), shown.length === 0);
     const thumbs = clear($("evidence-thumbs"));
     if (shown.length > 1) {
       for (const item of shown) {
-        thumbs.appendChild(h("button", { type: "button", class: "ghost", "data-evidence-id": item.id, "data-kind": item.kind, onclick: () => showEvidence(o, item) }, T("evidence." + item.kind)));
+        thumbs.appendChild(h("button", { type: "button", class: "ghost", "data-evidence-id": item.id, "data-kind": item.kind, onclick: () => showEvidence(o, item),
+          "data-by": operatorEvidence.has(item.id) ? "person" : "camera" }, evidenceLabel(item)));
       }
     }
     const stillThere = shown.find((e) => e.id === shownEvidence);
     if (!stillThere && shown.length) showEvidence(o, images.find((e) => e.kind === "snapshot") || images[0] || shown[0]);
-    else if (stillThere && isImage(stillThere)) drawBoxes($("evidence-img"), stillThere.kind === "snapshot" ? o.boxes : []);
+    else if (stillThere && isImage(stillThere)) {
+      const shownNow = picture(o, stillThere);
+      drawBoxes($("evidence-img"), shownNow.boxes, shownNow.count);
+    }
     if (!shown.length) { show($("evidence-frame"), false); show($("evidence-clip"), false); }
   }
 
   /* ---- actions ---- */
+  /* Only the inputs the allowed moves use: the reason always (every move and the verdict take one). */
+  function inputsFor(o) {
+    const can = new Set(o.allowed_transitions);
+    return {
+      assignee: can.has("dispatched") || can.has("accepted"),
+      department: can.has("dispatched"),
+      extend: o.status === "extension" && can.has("in_progress"),
+      photo: can.has("feedback"),
+    };
+  }
+
+  function clearInputs() {
+    for (const id of ["a-reason", "a-assignee", "a-department", "a-extend", "a-photo"]) $(id).value = "";
+  }
+
   function renderActions(o) {
+    for (const [name, needed] of Object.entries(inputsFor(o))) show($("in-" + name), needed);
     const box = clear($("action-buttons"));
     for (const target of o.allowed_transitions) {
       const kind = ["rejected", "returned", "rework", "suspended", "escalated"].includes(target) ? "warn" : "ok";
@@ -148,13 +208,14 @@
     }
     const body = { to: target };
     if (reason) body.reason = reason;
-    const assignee = $("a-assignee").value.trim();
+    const needs = inputsFor(current);
+    const assignee = needs.assignee ? $("a-assignee").value.trim() : "";
     if (assignee && (target === "dispatched" || target === "accepted")) body.assignee = assignee;
-    const department = $("a-department").value.trim();
+    const department = needs.department ? $("a-department").value.trim() : "";
     if (department && target === "dispatched") body.department = department;
-    const extend = Number($("a-extend").value);
-    if (extend > 0 && current.status === "extension" && target === "in_progress") body.extend_minutes = extend;
-    const photo = $("a-photo").files[0];
+    const extend = needs.extend ? Number($("a-extend").value) : 0;
+    if (extend > 0 && target === "in_progress") body.extend_minutes = extend;
+    const photo = needs.photo ? $("a-photo").files[0] : null;
     busy = true;
     try {
       if (photo && target === "feedback") {
@@ -162,8 +223,7 @@
       }
       const order = await api(`work-orders/${ORDER_ID}/transitions`, { method: "POST", json: body });
       actionError("");
-      $("a-reason").value = "";
-      $("a-photo").value = "";
+      clearInputs();  // a value typed for this move never rides along with the next one
       GS.toast(T("detail.moved", { status: T("status." + order.status) }), "ok");
       render(order);
       loadTimeline();
@@ -187,9 +247,44 @@
   }
 
   /* ---- timeline ---- */
+  /* Reasons the server writes itself (system jobs, cameras), in the page's language; a person's own
+     words, and any phrase not known here, are shown as written. */
+  const SERVER_REASONS = [
+    [/^ignored in state '([a-z_]+)'$/, (m) => T("reason.ignored_in_state", { status: T("status." + m[1]) })],
+    [/^repeat sighting #(\d+)$/, (m) => T("reason.repeat_sighting", { n: m[1] })],
+    [/^the problem came back after closure$/, () => T("reason.came_back")],
+    [/^recurred as (\S+)$/, (m) => T("reason.recurred_as", { order: m[1] })],
+    [/^the camera sees the zone empty$/, () => T("reason.zone_empty")],
+    [/^deadline passed (\d+) min ago$/, (m) => T("reason.deadline_passed", { n: m[1] })],
+    [/^still unfinished (.+) after the deadline$/, (m) => T("reason.still_unfinished", { time: m[1] })],
+  ];
+
+  function reasonText(e) {
+    if (e.role !== "system" && e.role !== "worker") return e.reason;
+    for (const [pattern, say] of SERVER_REASONS) {
+      const m = pattern.exec(e.reason);
+      if (m) return say(m);
+    }
+    return e.reason;
+  }
+
+  function peoplesEvidence(items) {
+    const ids = new Set();
+    for (const e of items) {
+      if (e.role === "worker" || e.role === "system") continue;
+      for (const id of (e.data && e.data.evidence_ids) || []) ids.add(id);
+    }
+    return ids;
+  }
+
   async function loadTimeline() {
     try {
       const page = await api(`work-orders/${ORDER_ID}/timeline`);
+      const people = peoplesEvidence(page.items);
+      if ([...people].some((id) => !operatorEvidence.has(id)) || people.size !== operatorEvidence.size) {
+        operatorEvidence = people;
+        if (current) renderEvidence(current);  // relabel the tabs: the camera's later frame vs a person's photo
+      }
       const list = clear($("timeline"));
       for (const e of page.items.slice().reverse()) {
         const move = e.from_status || e.to_status
@@ -199,7 +294,7 @@
           h("div", { class: "tl-head" }, h("time", { datetime: e.at }, fmtTime(e.at, true)), " ",
             h("strong", {}, T("timeline." + e.action)), " ", h("span", { class: "tl-actor" }, `${e.actor} (${e.role})`)),
           move,
-          e.reason ? h("p", { class: "tl-reason" }, e.reason) : null));
+          e.reason ? h("p", { class: "tl-reason" }, reasonText(e)) : null));
       }
     } catch (err) { /* the order load reports it */ }
   }

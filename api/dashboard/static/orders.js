@@ -32,7 +32,8 @@
         cameraSelect.appendChild(h("option", { value: cam.camera_id }, cam.name ? `${cam.name} (${cam.camera_id})` : cam.camera_id));
       }
       const codes = $("category-codes");
-      for (const code of Object.keys(summary.by_category).sort()) codes.appendChild(h("option", { value: code }));
+      const names = summary.category_names || {};
+      for (const code of Object.keys(summary.by_category).sort()) codes.appendChild(h("option", { value: code }, names[code] || code));
     } catch (err) { /* the table load reports auth problems */ }
     fillForm(st);
   }

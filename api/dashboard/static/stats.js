@@ -5,17 +5,25 @@
   const GS = window.GS;
   const { T, h, $, api, query, clear, fmtDay } = GS;
   const { bars, columns } = GS.charts;
+  let categoryNames = {};  // code -> name, from the summary: a category is never shown by its code alone
 
   async function loadSummary() {
     try {
       const sum = await api("stats/summary");
       GS.fillKpis(sum);
+      // Each bar is its share of all the orders: 2 of 2 fills its track, whatever a "nice" scale would say.
+      const share = { max: Math.max(1, sum.total) };
+      const pct = (n) => `${n} (${Math.round((100 * n) / Math.max(1, sum.total))}%)`;
       const statuses = GS.STATUSES.filter((st) => sum.by_status[st]);
-      bars($("chart-status"), statuses.map((st) => ({ key: st, label: T("status." + st), value: sum.by_status[st], cls: "status-" + st })));
+      bars($("chart-status"), statuses.map((st) => ({ key: st, label: T("status." + st), value: sum.by_status[st], display: pct(sum.by_status[st]), cls: "status-" + st })), share);
+      const names = categoryNames = sum.category_names || {};
       const cats = Object.entries(sum.by_category).sort((a, b) => b[1] - a[1]);
-      bars($("chart-category"), cats.map(([code, n]) => ({ key: code, label: code, value: n })));
+      bars($("chart-category"), cats.map(([code, n]) => ({
+        key: code, label: names[code] ? `${code} ${names[code]}` : code, value: n, display: pct(n),
+        title: `${names[code] || ""} ${code}: ${n}`.trim(),
+      })), share);
       const prios = ["emergency", "urgent", "normal"].filter((p) => sum.by_priority[p]);
-      bars($("chart-priority"), prios.map((p) => ({ key: p, label: T("priority." + p), value: sum.by_priority[p], cls: "prio-" + p })), { labelWidth: 120 });
+      bars($("chart-priority"), prios.map((p) => ({ key: p, label: T("priority." + p), value: sum.by_priority[p], display: pct(sum.by_priority[p]), cls: "prio-" + p })), { ...share, labelWidth: 120 });
     } catch (err) { GS.reportError(err); }
   }
 
@@ -35,17 +43,18 @@
     const unit = $("bl-unit").value, period = $("bl-period").value;
     try {
       const report = await api("stats/baselines" + query({ unit, period, history: 36 }));
+      const label = (key) => (unit === "category" && categoryNames[key] ? `${key} ${categoryNames[key]}` : key);
       const withRatio = report.items.filter((i) => i.ratio !== null);
       GS.show($("chart-baselines"), withRatio.length > 0 || report.items.length === 0);
       const maxRatio = Math.max(2, ...withRatio.map((i) => i.ratio));
       bars($("chart-baselines"), withRatio.slice(0, 15).map((i) => ({
-        key: i.key, label: i.key, value: i.ratio, display: i.ratio.toFixed(2), cls: "level-" + i.level,
-        title: `${i.key}: ${i.current} / ${i.mean.toFixed(2)} = ${i.ratio.toFixed(2)} (${T("level." + i.level)})`,
+        key: i.key, label: label(i.key), value: i.ratio, display: i.ratio.toFixed(2), cls: "level-" + i.level,
+        title: `${label(i.key)}: ${i.current} / ${i.mean.toFixed(2)} = ${i.ratio.toFixed(2)} (${T("level." + i.level)})`,
       })), { max: Math.ceil(maxRatio), marker: report.alert_ratio });
       const tbody = clear($("baselines-body"));
       for (const i of report.items) {
         tbody.appendChild(h("tr", { class: "level-" + i.level, "data-key": i.key },
-          h("td", {}, i.key), h("td", {}, String(i.current)),
+          h("td", {}, label(i.key)), h("td", {}, String(i.current)),
           h("td", {}, i.mean === null ? "–" : i.mean.toFixed(2)),
           h("td", {}, i.ratio === null ? "–" : i.ratio.toFixed(2)),
           h("td", {}, h("span", { class: "badge level-" + i.level }, T("level." + i.level)))));
@@ -57,7 +66,7 @@
   $("ts-period").addEventListener("change", loadSeries);
   $("bl-unit").addEventListener("change", loadBaselines);
   $("bl-period").addEventListener("change", loadBaselines);
-  const all = () => { loadSummary(); loadSeries(); loadBaselines(); };
+  const all = () => { loadSummary().then(loadBaselines); loadSeries(); };
   setInterval(all, 60000);
   all();
 })();

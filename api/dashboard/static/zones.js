@@ -65,13 +65,24 @@
     $("z-points").textContent = T("zones.points", { n: poly.length });
   }
 
+  /* Where the zone comes from (the worker's config, or edited here: issue 17), its kind and its rules. */
+  function zoneFacts(zone) {
+    const origin = zone.origin === "config" ? "config" : "dashboard";
+    const rules = zone.rules === null || zone.rules === undefined ? null
+      : zone.rules.length ? T("zones.rules", { rules: zone.rules.join(", ") }) : T("zones.no_rules");
+    return h("span", { class: "zone-facts", "data-origin": origin },
+      h("span", { class: "badge zone-origin-" + origin }, T("zones.origin." + origin)),
+      zone.kind ? " " + T("zones.kind", { kind: zone.kind }) : "", rules ? " · " + rules : "");
+  }
+
   function renderList() {
     const list = clear($("zone-list"));
     for (const zone of zones) {
       const active = edit && !edit.isNew && edit.zone_id === zone.zone_id;
       list.appendChild(h("li", {},
         h("button", { type: "button", class: "zone-item" + (active ? " active" : ""), "data-zone-id": zone.zone_id, onclick: () => select(zone) },
-          h("strong", {}, zone.zone_id), zone.name ? " " + zone.name : "", " ", h("small", {}, T("zones.points", { n: zone.polygon.length })))));
+          h("strong", {}, zone.zone_id), zone.name ? " " + zone.name : "", " ", h("small", {}, T("zones.points", { n: zone.polygon.length })),
+          zoneFacts(zone))));
     }
   }
 
@@ -211,7 +222,9 @@
 
   async function removeZone() {
     if (!edit || edit.isNew) return;
-    if (!window.confirm(T("zones.confirm_delete", { zone: edit.zone_id }))) return;
+    const known = zones.find((z) => z.zone_id === edit.zone_id);
+    const ask = known && known.rules && known.rules.length ? "zones.confirm_delete_config" : "zones.confirm_delete";
+    if (!window.confirm(T(ask, { zone: edit.zone_id }))) return;
     try {
       await api(`cameras/${CAM}/zones/${encodeURIComponent(edit.zone_id)}`, { method: "DELETE" });
       const gone = edit.zone_id;
