@@ -18,8 +18,10 @@ The docs pages (issue 17 §1): ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) are
 from assets vendored in the package (``api/static/apidocs``, pinned in its
 VENDORED.json), never from a CDN, so they work on an isolated intranet. They run
 under the dashboard's CSP: no inline script (each page starts its viewer from a file
-and reads its settings from data attributes); ReDoc's generated ``<style>`` elements
-carry a per-response nonce, the one addition to ``style-src``.
+and reads its settings from data attributes). Swagger UI needs nothing more. ReDoc adds
+to ``style-src`` a per-response nonce (its styled-components) and the hashes of the one
+fixed ``<style>`` its bundle writes, and ``worker-src blob:`` for its search index;
+``script-src`` stays ``'self'``.
 """
 
 from __future__ import annotations
