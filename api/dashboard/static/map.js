@@ -56,7 +56,8 @@
       this.el = el;
       this.opts = opts || {};
       this.period = this.opts.period || "month";
-      this.map = L.map(el, { zoomSnap: 0.25, attributionControl: false, preferCanvas: false });
+      // Without tiles Leaflet knows no zoom limits: a view fitted to one point would zoom without end.
+      this.map = L.map(el, { zoomSnap: 0.25, minZoom: 3, maxZoom: 19, attributionControl: false, preferCanvas: false });
       this.map.setView([31.3, 120.6], 13);
       const tiles = document.body.dataset.mapTiles;
       if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(this.map);
@@ -100,6 +101,13 @@
       if (this.opts.onCells) this.opts.onCells(report.features, report);
       this.fit();
       for (const entry of this.orders.values()) if (!entry.marker) this.placeOrder(entry);
+      this.ordersOnTop();
+    }
+
+    /* Cells and cameras are redrawn now and then; order markers stay above them, clickable. */
+    ordersOnTop() {
+      this.layers.cameras.eachLayer((m) => m.bringToFront());
+      for (const entry of this.orders.values()) if (entry.marker) entry.marker.bringToFront();
     }
 
     drawCell(feature) {
@@ -150,7 +158,8 @@
           fact(T("map.cell.overdue"), String(p.overdue)),
           p.manager ? fact(T("map.cell.manager"), p.manager) : null),
         h("h4", {}, T("map.cell.orders")), list);
-      L.popup({ maxWidth: 380, className: "map-popup" }).setLatLng(at || centre(cell.feature.geometry)).setContent(box).openOn(this.map);
+      const where = at && isFinite(at.lat) && isFinite(at.lng) ? at : centre(cell.feature.geometry);
+      L.popup({ maxWidth: 380, className: "map-popup" }).setLatLng(where).setContent(box).openOn(this.map);
       try {
         const page = await api("work-orders" + query({ grid_cell: code, limit: 8 }));
         GS.clear(list);
@@ -169,7 +178,7 @@
       for (const { feature } of this.cells.values()) for (const p of feature.geometry.coordinates[0]) points.push(latLng(p));
       for (const cam of this.cameras.values()) points.push([cam.latitude, cam.longitude]);
       if (!points.length) return;
-      this.map.fitBounds(L.latLngBounds(points), { padding: [24, 24] });
+      this.map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 17, animate: false });
       this.fitted = this.cells.size > 0;
     }
 
@@ -191,6 +200,7 @@
         const el = marker.getElement();
         if (el) Object.assign(el.dataset, { camera: cam.camera_id, state });
       }
+      this.ordersOnTop();
       if (this.opts.onCameras) this.opts.onCameras(list.items);
       this.fit();
       for (const entry of this.orders.values()) if (!entry.marker) this.placeOrder(entry);
@@ -213,7 +223,10 @@
       else if (this.cameras.has(order.camera_id)) at = [this.cameras.get(order.camera_id).latitude, this.cameras.get(order.camera_id).longitude];
       else if (order.grid_cell && this.cells.has(order.grid_cell)) at = centre(this.cells.get(order.grid_cell).feature.geometry);
       if (!at) return null;
-      const k = [...this.orders.values()].filter((e) => e.base && e.base[0] === at[0] && e.base[1] === at[1] && e.order.id < order.id).length;
+      // At a camera the first ring is already off-centre, so the camera's own point stays visible.
+      const onCamera = [...this.cameras.values()].some((c) => c.latitude === at[0] && c.longitude === at[1]);
+      const k = [...this.orders.values()].filter((e) => e.base && e.base[0] === at[0] && e.base[1] === at[1] && e.order.id < order.id).length
+        + (onCamera ? 1 : 0);
       const angle = k * 2.39996, r = k ? 0.00016 * Math.sqrt(k) : 0;
       return { base: at, at: [at[0] + r * Math.sin(angle), at[1] + r * Math.cos(angle) * 1.17] };
     }
