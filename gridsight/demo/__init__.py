@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from gridsight.demo.district import show_demo_district
 from gridsight.demo.feed import EventFeed, FeedPrinter
 from gridsight.logs import zone_from_env
 from gridsight.demo.workdir import EVIDENCE_DIR, FRESH_HINT, SPOOL_DIR, DemoStateError, prepare_workdir
@@ -146,6 +147,7 @@ def run_demo(workdir: Path, api_port: int, rtsp_port: int, duration_s: float | N
         for line in prepared.lines(count_orders(api_url)):
             print(line)
         print_urls(api_url)
+        show_demo_district(api_url)  # the map's cells and the camera's position, before the first order
         rtsp.start()
         rtsp.wait_for_log("READY", 30)
         print(f"RTSP camera up: {rtsp_url}  (synthetic street clip, looping)")
