@@ -4,7 +4,7 @@ camera views clients read."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -117,19 +117,13 @@ class ZoneRegistrationIn(JsonInput):
     kind: str = Field(default="any", min_length=1, max_length=32, pattern=r"^[a-z_]+$",
                       description="The config's zone kind (what the zone covers)")
     description: str | None = Field(default=None, max_length=256)
-    rules: list[str] = Field(default_factory=list, max_length=64, description="Ids of the rules watching the zone")
+    rules: list[Annotated[str, Field(pattern=_ID)]] = Field(default_factory=list, max_length=64,
+                                                           description="Ids of the rules watching the zone")
 
     @field_validator("polygon")
     @classmethod
     def _poly(cls, value: list[list[float]]) -> list[list[float]]:
         return valid_polygon(value)
-
-    @field_validator("rules")
-    @classmethod
-    def _rule_ids(cls, value: list[str]) -> list[str]:
-        if any(not isinstance(r, str) or not 1 <= len(r) <= 64 for r in value):
-            raise ValueError("rule ids are 1 to 64 characters")
-        return value
 
 
 class CameraRegistrationIn(JsonInput):

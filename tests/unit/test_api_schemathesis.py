@@ -18,7 +18,8 @@ operation:
   with area (422);
 * registry references (``grid_cell``, ``team_code``) must name existing rows (422);
 * a webhook URL must point at a public host (422, see the webhook docs);
-* a camera status's body ``camera_id`` must be the path's (422);
+* a camera status's or registration's body ``camera_id`` must be the path's, and a registration's
+  zone ids are unique (422);
 * ``unit`` and ``key`` of the time series come together, ``since`` is not after ``until`` (422);
 * an idempotency key comes as the header or the body's ``idempotency_key``, the same in both if
   both are sent (422);
@@ -70,6 +71,19 @@ def _is_positive(case) -> bool:
     return meta is not None and meta.generation.mode.is_positive
 
 
+def _meet_registration_rules(body: dict) -> None:
+    """A registration's zones: simple polygons with area, each zone id once."""
+    seen: set = set()
+    zones = body.get("zones")
+    for i, zone in enumerate(zones if isinstance(zones, list) else []):
+        if isinstance(zone, dict):
+            if isinstance(zone.get("polygon"), list):
+                zone["polygon"] = [list(p) for p in TRIANGLE]
+            if zone.get("zone_id") in seen:
+                zone["zone_id"] = f"z{i}"
+            seen.add(zone.get("zone_id"))
+
+
 def _meet_content_rules(case) -> None:
     path = case.operation.path
     body = case.body
@@ -87,7 +101,10 @@ def _meet_content_rules(case) -> None:
                     body[field] = None
         if path == "/api/v1/webhooks" and "url" in body:
             body["url"] = "https://hotline.example/gridsight"
-        if path == "/api/v1/cameras/{camera_id}/status" and body.get("camera_id") is not None:
+        if path == "/api/v1/cameras/{camera_id}/registration":
+            _meet_registration_rules(body)
+        if path in ("/api/v1/cameras/{camera_id}/status", "/api/v1/cameras/{camera_id}/registration") \
+                and body.get("camera_id") is not None:
             body["camera_id"] = unquote(str(case.path_parameters.get("camera_id")))  # generated already quoted
         if path in ("/api/v1/work-orders", "/api/v1/events/end"):
             header_key = (case.headers or {}).get("Idempotency-Key")
@@ -114,7 +131,7 @@ def _schema(include_worker_operations_only: bool = False):
     loaded = loaded.exclude(path_regex="^/(health|metrics)$")  # no token, no body: nothing to learn here
 
     if include_worker_operations_only:
-        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/end|cameras/\{camera_id\}/(status|snapshot|zones))$",
+        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/end|cameras/\{camera_id\}/(status|registration|snapshot|zones))$",
                                 method_regex="^(POST|PUT|GET)$")
     return loaded
 
