@@ -62,8 +62,9 @@ class CameraRegistrar:
         self.refresh_s = refresh_s
         self._clock = clock
         self._lock = threading.Lock()
-        # camera id -> (what was registered, or refused, and when): re-sent when it differs or grows old.
-        self._done: dict[str, tuple[CameraRegistration, float]] = {}
+        # camera id -> (what was registered, or refused, when, whether the API took it): re-sent when it
+        # differs or grows old.
+        self._done: dict[str, tuple[CameraRegistration, float, bool]] = {}
         self._failures: dict[str, int] = {}
         self.registered = 0
         self._stop = threading.Event()
@@ -74,9 +75,12 @@ class CameraRegistrar:
         return cls(client, pipelines, config.worker.name)
 
     def invalidate(self, camera_id: str) -> None:
-        """Register this camera again at the next pass (a zone of its config went missing in the API)."""
+        """Register this camera again at the next pass (a zone of its config went missing in the API);
+        a refused registration waits for its config to change or ``refresh_s``, as before."""
         with self._lock:
-            self._done.pop(camera_id, None)
+            done = self._done.get(camera_id)
+            if done is not None and done[2]:
+                del self._done[camera_id]
 
     def register_once(self) -> int:
         """One pass over every camera; returns how many registrations the API took."""
@@ -101,7 +105,7 @@ class CameraRegistrar:
         result = self._client.put_camera_registration(camera_id, registration.to_dict())
         if result.delivered or result.permanent_failure:
             with self._lock:
-                self._done[camera_id] = (registration, now)
+                self._done[camera_id] = (registration, now, result.delivered)
             if self._failures.pop(camera_id, 0) >= WARN_AFTER_FAILURES:
                 log.info("camera %s: registered with the API again", camera_id)
         if result.delivered:
