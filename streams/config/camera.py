@@ -125,6 +125,8 @@ class CameraConfig(Strict):
     analysis_fps: float = Field(default=5.0, gt=0, le=60, description="Frames per second analysed (the freshest frame is always used)")
     grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
     address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
+    latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS-84; registered with the API for the map")
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84; registered with the API for the map")
     timezone: str = Field(
         default=DEFAULT_TIMEZONE, min_length=1, max_length=64,
         description="IANA timezone rule schedules are read in; absent: worker.site_timezone (docs/time.md)",

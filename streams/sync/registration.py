@@ -46,9 +46,8 @@ def registration_for(camera_id: str, camera, worker: str) -> CameraRegistration:
                          description=zone.description, rules=tuple(sorted(watching.get(zone_id, ()))))
         for zone_id, zone in sorted(camera.zones.items())
     )
-    # Position: only when the config has one (getattr: older configs have no such fields).
     return CameraRegistration(camera_id, worker, zones, grid_cell=camera.grid_cell, address=camera.address,
-                              latitude=getattr(camera, "latitude", None), longitude=getattr(camera, "longitude", None))
+                              latitude=camera.latitude, longitude=camera.longitude)
 
 
 class CameraRegistrar:

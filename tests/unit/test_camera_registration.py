@@ -140,6 +140,14 @@ def test_the_registration_carries_the_configs_zones_kinds_rules_grid_cell_and_ad
     assert zones["west-kerb"]["description"] == "West pavement in front of the shops"
 
 
+def test_a_position_in_the_config_is_registered_and_none_is_sent_without_one() -> None:
+    camera = demo_camera()
+    assert registration_for("street-01", camera, "w").to_dict()["latitude"] is None
+    placed = camera.model_copy(update={"latitude": 31.2304, "longitude": 121.4737})
+    reg = registration_for("street-01", placed, "w").to_dict()
+    assert (reg["latitude"], reg["longitude"]) == (31.2304, 121.4737)
+
+
 def test_the_api_accepts_what_the_worker_builds(client: TestClient) -> None:
     body = registration_for("street-01", demo_camera(), "demo-worker").to_dict()
     assert client.put("/api/v1/cameras/street-01/registration", json=body).status_code == 200
