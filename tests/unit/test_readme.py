@@ -31,9 +31,9 @@ def prose(markdown: str) -> str:
 
 
 def slug(heading: str) -> str:
-    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
-    heading = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", heading.strip().lower())
-    kept = "".join(c for c in heading if c in " -" or unicodedata.category(c)[0] in "LN")
+    """GitHub's anchor for a heading: lower case, punctuation but - and _ dropped, spaces to hyphens."""
+    heading = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", heading.strip().lower())
+    kept = "".join(c for c in heading if c in " -_" or unicodedata.category(c)[0] in "LN")
     return kept.replace(" ", "-")
 
 
@@ -51,6 +51,13 @@ def anchors(path: Path) -> set[str]:
 
 def links(path: Path) -> list[str]:
     return [a or b for a, b in LINK.findall(prose(text(path)))]
+
+
+def test_slug_is_githubs():
+    assert slug("Model lifecycle: train, evaluate, export") == "model-lifecycle-train-evaluate-export"
+    assert slug("`GRIDSIGHT_LOCAL_UTC_OFFSET` (removed)") == "gridsight_local_utc_offset-removed"
+    assert slug("`actions.hooks.<name>`") == "actionshooksname"
+    assert slug("Set-up: the two commands") == "set-up-the-two-commands"
 
 
 def test_readme_is_short_and_links_every_docs_page():
