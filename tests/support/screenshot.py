@@ -1,6 +1,6 @@
-"""The README's screenshot, made again: a real API process (tests/support/api.py) with a few
-orders filed from frames of the demo's own synthetic street clip, photographed by Debian's
-chromium through Playwright.
+"""The README's screenshot, made again: a real API process (tests/support/api.py) with the demo
+district, a few orders filed from frames of the demo's own synthetic street clip and some closed
+history for the map's colours, photographed by Debian's chromium through Playwright.
 
     .venv/bin/python -m tests.support.screenshot                      # docs/img/dashboard.png
     .venv/bin/python -m tests.support.screenshot --page /dashboard/orders --lang zh --out /tmp/x.png
@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import cv2
 import httpx
@@ -34,6 +35,42 @@ ORDERS = [
     ("demo-litter", "east-kerb", ("06012", "乱扔垃圾 littering"), "urgent", ["litter"], 13.4, 40, ["filed", "dispatched"]),
     ("demo-bins", "west-kerb", ("06042", "垃圾满溢 overflowing bin"), "normal", ["garbage_bag"], 8.0, 300, ["filed"]),
 ]
+
+
+# Past months for the district map's colours: cell -> orders in each of the last months (oldest first),
+# all closed; with this month's orders: GC-0101-07 above its mean, -03 and -10 near it, -05 below it.
+HISTORY = {"GC-0101-07": [1, 1, 1], "GC-0101-03": [2, 2], "GC-0101-10": [1, 1], "GC-0101-05": [3, 2]}
+THIS_MONTH = {"GC-0101-03": 2, "GC-0101-10": 1}
+CLOSE = ["filed", "dispatched", "accepted", "in_progress", "feedback", "verifying", "closed"]
+
+
+def months_ago(n: int, zone: ZoneInfo) -> dt.datetime:
+    """Noon on the 10th of the site's month ``n`` months before this one."""
+    today = dt.datetime.now(zone)
+    index = today.year * 12 + today.month - 1 - n
+    return dt.datetime(index // 12, index % 12 + 1, 10, 12, 0, tzinfo=zone)
+
+
+def seed_history(client: httpx.Client, jpeg: bytes) -> None:
+    """Orders of other cameras in other cells, for the baselines: past ones closed, this month's open."""
+    zone, filed = ZoneInfo("Asia/Shanghai"), []
+    for cell, counts in HISTORY.items():
+        whens = [months_ago(len(counts) - i, zone) for i, count in enumerate(counts) for _ in range(count)]
+        filed += [(cell, when, True) for when in whens]
+    filed += [(cell, dt.datetime.now(zone) - dt.timedelta(hours=5), False)
+              for cell, count in THIS_MONTH.items() for _ in range(count)]
+    for n, (cell, when, close) in enumerate(filed):
+        body = {"camera_id": f"cam-{cell[-2:]}", "zone_id": "kerb", "rule_id": "litter", "event_id": f"past-{n}",
+                "category_code": "06010", "category_name": "暴露垃圾 exposed garbage", "priority": "normal",
+                "labels": ["garbage_bag"], "confidence": 0.8, "detected_at": when.isoformat(),
+                "event_started_at": (when - dt.timedelta(seconds=30)).isoformat(), "model_name": "gridsight-demo",
+                "model_version": "1", "boxes": [], "grid_cell": cell,
+                "evidence": [{"kind": "snapshot", "content_type": "image/jpeg", "data_b64": base64.b64encode(jpeg).decode()}]}
+        response = client.post("/api/v1/work-orders", json=body, headers={"Idempotency-Key": f"shot-past-{n}"})
+        response.raise_for_status()
+        for move in CLOSE if close else []:
+            client.post(f"/api/v1/work-orders/{response.json()['id']}/transitions",
+                        json={"to": move, "reason": "screenshot history"}).raise_for_status()
 
 
 def demo_frames(seconds: set[float]) -> dict[float, tuple[bytes, list[dict]]]:
@@ -65,6 +102,7 @@ def file_orders(api: ApiServer) -> list[str]:
         status = CameraStatusEvent("street-01", CameraState.ONLINE, now.timestamp(), last_frame_at=now.timestamp(),
                                    grid_cell=GRID, address="Demo Rd 1")
         client.put("/api/v1/cameras/street-01/status", json=status.to_dict()).raise_for_status()
+        seed_history(client, frames[min(frames)][0])
         for event, zone, (code, name), priority, labels, second, ago, moves in ORDERS:
             jpeg, boxes = frames[round(second * 5) / 5]
             at = now - dt.timedelta(minutes=ago)
