@@ -18,7 +18,7 @@ can take a lease while Redis is down) and keeps orders in the on-disk spool.
 When Redis returns, each lease is renewed, re-taken if it expired meanwhile,
 or - if another worker got it - its pipeline is stopped at once. A worker cut
 off from Redis while the others still reach it keeps analysing until it sees
-Redis again: availability over strict exclusivity, documented in the README.
+Redis again: availability over strict exclusivity, documented in docs/cluster.md.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ class ContinuityConfig(Strict):
 
 class _RuleBase(Strict):
     # Defaults are the rule specs' own (inference.rules), which streams.rule_factory fills from these fields.
-    preset: str | None = Field(default=None, max_length=64, description="The preset this rule starts from (see README)")
+    preset: str | None = Field(default=None, max_length=64, description="The preset this rule starts from (docs/configuration.md#presets)")
     zone: Identifier = Field(description="Zone id on the same camera")
     labels: Labels = Field(min_length=1, max_length=32, description="Canonical labels that count")
     grace_s: float = Field(
