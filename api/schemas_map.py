@@ -8,6 +8,7 @@ with one pydantic error per coordinate."""
 
 from __future__ import annotations
 
+import enum
 import math
 from typing import Any, Literal
 
@@ -124,6 +125,13 @@ def centroid(polygon: dict[str, Any]) -> tuple[float, float]:
 
 # ---- what the map page reads -----------------------------------------------------------------
 
+class MapUnit(str, enum.Enum):
+    """Whose baseline colours a cell: its own, or its community's (the seeds' wall map)."""
+
+    GRID_CELL = "grid_cell"
+    COMMUNITY = "community"
+
+
 class CellBaseline(BaseModel):
     level: BaselineLevel = Field(description="alert (above its mean: summoned), warning (near it), normal, "
                                              "no_history; no_history too for a cell without orders")
@@ -157,6 +165,8 @@ class MapCells(BaseModel):
     """A GeoJSON FeatureCollection (cells without an outline have a null geometry) with the baseline's terms."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
+    unit: MapUnit = Field(description="grid_cell: each cell's own baseline; community: its community's (all its "
+                                      "cells' orders against the community's mean)")
     period: Period
     history: int
     period_start: UtcDatetime

@@ -272,5 +272,8 @@ EN: dict[str, str] = {
     "live.cameras.none": "No camera has reported yet",
     "live.cameras.summary": "{online} of {total} online",
     "live.cameras.seen": "last frame {time}",
+    "map.unit": "Colour by",
+    "map.unit.community": "Community",
+    "map.cell.level_community": "Its community's baseline",
     # ---- end of the district map block ----
 }

@@ -270,5 +270,8 @@ ZH: dict[str, str] = {
     "live.cameras.none": "尚无摄像头上报",
     "live.cameras.summary": "{total} 个中 {online} 个在线",
     "live.cameras.seen": "最新画面 {time}",
+    "map.unit": "着色依据",
+    "map.unit.community": "社区",
+    "map.cell.level_community": "所在社区基线",
     # ---- end of the district map block ----
 }

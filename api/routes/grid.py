@@ -11,7 +11,7 @@ from api.crud import district_map, registry, stats
 from api.deps import AdminDep, ClockDep, ReaderDep, SessionDep, SettingsDep, WriteSessionDep
 from api.db.models import GridCell, Team
 from api.schemas import InputDatetime
-from api.schemas_map import MapCells, MapOrders
+from api.schemas_map import MapCells, MapOrders, MapUnit
 from api.schemas_registry import GridCellCreate, GridCellPublic, GridCellUpdate, TeamCreate, TeamPublic, TeamUpdate
 from api.schemas_workflow import BaselineUnit, Period
 
@@ -131,12 +131,15 @@ def delete_grid_cell(code: CodePath, session: WriteSessionDep, _admin: AdminDep)
         "A FeatureCollection: one feature per grid cell (geometry null for a cell without an outline), with its "
         "open and overdue orders and its baseline for the period containing `at`: this period's orders against "
         "the mean of the previous `history` periods, as `GET /stats/baselines?unit=grid_cell` (`alert`: above the "
-        "mean, the community is summoned; `warning`: near it). The seeds' rule is `period=month&history=36`. "
+        "mean, the community is summoned; `warning`: near it). `unit=community` gives every cell its community's "
+        "baseline instead: all the community's orders against its own mean. The seeds' wall map is "
+        "`unit=community&period=month&history=36`. "
         "Operators get only their grid cells. Role: operator+."
     ),
 )
 def get_map_cells(
     session: SessionDep, reader: ReaderDep, settings: SettingsDep, clock: ClockDep,
+    unit: MapUnit = MapUnit.GRID_CELL,
     period: Period = Period.MONTH,
     history: Annotated[int, Query(ge=1, le=400, description="Past periods in the mean")] = 36,
     at: Annotated[InputDatetime | None, Query(description="Default: now")] = None,
@@ -147,10 +150,10 @@ def get_map_cells(
                                 warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                                 grids=reader.grids)
     try:
-        start, features = district_map.cells(session, stats.Calendar(settings.site_zone), query, now)
+        start, features = district_map.cells(session, stats.Calendar(settings.site_zone), query, now, unit)
     except (OverflowError, ValueError):
         raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
-    return MapCells(period=period, history=history, period_start=start, at=when,
+    return MapCells(unit=unit, period=period, history=history, period_start=start, at=when,
                     warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                     features=features)
 

@@ -232,8 +232,8 @@ def test_a_new_order_appears_as_a_marker_without_reload_turns_overdue_and_a_reje
 
 # ---- 2. cells coloured by their baseline --------------------------------------------------------
 
-def api_levels(api: ApiServer, period: str, history: int) -> dict[str, str]:
-    report = httpx.get(f"{api.url}/api/v1/map/cells", params={"period": period, "history": history},
+def api_levels(api: ApiServer, period: str, history: int, unit: str) -> dict[str, str]:
+    report = httpx.get(f"{api.url}/api/v1/map/cells", params={"unit": unit, "period": period, "history": history},
                        headers=_headers(SUPERVISOR), timeout=10).json()
     return {f["id"]: f["properties"]["baseline"]["level"] for f in report["features"]}
 
@@ -244,6 +244,9 @@ def test_a_cells_colour_follows_its_baseline(api, screen) -> None:
     page = s.page
     s.open("/dashboard/map?lang=en")
     expect(page.locator("path.map-cell")).to_have_count(12)
+    expect(page.locator("#district-map")).to_have_attribute("data-unit", "community")  # the seeds' wall map
+    page.select_option("#map-unit", "grid_cell")
+    expect(page.locator("#district-map")).to_have_attribute("data-unit", "grid_cell")
     for code, level in ((HOT, "alert"), (NEAR, "warning"), (CALM, "normal"), (QUIET, "no_history")):
         expect(cell(page, code)).to_have_attribute("data-level", level)
         expect(cell(page, code)).to_have_attribute("fill", LEVEL_FILL[level])
@@ -268,7 +271,16 @@ def test_a_cells_colour_follows_its_baseline(api, screen) -> None:
     # The day view colours by today against the previous 28 days, as the API says.
     page.select_option("#map-period", "day")
     expect(page.locator("#district-map")).to_have_attribute("data-period", "day")
-    for code, level in api_levels(api, "day", 28).items():
+    for code, level in api_levels(api, "day", 28, "grid_cell").items():
+        expect(cell(page, code)).to_have_attribute("data-level", level)
+
+    # By community (month): each community one coloured block, its cells all at the community's level.
+    page.select_option("#map-period", "month")
+    page.select_option("#map-unit", "community")
+    expect(page.locator("#district-map")).to_have_attribute("data-unit", "community")
+    by_community = api_levels(api, "month", 36, "community")
+    assert by_community[HOT] == by_community["GC-0101-07"] == "alert"  # Cuiyuan: HOT and NEAR's orders together
+    for code, level in by_community.items():
         expect(cell(page, code)).to_have_attribute("data-level", level)
     assert s.outside == []
 

@@ -168,6 +168,38 @@ def test_cells_carry_the_same_baseline_as_the_stats_and_their_open_counts(ops: T
     assert day["period"] == "day" and {f["id"]: f["properties"]["baseline"]["current"] for f in day["features"]}["cell-a"] == 2
 
 
+def test_unit_community_gives_every_cell_its_communitys_baseline(ops: TestClient) -> None:
+    add_cell(ops, "cell-a", community="翠园社区", street="玉山街道")
+    add_cell(ops, "cell-b", community="翠园社区", street="玉山街道")
+    add_cell(ops, "cell-c", community="翠园社区", street="亭林街道")  # same name, another street: another community
+    add_cell(ops, "cell-d")  # in no community: keeps its own
+    n = iter(range(1, 100))
+    _order(ops, next(n), "cell-a", _month(2026, 9))
+    _order(ops, next(n), "cell-a", _month(2026, 10))
+    for _ in range(2):
+        _order(ops, next(n), "cell-b", _month(2026, 10))
+    for h in (1, 2, 3):
+        _order(ops, next(n), "cell-b", T0 - dt.timedelta(hours=h))
+    _order(ops, next(n), "cell-d", _month(2026, 10))
+    _order(ops, next(n), "cell-d", T0 - dt.timedelta(hours=1))
+
+    def baselines(unit: str) -> dict[str, dict]:
+        report = ops.get("/api/v1/map/cells", params={"unit": unit}, headers=SUP).json()
+        assert report["unit"] == unit
+        return {f["id"]: f["properties"]["baseline"] for f in report["features"]}
+
+    own = baselines("grid_cell")
+    assert {k: v["level"] for k, v in own.items()} == {"cell-a": "normal", "cell-b": "alert", "cell-c": "no_history",
+                                                       "cell-d": "warning"}
+    # The community: Sep 1 + Oct 3 over the two months since its first order (mean 2), 3 now: above it.
+    community = baselines("community")
+    for code in ("cell-a", "cell-b"):
+        assert community[code] == {"level": "alert", "current": 3, "mean": 2.0, "ratio": 1.5, "periods": 2}
+    assert community["cell-c"]["level"] == "no_history"
+    assert community["cell-d"] == own["cell-d"]
+    assert ops.get("/api/v1/map/cells", params={"unit": "street"}, headers=SUP).status_code == 422
+
+
 def test_an_operator_sees_only_their_cells_and_orders(ops: TestClient) -> None:
     add_cell(ops, "cell-a")
     add_cell(ops, "cell-b")

@@ -142,8 +142,10 @@
   }
 
   const periodSelect = $("live-map-period");
-  const map = new GS.DistrictMap($("live-map"), { period: periodSelect.value });
+  const unitSelect = $("live-map-unit");
+  const map = new GS.DistrictMap($("live-map"), { period: periodSelect.value, unit: unitSelect.value });
   periodSelect.addEventListener("change", () => map.setPeriod(periodSelect.value));
+  unitSelect.addEventListener("change", () => map.setUnit(unitSelect.value));
   map.start();
 
   const refreshSide = GS.debounce(() => { loadSummary(); loadOverdue(); loadTrend(); }, 800);

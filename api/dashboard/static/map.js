@@ -51,11 +51,13 @@
   function fact(label, value) { return h("div", { class: "fact" }, h("span", {}, label), h("strong", {}, value)); }
 
   class DistrictMap {
-    /* el: the map's box; opts.period: "month" | "week" | "day"; opts.onCells(features, report). */
+    /* el: the map's box; opts.period: "month" | "week" | "day"; opts.unit: "community" | "grid_cell" (whose
+       baseline colours a cell); opts.onCells(features, report). */
     constructor(el, opts) {
       this.el = el;
       this.opts = opts || {};
       this.period = this.opts.period || "month";
+      this.unit = this.opts.unit || "community";
       // Without tiles Leaflet knows no zoom limits: a view fitted to one point would zoom without end.
       this.map = L.map(el, { zoomSnap: 0.25, minZoom: 3, maxZoom: 19, attributionControl: false, preferCanvas: false });
       this.map.setView([31.3, 120.6], 13);
@@ -82,12 +84,13 @@
     }
 
     setPeriod(period) { this.period = period; return this.loadCells(); }
+    setUnit(unit) { this.unit = unit; return this.loadCells(); }
 
     /* ---- cells ---- */
     async loadCells() {
       let report;
       try {
-        report = await api("map/cells" + query({ period: this.period, history: HISTORY[this.period] }));
+        report = await api("map/cells" + query({ unit: this.unit, period: this.period, history: HISTORY[this.period] }));
       } catch (err) { GS.reportError(err); return; }
       this.layers.cells.clearLayers();
       this.layers.borders.clearLayers();
@@ -97,6 +100,7 @@
       for (const feature of drawn) this.drawCell(feature);
       this.drawBorders(drawn);
       this.el.dataset.period = report.period;
+      this.el.dataset.unit = report.unit;
       this.el.dataset.cells = String(drawn.length);
       if (this.opts.onCells) this.opts.onCells(report.features, report);
       this.fit();
@@ -151,7 +155,7 @@
         h("h3", {}, T("map.cell.title", { code }), p.name ? h("small", {}, " " + p.name) : null),
         h("div", { class: "cell-where" }, [p.street, p.community].filter(Boolean).join(" · ")),
         h("div", { class: "facts" },
-          fact(T("map.cell.level"), h("span", { class: "badge level-" + b.level }, T("level." + b.level))),
+          fact(T(this.unit === "community" ? "map.cell.level_community" : "map.cell.level"), h("span", { class: "badge level-" + b.level }, T("level." + b.level))),
           fact(T("map.cell.current", { period: T("period." + this.period).toLowerCase() }), String(b.current)),
           fact(T("map.cell.mean"), b.mean === null ? "–" : b.mean.toFixed(2)),
           fact(T("map.cell.open"), String(p.open)),
@@ -297,9 +301,10 @@
   /* ---- /dashboard/map: the map with its own live feed, a period switch and a legend ---- */
   if (document.body.dataset.page !== "map") return;
   const select = $("map-period");
+  const unitSelect = $("map-unit");
   const note = $("map-note");
   const map = new DistrictMap($("district-map"), {
-    period: select.value,
+    period: select.value, unit: unitSelect.value,
     onCells: (features, report) => {
       const missing = features.filter((f) => !f.geometry).length;
       note.textContent = features.length === 0 ? T("map.empty") : (missing ? T("map.unmapped", { n: missing }) : "");
@@ -307,6 +312,7 @@
     },
   });
   select.addEventListener("change", () => map.setPeriod(select.value));
+  unitSelect.addEventListener("change", () => map.setUnit(unitSelect.value));
   map.start();
   new GS.LiveFeed({
     state: GS.feedStateLabel($("map-feed-state")),
