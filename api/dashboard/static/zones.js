@@ -70,7 +70,7 @@
     const origin = zone.origin === "config" ? "config" : "dashboard";
     const rules = zone.rules === null || zone.rules === undefined ? null
       : zone.rules.length ? T("zones.rules", { rules: zone.rules.join(", ") }) : T("zones.no_rules");
-    return h("span", { class: "zone-facts", "data-origin": origin },
+    return h("span", { class: "zone-facts", "data-origin": origin }, " ",
       h("span", { class: "badge zone-origin-" + origin }, T("zones.origin." + origin)),
       zone.kind ? " " + T("zones.kind", { kind: zone.kind }) : "", rules ? " · " + rules : "");
   }
