@@ -182,3 +182,11 @@ def test_every_config_section_and_override_is_documented():
     assert not sections, f"docs/configuration.md#sections lacks: {sections}"
     overrides = [var for var in ENV_OVERRIDES if var not in page]
     assert not overrides, f"docs/configuration.md#environment-overrides lacks: {overrides}"
+
+
+def test_every_metric_the_docs_name_exists_in_the_code():
+    code = "\n".join(text(p) for folder in ("api", "streams") for p in (REPO / folder).rglob("*.py"))
+    named = {m for page in [README, *PAGES] for m in re.findall(r"gridsight_(?:worker|api)_[a-z_]*[a-z]", text(page))}
+    # prometheus_client adds _total to a counter's name: the code names it without
+    unknown = sorted(m for m in named if m not in code and m.removesuffix("_total") not in code)
+    assert named and not unknown, f"metrics in README/docs that no code exports: {unknown}"
