@@ -7,23 +7,28 @@
   const { bars, columns } = GS.charts;
   let categoryNames = {};  // code -> name, from the summary: a category is never shown by its code alone
 
+  function shorten(text, n) { return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+
   async function loadSummary() {
     try {
       const sum = await api("stats/summary");
       GS.fillKpis(sum);
       // Each bar is its share of all the orders: 2 of 2 fills its track, whatever a "nice" scale would say.
+      // The bar shows the count; its tooltip the share.
       const share = { max: Math.max(1, sum.total) };
-      const pct = (n) => `${n} (${Math.round((100 * n) / Math.max(1, sum.total))}%)`;
+      const row = (key, label, n, cls, full) => ({
+        key, label, value: n, cls,
+        title: `${full || label}: ${n} / ${sum.total} (${Math.round((100 * n) / Math.max(1, sum.total))}%)`,
+      });
       const statuses = GS.STATUSES.filter((st) => sum.by_status[st]);
-      bars($("chart-status"), statuses.map((st) => ({ key: st, label: T("status." + st), value: sum.by_status[st], display: pct(sum.by_status[st]), cls: "status-" + st })), share);
+      bars($("chart-status"), statuses.map((st) => row(st, T("status." + st), sum.by_status[st], "status-" + st)), share);
       const names = categoryNames = sum.category_names || {};
       const cats = Object.entries(sum.by_category).sort((a, b) => b[1] - a[1]);
-      bars($("chart-category"), cats.map(([code, n]) => ({
-        key: code, label: names[code] ? `${code} ${names[code]}` : code, value: n, display: pct(n),
-        title: `${names[code] || ""} ${code}: ${n}`.trim(),
-      })), share);
+      // The code, then as much of the name as the label column holds (the tooltip has all of it).
+      bars($("chart-category"), cats.map(([code, n]) => row(code, names[code] ? shorten(`${code} ${names[code]}`, 16) : code, n,
+        "", names[code] ? `${code} ${names[code]}` : code)), share);
       const prios = ["emergency", "urgent", "normal"].filter((p) => sum.by_priority[p]);
-      bars($("chart-priority"), prios.map((p) => ({ key: p, label: T("priority." + p), value: sum.by_priority[p], display: pct(sum.by_priority[p]), cls: "prio-" + p })), { ...share, labelWidth: 120 });
+      bars($("chart-priority"), prios.map((p) => row(p, T("priority." + p), sum.by_priority[p], "prio-" + p)), { ...share, labelWidth: 120 });
     } catch (err) { GS.reportError(err); }
   }
 
