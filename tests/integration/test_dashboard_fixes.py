@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import uuid
 
 import numpy as np
@@ -147,6 +148,8 @@ def test_server_reasons_are_translated_and_the_two_after_pictures_are_told_apart
     expect(afters).to_have_count(2)
     expect(page.locator('#evidence-thumbs button[data-kind="after"][data-by="person"]')).to_have_text("处置后照片（人员上传）")
     expect(page.locator('#evidence-thumbs button[data-kind="after"][data-by="camera"]')).to_have_text("之后画面（摄像头）")
+    # Relabelled once the timeline came: the tab shown is still marked as shown.
+    expect(page.locator('#evidence-thumbs button[data-kind="snapshot"]')).to_have_class(re.compile(r"\bactive\b"))
     expect(page.locator('#timeline li[data-action="transition"] .tl-reason').first).to_have_text("已清理")  # a person's words as written
     p.goto(f"/dashboard/orders/{order['id']}?lang=en")
     expect(page.locator('#timeline li[data-action="event_end"] .tl-reason')).to_have_text("ignored: the order was Detected")

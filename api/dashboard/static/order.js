@@ -153,7 +153,7 @@
     const thumbs = clear($("evidence-thumbs"));
     if (shown.length > 1) {
       for (const item of shown) {
-        thumbs.appendChild(h("button", { type: "button", class: "ghost", "data-evidence-id": item.id, "data-kind": item.kind, onclick: () => showEvidence(o, item),
+        thumbs.appendChild(h("button", { type: "button", class: "ghost" + (item.id === shownEvidence ? " active" : ""), "data-evidence-id": item.id, "data-kind": item.kind, onclick: () => showEvidence(o, item),
           "data-by": operatorEvidence.has(item.id) ? "person" : "camera" }, evidenceLabel(item)));
       }
     }
