@@ -50,7 +50,7 @@ ADMIN = "admin-token-map-000000001"
 TOKENS = {WORKER: {"role": "worker", "name": "street-worker"}, SUPERVISOR: {"role": "supervisor", "name": "zhang.min"},
           ADMIN: {"role": "admin", "name": "admin"}}
 LEVEL_FILL = {"alert": "#ff4d5e", "warning": "#f0a52b", "normal": "#2fbf71", "no_history": "#5d6f8c"}
-LOCAL = dt.timezone(dt.timedelta(hours=8))  # the API's default GRIDSIGHT_LOCAL_UTC_OFFSET
+LOCAL = dt.timezone(dt.timedelta(hours=8))  # the API's default site time zone, Asia/Shanghai (docs/time.md)
 UI_TIMEOUT_MS = 20_000
 HOT, NEAR, CALM, QUIET = "GC-0101-01", "GC-0101-02", "GC-0101-03", "GC-0101-04"
 
