@@ -169,7 +169,7 @@ def test_a_runtime_built_from_a_config_times_each_delivery(tmp_path, hook_url):
     raw = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     raw["worker"].update(spool_dir=str(tmp_path / "spool"), metrics_port=0)
     raw["actions"] = {"hooks": {"speaker": {"url": hook_url}},
-                      "routes": {"emergencies": {"priorities": ["emergency"], "hook": "speaker"}}}
+                      "routes": {"alerts": {"priorities": ["normal", "emergency"], "hook": "speaker"}}}
     config = parse_config(raw, DEMO)
     metrics = WorkerMetrics(config.worker.name)
     rt = build_runtime(config, sender=None, reporter=None, transport=HTTP, metrics=metrics)
