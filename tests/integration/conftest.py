@@ -23,6 +23,14 @@ def demo_clip(tmp_path_factory) -> Path:
     return write_clip(tmp_path_factory.mktemp("media") / "street.mp4", demo_scenario())
 
 
+@pytest.fixture(scope="session")
+def lift_clip(tmp_path_factory) -> Path:
+    """The e-bike-in-elevator scenario rendered at 5 fps (tests.support.edge_site), once per session."""
+    from tests.support.edge_site import render_lift_clip
+
+    return render_lift_clip(tmp_path_factory.mktemp("lift-clip"))
+
+
 @pytest.fixture
 def api(tmp_path):
     """`gridsight serve` on SQLite under tmp_path (tests.support.api.ApiServer); stop() and start() keep its port."""

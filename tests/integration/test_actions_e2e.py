@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.support.edge_site import EdgeSite, latencies, parse_utc, render_lift_clip
+from tests.support.edge_site import EdgeSite, latencies, parse_utc
 from tests.support.mosquitto import Subscriber, requires_mosquitto
 from tests.support.procs import wait_until
 from tests.support.rtsp import requires_rtsp_server
@@ -22,10 +22,6 @@ pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_mosquitto]
 
 CAMERA = "lift-01"
 
-
-@pytest.fixture(scope="module")
-def lift_clip(tmp_path_factory):
-    return render_lift_clip(tmp_path_factory.mktemp("lift-clip"))
 
 
 def test_ebike_in_lift_reaches_mqtt_before_the_order_is_stored(tmp_path, lift_clip):

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from tests.support.edge_site import REPEATING, EdgeSite, render_lift_clip
+from tests.support.edge_site import REPEATING, EdgeSite
 from tests.support.mosquitto import Subscriber, requires_mosquitto
 from tests.support.procs import wait_until
 from tests.support.rtsp import requires_rtsp_server
@@ -30,10 +30,6 @@ pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_mosquitto]
 CAMERAS = ("lift-01", "lift-02")
 NO_API_MERGE = {"GRIDSIGHT_MERGE_WINDOW": "PT0S"}  # one order per incident, so each can be found by its event
 
-
-@pytest.fixture(scope="module")
-def lift_clip(tmp_path_factory):
-    return render_lift_clip(tmp_path_factory.mktemp("lift-clip"))
 
 
 def unsettled(stats: dict) -> int:
