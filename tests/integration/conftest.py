@@ -23,6 +23,37 @@ def demo_clip(tmp_path_factory) -> Path:
     return write_clip(tmp_path_factory.mktemp("media") / "street.mp4", demo_scenario())
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium (tests.support.browser), launched once per module; skips without playwright."""
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
+    from tests.support.browser import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def open_page(browser, api):
+    """open_page(token, locale="zh-CN") -> a page on the module's `api` (tests.support.browser.PageSession,
+    1440x900, screenshots under test-output/dashboard/); after the test each is closed and must have seen
+    no script error or CSP violation."""
+    from tests.support.browser import PageSession, shots_dir
+    from tests.support.dashboard import UI_TIMEOUT_MS
+
+    pages = []
+
+    def make(token: str | None, locale: str = "zh-CN"):
+        pages.append(PageSession(browser, api.url, token=token, locale=locale, timeout_ms=UI_TIMEOUT_MS,
+                                 shots=shots_dir("dashboard")))
+        return pages[-1]
+
+    yield make
+    for page in pages:
+        page.close()
+        page.clean()
+
+
 @pytest.fixture(scope="session")
 def lift_clip(tmp_path_factory) -> Path:
     """The e-bike-in-elevator scenario rendered at 5 fps (tests.support.edge_site), once per session."""

@@ -18,173 +18,36 @@ Screenshots go to test-output/dashboard/ (git-ignored)."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
-import os
 import re
 import shutil
 import time
 import uuid
-from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
 import pytest
 import yaml
 
 from gridsight.processes import ChildProcess, gridsight_argv
 from tests.support.api import ApiServer
-from tests.support.procs import REPO_ROOT, wait_until
+from tests.support.browser import requires_chromium, shots_dir
+from tests.support.dashboard import (ADMIN_TOKEN, OPERATOR_TOKEN, UI_TIMEOUT_MS, WORKER_TOKEN, clip_mp4, dashboard_api,
+                                     jpeg, order_payload, street_frame)
+from tests.support.procs import wait_until
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
 
-CHROMIUM = os.environ.get("GRIDSIGHT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = REPO_ROOT / "test-output" / "dashboard"
+SHOTS = shots_dir("dashboard")
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-
-GRID = "GC-0101-07"
-WORKER_TOKEN = "worker-token-dashboard-0001"
-OPERATOR_TOKEN = "operator-token-li-wei-0001"
-ADMIN_TOKEN = "admin-token-dashboard-00001"
-TOKENS = {
-    WORKER_TOKEN: {"role": "worker", "name": "street-worker"},
-    OPERATOR_TOKEN: {"role": "operator", "name": "li.wei", "grids": [GRID]},
-    ADMIN_TOKEN: {"role": "admin", "name": "admin"},
-}
-UI_TIMEOUT_MS = 15_000
-
-
-# ---- media ------------------------------------------------------------------------------------
-
-def street_frame(width: int = 640, height: int = 360, bag: tuple[int, int, int, int] | None = (300, 250, 372, 318)) -> np.ndarray:
-    """A drawn street: sky, buildings, road, pavement, and (optionally) a black bag on the pavement."""
-    img = np.zeros((height, width, 3), np.uint8)
-    img[:] = (200, 170, 120)
-    for i, x in enumerate(range(0, width, width // 6)):
-        cv2.rectangle(img, (x + 6, int(height * 0.12)), (x + width // 6 - 6, int(height * 0.55)), (90 + 25 * (i % 3), 110, 140), -1)
-    cv2.rectangle(img, (0, int(height * 0.55)), (width, int(height * 0.68)), (70, 70, 70), -1)
-    cv2.rectangle(img, (0, int(height * 0.68)), (width, height), (150, 160, 165), -1)
-    for x in range(0, width, width // 8):
-        cv2.line(img, (x, int(height * 0.615)), (x + width // 16, int(height * 0.615)), (240, 240, 240), 2)
-    if bag is not None:
-        x1, y1, x2, y2 = bag
-        cv2.ellipse(img, ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2, (y2 - y1) // 2), 0, 0, 360, (25, 25, 25), -1)
-    return img
-
-
-def jpeg(img: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
-    assert ok
-    return buf.tobytes()
-
-
-def clip_mp4(seconds: float = 2.0, fps: float = 5.0) -> bytes:
-    """An H.264 clip made by the worker's own encoder: the bag moves left to right."""
-    from inference.evidence import encode_mp4
-
-    n = int(seconds * fps)
-    images = [street_frame(bag=(60 + 40 * i, 250, 132 + 40 * i, 318)) for i in range(n)]
-    return encode_mp4(images, [i / fps for i in range(n)], nominal_fps=fps)
-
-
-def order_payload(event: str, *, category=("06010", "暴露垃圾 exposed garbage"), priority="normal",
-                  camera="street-01", zone="west-kerb", days_ago: float = 0, clip: bytes | None = None) -> dict:
-    box = [300.0, 250.0, 372.0, 318.0]
-    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days_ago)
-    return {
-        "camera_id": camera, "zone_id": zone, "rule_id": "west-litter", "event_id": event,
-        "category_code": category[0], "category_name": category[1], "priority": priority,
-        "labels": ["garbage_bag"], "confidence": 0.91,
-        "detected_at": now.isoformat(), "event_started_at": (now - dt.timedelta(seconds=40)).isoformat(),
-        "model_name": "gridsight-demo", "model_version": "1",
-        "boxes": [{"label": "garbage_bag", "confidence": 0.91, "xyxy": box, "track_id": 7},
-                  {"label": "person", "confidence": 0.64, "xyxy": [80.0, 150.0, 130.0, 300.0], "track_id": 3}],
-        "grid_cell": GRID, "address": "Demo Rd 1",
-        # As a worker sends it: the snapshot (its boxes burnt in; the page draws none over it) and the raw
-        # key frame, on which the page draws the order's boxes (issue 17).
-        "evidence": [{"kind": "snapshot", "content_type": "image/jpeg",
-                      "data_b64": base64.b64encode(jpeg(street_frame())).decode()},
-                     {"kind": "frame", "content_type": "image/jpeg",
-                      "data_b64": base64.b64encode(jpeg(street_frame())).decode()}]
-                    + ([{"kind": "clip", "content_type": "video/mp4", "data_b64": base64.b64encode(clip).decode()}] if clip else []),
-    }
-
+pytestmark = [pytest.mark.integration, requires_chromium]
 
 # ---- processes --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    """`gridsight serve` with tokens and dev mode off; the live feed polls twice a second."""
-    server = ApiServer(tmp_path_factory.mktemp("dashboard-api"), tokens=TOKENS, env={
-        # Blocking a fire lane: two seconds to clear it, so a test can watch an order go overdue.
-        "GRIDSIGHT_CATEGORY_DEADLINES": json.dumps({"09012": {"urgent": "PT2S"}}),
-        "GRIDSIGHT_SSE_POLL_S": "0.5",
-        "GRIDSIGHT_MERGE_WINDOW": "PT0S",  # each test files its own order for the same zone
-    })
-    with server:
+    with dashboard_api(tmp_path_factory.mktemp("dashboard-api")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Page:
-    """A page with one token in localStorage, collecting script errors and CSP violations."""
-
-    def __init__(self, browser, api: ApiServer, token: str | None, locale: str = "zh-CN") -> None:
-        self.context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-        self.context.set_default_timeout(UI_TIMEOUT_MS)
-        if token:
-            self.context.add_init_script(f"localStorage.setItem('gridsight.token', {json.dumps(token)});")
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        self.page.on("console", self._console)
-        self.base = api.url
-
-    def _console(self, msg) -> None:
-        if msg.type == "error" and "Content Security Policy" in msg.text:
-            self.errors.append(f"CSP: {msg.text}")
-
-    def goto(self, path: str) -> None:
-        self.page.goto(self.base + path)
-
-    def shot(self, name: str) -> Path:
-        path = SHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def close(self) -> None:
-        self.context.close()
-        assert self.errors == [], self.errors
-
-
-@pytest.fixture
-def open_page(browser, api):
-    pages: list[Page] = []
-
-    def make(token: str | None, locale: str = "zh-CN") -> Page:
-        pages.append(Page(browser, api, token, locale))
-        return pages[-1]
-
-    yield make
-    for page in pages:
-        page.close()
 
 
 def file_order(api: ApiServer, event: str, **kwargs) -> dict:

@@ -19,14 +19,22 @@ import pytest
 from inference.detections import Detections
 from inference.evidence import render_snapshot
 from inference.zones import PolygonZone
-from tests.integration.test_dashboard import (ADMIN_TOKEN, GRID, OPERATOR_TOKEN, WORKER_TOKEN, api, browser,  # noqa: F401
-                                              jpeg, open_page, order_payload, street_frame)
+from tests.support.browser import requires_chromium
+from tests.support.dashboard import (ADMIN_TOKEN, GRID, OPERATOR_TOKEN, WORKER_TOKEN, dashboard_api, jpeg, order_payload,
+                                     street_frame)
 
-from playwright.sync_api import expect  # noqa: E402  (test_dashboard skips the module without playwright)
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
+from playwright.sync_api import expect  # noqa: E402
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [pytest.mark.integration, requires_chromium]
 
 RAW_TRACKS = (2000000, 2000007)  # what ByteTrack hands out: never what an operator should read
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    with dashboard_api(tmp_path_factory.mktemp("dashboard-fixes-api")) as server:
+        yield server
 
 
 def b64(data: bytes) -> str:

@@ -17,32 +17,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from gridsight.demo.district import install_demo_district
 from tests.support.api import ApiServer
+from tests.support.browser import OutsideGuard, PageSession, requires_chromium, shots_dir
 from tests.support.orders import jpeg_evidence, order_body
-from tests.support.procs import REPO_ROOT
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
 
-CHROMIUM = os.environ.get("GRIDSIGHT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = REPO_ROOT / "test-output" / "map"
+SHOTS = shots_dir("map")
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.integration, requires_chromium]
 
 WORKER = "worker-token-map-00000001"
 SUPERVISOR = "supervisor-token-map-0001"
@@ -124,51 +116,24 @@ def seed_history(api: ApiServer) -> None:
     move(api, late["id"], "dispatched")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Screen:
+class Screen(PageSession):
     """A 1920x1080 page with a supervisor's token that aborts and records every request leaving loopback,
     and collects script errors and CSP violations."""
 
     def __init__(self, browser, base: str, locale: str = "zh-CN") -> None:
-        self.context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale=locale)
-        self.context.set_default_timeout(UI_TIMEOUT_MS)
-        self.context.add_init_script(f"localStorage.setItem('gridsight.token', {json.dumps(SUPERVISOR)});")
-        self.outside: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        self.page.on("console", lambda msg: self.errors.append(f"console: {msg.text}")
-                     if msg.type == "error" and "Content Security Policy" in msg.text else None)
-        self.base = base
+        super().__init__(browser, base, token=SUPERVISOR, locale=locale, viewport=(1920, 1080),
+                         timeout_ms=UI_TIMEOUT_MS, shots=SHOTS, guard=OutsideGuard())
 
-    def _route(self, route) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
-            route.continue_()
-        else:
-            self.outside.append(route.request.url)
-            route.abort()
+    @property
+    def outside(self) -> list[str]:
+        return self.guard.aborted
 
     def open(self, path: str) -> None:
-        self.page.goto(self.base + path)
+        self.goto(path)
         expect(self.page.locator(".district-map[data-ready='1']")).to_have_count(1, timeout=UI_TIMEOUT_MS)
 
-    def shot(self, name: str) -> Path:
-        path = SHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
-
-    def close(self) -> None:
-        self.context.close()
+    def shot(self, name: str, *, full_page: bool = False) -> Path:
+        return super().shot(name, full_page=full_page)
 
 
 @pytest.fixture

@@ -5,29 +5,21 @@ and in summer (CEST); zh shows 2026/07/01 12:00, en ISO 2026-07-01 12:00, never 
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.api import ApiServer
+from tests.support.browser import PageSession, requires_chromium, shots_dir
 from tests.support.orders import order_body
-from tests.support.procs import REPO_ROOT
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
 from playwright.sync_api import expect  # noqa: E402
 
-CHROMIUM = os.environ.get("GRIDSIGHT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = REPO_ROOT / "test-output" / "site-time"
+SHOTS = shots_dir("site-time")
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.integration, requires_chromium]
 
 # 10:00 UTC: 11:00 CET in January, 12:00 CEST in July (17:00/18:00 in New York's browser would be wrong, as
 # would 18:00 in Shanghai).
@@ -56,23 +48,11 @@ def api(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_pages_show_site_time_in_each_languages_date_format(api: ApiServer, browser, lang: str) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="America/New_York",
-                                  locale="zh-CN" if lang == "zh" else "en-GB")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    session = PageSession(browser, api.url, locale="zh-CN" if lang == "zh" else "en-GB", shots=SHOTS,
+                          timezone_id="America/New_York")
+    page = session.page
     try:
         assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
         page.goto(f"{api.url}/dashboard/orders?lang={lang}")
@@ -83,10 +63,10 @@ def test_pages_show_site_time_in_each_languages_date_format(api: ApiServer, brow
         for season in ("winter", "summer"):
             row = page.locator(f"#orders-body tr[data-order-id='{api.order_ids[season]}']")
             expect(row.locator("td").nth(6)).to_have_text(want[season])
-        page.screenshot(path=str(SHOTS / f"orders-{lang}.png"), full_page=True)
+        session.shot(f"orders-{lang}")
         page.goto(f"{api.url}/dashboard/orders/{api.order_ids['summer']}?lang={lang}")
         expect(page.get_by_text(want["full"], exact=True).first).to_be_visible()
-        page.screenshot(path=str(SHOTS / f"order-{lang}.png"), full_page=True)
+        session.shot(f"order-{lang}")
     finally:
-        context.close()
-    assert errors == []
+        session.close()
+    session.clean()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,11 +21,9 @@ import cv2
 import httpx
 
 from tests.support.api import ApiServer
+from tests.support.browser import CHROMIUM, OutsideGuard, PageSession, launched_chromium
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("GRIDSIGHT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 GRID = "GC-0101-07"
 # (event, zone, category code and name, priority, labels, second of the demo clip, minutes ago, moves)
 ORDERS = [
@@ -129,34 +126,25 @@ def file_orders(api: ApiServer) -> list[str]:
 
 
 def shoot(api: ApiServer, page_path: str, lang: str, out: Path, size: tuple[int, int], newest: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
+        session = PageSession(browser, api.url, locale="zh-CN" if lang == "zh" else "en-GB", viewport=size,
+                              guard=OutsideGuard())
+        page, errors = session.page, session.errors
+        session.goto(f"{page_path}?lang={lang}")
+        # The pages fill themselves from the API: wait until the newest order is on screen.
         try:
-            context = browser.new_context(viewport={"width": size[0], "height": size[1]},
-                                          locale="zh-CN" if lang == "zh" else "en-GB")
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(api.url)
-                          else route.abort())
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.goto(f"{api.url}{page_path}?lang={lang}")
-            # The pages fill themselves from the API: wait until the newest order is on screen.
-            try:
-                if not page_path.endswith("/map"):  # the map page has markers, no order numbers
-                    expect(page.get_by_text(newest).first).to_be_visible(timeout=20_000)
-            except AssertionError:
-                raise SystemExit(f"error: {page_path} never showed order {newest}; page errors: {errors or 'none'}") from None
-            # (never "networkidle": the live feed's stream stays open) every image decoded, canvases drawn
-            page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
-            if page.locator(".leaflet-container").count():  # a map: its cells drawn
-                expect(page.locator(".leaflet-overlay-pane path").first).to_be_attached(timeout=20_000)
-            page.wait_for_timeout(3000)  # a photograph, not a test: let the last frame paint
-            page.screenshot(path=str(out))
-        finally:
-            browser.close()
+            if not page_path.endswith("/map"):  # the map page has markers, no order numbers
+                expect(page.get_by_text(newest).first).to_be_visible(timeout=20_000)
+        except AssertionError:
+            raise SystemExit(f"error: {page_path} never showed order {newest}; page errors: {errors or 'none'}") from None
+        # (never "networkidle": the live feed's stream stays open) every image decoded, canvases drawn
+        page.wait_for_function("[...document.images].every(i => i.complete)", timeout=20_000)
+        if page.locator(".leaflet-container").count():  # a map: its cells drawn
+            expect(page.locator(".leaflet-overlay-pane path").first).to_be_attached(timeout=20_000)
+        page.wait_for_timeout(3000)  # a photograph, not a test: let the last frame paint
+        page.screenshot(path=str(out))
 
 
 def shrink(png: Path, colours: int = 128) -> None:
