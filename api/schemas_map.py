@@ -141,7 +141,9 @@ class CellBaseline(BaseModel):
     periods: int = Field(description="Past periods the mean covers")
 
 
-class MapCellProperties(BaseModel):
+class GridCellFacts(BaseModel):
+    """What a grid cell is, as the API shows it: the cell list and the district map's cell properties."""
+
     code: str
     name: str | None
     admin_area: str | None
@@ -149,6 +151,9 @@ class MapCellProperties(BaseModel):
     community: str | None
     team_code: str | None
     manager: str | None
+
+
+class MapCellProperties(GridCellFacts):
     open: int = Field(description="Orders not closed or rejected")
     overdue: int = Field(description="Open orders past their deadline")
     baseline: CellBaseline

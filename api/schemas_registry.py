@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas import JsonInput, UtcDatetime
-from api.schemas_map import PolygonError, nullable_polygon_schema, validate_polygon
+from api.schemas_map import GridCellFacts, PolygonError, nullable_polygon_schema, validate_polygon
 
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$")]
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
@@ -90,14 +90,7 @@ class GridCellUpdate(JsonInput):
         return _geo_polygon(value)
 
 
-class GridCellPublic(BaseModel):
-    code: str
-    name: str | None
-    admin_area: str | None
-    street: str | None
-    community: str | None
-    team_code: str | None
-    manager: str | None
+class GridCellPublic(GridCellFacts):
     polygon: dict[str, Any] | None = Field(default=None, json_schema_extra=nullable_polygon_schema,
                                            description="Outline on the map (GeoJSON Polygon, WGS-84); null: none yet")
 
