@@ -64,15 +64,7 @@ class HookSink(Sink):
         self.attempts = 0
 
     def _run(self) -> None:
-        while True:
-            message = self.queue.get(timeout=0.5)
-            if message is None:
-                if self._stop.is_set():
-                    return
-                continue
-            self._deliver(message)
-            if self._stop.is_set() and time.monotonic() >= self._flush_deadline:
-                return
+        self._one_at_a_time(self._deliver)
 
     def _deliver(self, message: ActionMessage) -> None:
         backoff = Backoff(self.config.backoff_initial_s, self.config.backoff_max_s, rng=random.Random())

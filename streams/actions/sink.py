@@ -77,6 +77,19 @@ class Sink:
     def _run(self) -> None:  # pragma: no cover - every sink overrides it
         raise NotImplementedError
 
+    def _one_at_a_time(self, handle: Callable[[ActionMessage], None]) -> None:
+        """The sender loop of a sink that sends in order: ``handle`` each queued message until
+        stopped with the queue empty, or stopped and past the flush deadline."""
+        while True:
+            message = self.queue.get(timeout=0.5)
+            if message is None:
+                if self._stop.is_set():
+                    return
+                continue
+            handle(message)
+            if self._stop.is_set() and time.monotonic() >= self._flush_deadline:
+                return
+
     # -- what the runtime reads -----------------------------------------------------------
     @property
     def up(self) -> bool:
@@ -104,12 +117,9 @@ class LogSink(Sink):
         self.config = config
 
     def _run(self) -> None:
-        while True:
-            message = self.queue.get(timeout=0.5)
-            if message is None:
-                if self._stop.is_set():
-                    return
-                continue
-            log.info("edge actions (dry run): would send %s %s event %s to %s (%d bytes, route %s)",
-                     self.name, message.phase, message.event_id, message.target, len(message.body), message.route)
-            self.finish(message, LOGGED)
+        self._one_at_a_time(self._log)
+
+    def _log(self, message: ActionMessage) -> None:
+        log.info("edge actions (dry run): would send %s %s event %s to %s (%d bytes, route %s)",
+                 self.name, message.phase, message.event_id, message.target, len(message.body), message.route)
+        self.finish(message, LOGGED)
