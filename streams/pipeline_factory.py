@@ -51,8 +51,15 @@ def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource
         loop=src.loop,
         max_corrupt_ratio=src.max_corrupt_ratio,
         corrupt_window_s=src.corrupt_window_s,
+        decode=src.decode,
     )
     return CameraSource(camera_id, camera.url, analysis_fps=camera.analysis_fps, options=options, on_status=on_status)
+
+
+def log_analysis_rate(camera_id: str, camera: CameraConfig) -> None:
+    """One line per camera at build: the analysis rate, where it comes from, and the decode mode."""
+    log.info("camera %s: analysing at %g fps (%s); decode %s", camera_id, camera.analysis_fps,
+             camera.analysis_fps_why(), camera.source.decode)
 
 
 class PipelineFactory:
@@ -93,6 +100,7 @@ class PipelineFactory:
         rules = self.build_rules(camera_id, camera, clock)
         tracker = self._tracker_for(camera)
         source = _source_for(camera_id, camera, on_status or self._on_status)
+        log_analysis_rate(camera_id, camera)
         submit = self._submit_order
         observe_inference = None
         if self._metrics is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from inference.labels import CANONICAL_LABELS
 from inference.rates import MinRate, rule_min_fps
@@ -89,6 +89,15 @@ class SourceConfig(Strict):
         default=SourceOptions.corrupt_window_s, gt=0, le=3600,
         description="The corrupt share is measured over the frames decoded in this many seconds",
     )
+    decode: Literal["auto", "all", "keyframes"] = Field(
+        default=SourceOptions.decode,
+        description="Which frames are decoded: auto decodes key frames only while the analysis interval is at least "
+                    "the stream's GOP (key-frame spacing measured from the stream), all decodes every frame "
+                    "(non-reference ones skipped when sampling never needs them), keyframes always decodes key "
+                    "frames only (the analysis rate is then at most one frame per GOP; /health says too_slow if "
+                    "that is below the rules' minimum). Key-frame mode: analysed frames, evidence frames and clips "
+                    "are key frames (docs/configuration.md)",
+    )
 
 
 class TrackerConfig(Strict):
@@ -122,7 +131,11 @@ class ZoneConfig(Strict):
 class CameraConfig(Strict):
     url: str = Field(repr=False, min_length=1, description="rtsp://, http(s):// or a file path; credentials are never logged")
     model: Identifier = Field(description="Model id from the models section")
-    analysis_fps: float = Field(default=5.0, gt=0, le=60, description="Frames per second analysed (the freshest frame is always used)")
+    analysis_fps: float | Literal["auto"] = Field(
+        default=5.0,
+        description="Frames per second analysed, > 0 and <= 60 (the freshest frame is always used); auto: the highest "
+                    "minimum rate among the camera's rules (inference.rates), logged with the rule that sets it",
+    )
     grid_cell: str | None = Field(default=None, max_length=64, description="Grid cell the camera's view belongs to")
     address: str | None = Field(default=None, max_length=256, description="Street address shown on work orders")
     latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS-84; registered with the API for the map")
@@ -135,11 +148,39 @@ class CameraConfig(Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
     zones: dict[Identifier, ZoneConfig] = Field(min_length=1, description="Zones by id")
     rules: dict[Identifier, RuleConfig] = Field(min_length=1, description="Rules by id: a preset (with overrides) or a full kind")
+    _fps_why: str | None = PrivateAttr(default=None)  # set when analysis_fps was auto
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, timezone: str) -> str:
         return check_zone_name(timezone)  # one line, with a close match
+
+    @field_validator("analysis_fps", mode="before")
+    @classmethod
+    def _fps_bounds(cls, fps):
+        """One line for any bad value (not one per member of the union)."""
+        if fps == "auto":
+            return fps
+        try:
+            value = float(fps)
+        except (TypeError, ValueError):
+            value = None
+        if isinstance(fps, bool) or value is None or not 0 < value <= 60:
+            raise ValueError(f"analysis_fps must be a number > 0 and <= 60, or auto; got {fps!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_auto_fps(self) -> "CameraConfig":
+        """``analysis_fps: auto`` becomes the rules' own minimum (the model is frozen: set once, here)."""
+        if self.analysis_fps == "auto":
+            rule_id, low = self.slowest_rule()
+            object.__setattr__(self, "analysis_fps", low.fps)
+            self._fps_why = f"auto: rule '{rule_id}' needs {low}"
+        return self
+
+    def analysis_fps_why(self) -> str:
+        """Where the analysis rate comes from, for the log and stats: the config, or the rule auto follows."""
+        return self._fps_why or "configured"
 
     @model_validator(mode="after")
     def _rules_name_zones(self) -> "CameraConfig":

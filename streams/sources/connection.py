@@ -1,6 +1,7 @@
 """One open container as the camera source reads it: the stream's frame rate and
-clock, realtime pacing, non-reference frame skipping, the connection's damage
-bookkeeping, and the verdict when its packets run out."""
+clock, realtime pacing, what the decoder discards (non-reference frames, or all but
+key frames: streams.sources.keyframes) with the GOP measured from its packets, the
+connection's damage bookkeeping, and the verdict when its packets run out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from streams.sources.damage import PacketDamage
 from streams.sources.failures import STREAM_ENDED, Failure
+from streams.sources.keyframes import DiscardSwitch, GopMeter, choose_discard
 from streams.sources.stats import SourceStats
 
 
@@ -22,15 +24,16 @@ class Connection:
         self.captured_at = epoch  # of the newest delivered frame
         self.first_frame = True  # no frame decoded yet
         self.bad_packets = 0  # undecodable packets
-        self._skipping: bool | None = None  # non-reference frames skipped (None: not set yet)
+        self.gop = GopMeter()
+        self.discard = DiscardSwitch(stream.codec_context)
         self._pace_anchor: float | None = None  # realtime: monotonic time of pts 0
         self.t0 = self.last_packet = time.monotonic()  # last_packet: when the last one was decoded
 
-    def skip_nonref(self, want: bool) -> None:
-        """Have the decoder skip non-reference frames, or not (the sampling rate may change: shedding)."""
-        if self._skipping is not want:
-            self._skipping = want
-            self.stream.codec_context.skip_frame = "NONREF" if want else "DEFAULT"
+    def before_decode(self, packet, mode: str, interval_s: float, skip_nonref: bool) -> None:
+        """Measure the GOP and set what the decoder discards before ``packet`` goes in
+        (the sampling rate may change on the fly: shedding)."""
+        key = self.gop.packet(packet)
+        self.discard.want(choose_discard(mode, interval_s, self.gop.gop_s, self.rate, skip_nonref), key)
 
     def frame_time(self, frame) -> float:
         """Seconds into the stream; without a pts (some http/mjpeg streams) the arrival time."""

@@ -5,10 +5,12 @@ decoded one), converts only the sampled ones to numpy, and hands them to the
 consumer through a :class:`FrameBuffer` with a named :class:`DropPolicy`.
 
 Decoding is the cost that remains per camera, so it does no more than sampling
-needs: when the analysis interval spans at least ``NONREF_SKIP_MIN_FRAMES``
-frames, the decoder skips non-reference frames (x264's non-reference
-B-frames, which nothing else is predicted from), and the sampler takes the next
-decoded frame instead, at most a frame or two later. ``decode_threads`` sets the
+needs: when the analysis interval is at least the stream's GOP (``decode``
+"auto", the default, or always with "keyframes") only key frames are decoded
+(:mod:`streams.sources.keyframes`); otherwise, when the interval spans at least
+``keyframes.NONREF_SKIP_MIN_FRAMES`` frames, the decoder skips non-reference frames
+(x264's non-reference B-frames, which nothing else is predicted from). Either
+way the sampler takes the next decoded frame. ``decode_threads`` sets the
 decoder's thread count (1 per camera is best when many cameras share few
 cores). ``hwaccel="cuda"`` (or ``"auto"``) decodes on NVDEC when a CUDA device
 is really there, and otherwise falls back to software with a log line
@@ -45,6 +47,7 @@ from streams.backoff import JITTER_FRACTION, MULTIPLIER, Backoff
 from streams.sources.buffer import DropPolicy, FrameBuffer
 from streams.sources.connection import Connection
 from streams.sources.damage import DamageWatch
+from streams.sources.keyframes import DECODE_MODES, decode_stats
 from streams.sources.failures import STREAM_ENDED, Failure, describe_failure
 from inference.frames import VideoFrame
 from api.contract.wire import CameraState, CameraStatusEvent
@@ -63,9 +66,6 @@ STABLE_AFTER_S = 5.0
 # Consecutive undecodable packets, with no frame decoded since open, before the
 # stream counts as corrupt; a few bad packets before the first keyframe are normal.
 MAX_DECODE_ERRORS = 50
-# Skip non-reference frames only when the analysis interval is at least this many
-# frames long: the sampled frame then lands at most ~1 frame late.
-NONREF_SKIP_MIN_FRAMES = 3.0
 # What one packet did (besides a Failure): frames came out, the decoder refused it, or stopping.
 _DECODED, _UNDECODABLE, _STOPPING = "decoded", "undecodable", "stopping"
 
@@ -85,6 +85,7 @@ class SourceOptions:
     loop: bool = False  # files only: start over at the end
     buffer_size: int | None = None  # None: 1 for LATEST, 4 for BLOCK
     skip_nonref: bool = True  # skip non-reference frames when sampling never needs them
+    decode: str = "auto"  # "auto": key frames only when the analysis interval >= the GOP; "all"; "keyframes"
     decode_threads: int | None = None  # decoder threads; None: ffmpeg's choice (files: frame threads)
     hwaccel: str | None = "auto"  # "auto"/"cuda": NVDEC when a CUDA GPU is present, else software (logged); None: software
     max_corrupt_ratio: float = 0.05  # degraded above this share of corrupt frames ...
@@ -118,7 +119,10 @@ class CameraSource:
         policy = options.drop_policy or (DropPolicy.LATEST if self.is_live else DropPolicy.BLOCK)
         size = options.buffer_size or (1 if policy is DropPolicy.LATEST else 4)
         self._buffer: FrameBuffer[VideoFrame] = FrameBuffer(policy, size)
+        if options.decode not in DECODE_MODES:
+            raise ValueError(f"decode must be one of {DECODE_MODES}, not {options.decode!r}")
         self._sampler = FrameSampler(analysis_fps)
+        self._conn: Connection | None = None  # the open connection (its decode mode and GOP go in stats)
         self._realtime = bool(options.realtime)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -189,7 +193,7 @@ class CameraSource:
 
     @property
     def frames_skipped(self) -> int:
-        """Frames the decoder skipped (non-reference, never needed by sampling): packets in
+        """Frames the decoder skipped (non-reference or non-key, never needed by sampling): packets in
         minus frames out (a frame-threaded decoder holds a few back until the stream ends)."""
         out = self._stats.snapshot()
         return max(0, self._packets - out.get("frames_decoded", 0) - out.get("decode_errors", 0))
@@ -219,7 +223,7 @@ class CameraSource:
                    frames_skipped=self.frames_skipped,
                    corrupt_ratio=round(corrupt / decoded, 4) if decoded else 0.0,
                    degraded=self._damage.reason,
-                   hwaccel=self.hwaccel_in_use,
+                   hwaccel=self.hwaccel_in_use, **decode_stats(self._conn),
                    queue_depth=len(self._buffer), queue_capacity=self._buffer.capacity,
                    state=self.state, policy=self._buffer.policy.value)
         return out
@@ -301,12 +305,13 @@ class CameraSource:
             # Frame threading adds a frame of latency per thread: fine for files only.
             stream.thread_type = "AUTO"
         self._sampler.reset()
-        conn = Connection(stream, epoch, self._stats, is_live=self.is_live)
+        conn = self._conn = Connection(stream, epoch, self._stats, is_live=self.is_live)
+        opts = self.options
         try:
             for packet in container.demux(stream):
                 if self._stop.is_set():
                     return None, epoch
-                conn.skip_nonref(self._skip_nonref(conn.rate))
+                conn.before_decode(packet, opts.decode, self._sampler.period, opts.skip_nonref)
                 outcome = self._packet(packet, conn)
                 if outcome is _STOPPING:
                     return None, epoch
@@ -355,11 +360,6 @@ class CameraSource:
             return False
         conn.captured_at = self._clock.now() if self.is_live else conn.epoch + ts
         return self._deliver(frame, ts, conn.captured_at)
-
-    def _skip_nonref(self, rate: float) -> bool:
-        """Whether sampling leaves room to skip non-reference frames at this frame rate."""
-        period = self._sampler.period
-        return bool(self.options.skip_nonref and period and period * rate >= NONREF_SKIP_MIN_FRAMES)
 
     def _went_online(self) -> None:
         self._failures = 0

@@ -36,7 +36,7 @@ def mutate(fn):
     "change, expected",
     [
         (lambda r: r["cameras"]["street-01"].update(fps=5), r"cameras\.street-01\.fps: unknown field"),
-        (lambda r: r["cameras"]["street-01"].update(analysis_fps=0), r"cameras\.street-01\.analysis_fps: Input should be greater than 0"),
+        (lambda r: r["cameras"]["street-01"].update(analysis_fps=0), r"cameras\.street-01\.analysis_fps: analysis_fps must be a number > 0 and <= 60, or auto; got 0"),
         (lambda r: r["cameras"]["street-01"]["rules"]["west-litter"].update(zone="nowhere"), r"rule 'west-litter' names zone 'nowhere'"),
         (lambda r: r["cameras"]["street-01"]["rules"]["west-litter"].update(labels=["rubbish"]), r"labels: unknown label\(s\) \['rubbish'\]"),
         (lambda r: r["cameras"]["street-01"].update(model="nope"), r"camera 'street-01' names model 'nope'"),
