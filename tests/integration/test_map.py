@@ -304,6 +304,12 @@ def test_the_big_screen_uses_the_whole_1920x1080_wall(api, screen, lang: str, lo
     for box in (feed, live_map, side, _box(page, "#camera-health"), _box(page, "#overdue-list")):
         assert box["y"] + box["height"] <= 1080 + 1, box
     assert page.evaluate("document.documentElement.scrollHeight") <= 1080 + 1
+    # The trend chart in the narrow side column: its date labels side by side, none printed over another.
+    expect(page.locator("#trend-chart text.axis").last).to_be_attached()
+    dates = page.evaluate("""[...document.querySelectorAll('#trend-chart text.axis')]
+        .filter(t => t.getAttribute('text-anchor') === 'middle')
+        .map(t => { const b = t.getBBox(); return [b.x, b.x + b.width]; })""")
+    assert len(dates) >= 2 and all(a[1] <= b[0] for a, b in zip(dates, dates[1:])), dates
     s.shot(f"big-screen-{lang}")
     s.open(f"/dashboard/map?lang={lang}")
     expect(page.locator("path.map-cell")).to_have_count(12)

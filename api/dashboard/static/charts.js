@@ -79,7 +79,10 @@
       if (b.value && slot > 18) {
         g.appendChild(s("text", { x: x + slot * 0.35, y: top + plotH - bh - 3, "text-anchor": "middle", class: "value" }, String(b.value)));
       }
-      if (i % labelEvery === 0 || i === buckets.length - 1) {
+      // Every labelEvery-th bucket and always the newest; a regular label too close to the newest is
+      // left out rather than printed over it (the 12-01 / 12-02 overlap on a narrow column).
+      const last = buckets.length - 1;
+      if (i === last || (i % labelEvery === 0 && last - i >= labelEvery)) {
         g.appendChild(s("text", { x: x + slot * 0.35, y: height - 8, "text-anchor": "middle", class: "axis" }, b.label));
       }
       svg.appendChild(g);
