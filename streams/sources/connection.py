@@ -5,18 +5,24 @@ connection's damage bookkeeping, and the verdict when its packets run out."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from streams.sources.damage import PacketDamage
 from streams.sources.failures import STREAM_ENDED, Failure
-from streams.sources.keyframes import DiscardSwitch, GopMeter, choose_discard
+from streams.sources.keyframes import DECODE_KEYFRAMES, DiscardSwitch, GopMeter, choose_discard
 from streams.sources.stats import SourceStats
 
 
+# Logged under the source's name: operators filter camera logs by one logger.
+log = logging.getLogger("streams.sources.source")
+
+
 class Connection:
-    def __init__(self, stream, epoch: float, stats: SourceStats, *, is_live: bool) -> None:
+    def __init__(self, stream, epoch: float, stats: SourceStats, *, is_live: bool, camera_id: str = "") -> None:
         self.stream = stream
+        self.camera_id = camera_id
         self.rate = float(stream.average_rate or stream.guessed_rate or 25)
         self.epoch = epoch  # files: captured_at = epoch + pts
         self.is_live = is_live
@@ -33,7 +39,14 @@ class Connection:
         """Measure the GOP and set what the decoder discards before ``packet`` goes in
         (the sampling rate may change on the fly: shedding)."""
         key = self.gop.packet(packet)
+        was = self.discard.current
         self.discard.want(choose_discard(mode, interval_s, self.gop.gop_s, self.rate, skip_nonref), key)
+        now = self.discard.current
+        if was != now and DECODE_KEYFRAMES in (was, now):
+            gop = f"{self.gop.gop_s:g} s" if self.gop.gop_s else "not measured"
+            what = "key frames only" if now == DECODE_KEYFRAMES else "every frame again"
+            log.info("camera %s: decoding %s (decode %s, GOP %s, analysis interval %s)", self.camera_id, what, mode,
+                     gop, f"{interval_s:g} s" if interval_s else "every frame")
 
     def frame_time(self, frame) -> float:
         """Seconds into the stream; without a pts (some http/mjpeg streams) the arrival time."""

@@ -305,7 +305,7 @@ class CameraSource:
             # Frame threading adds a frame of latency per thread: fine for files only.
             stream.thread_type = "AUTO"
         self._sampler.reset()
-        conn = self._conn = Connection(stream, epoch, self._stats, is_live=self.is_live)
+        conn = self._conn = Connection(stream, epoch, self._stats, is_live=self.is_live, camera_id=self.camera_id)
         opts = self.options
         try:
             for packet in container.demux(stream):

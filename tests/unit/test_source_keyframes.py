@@ -123,7 +123,8 @@ def test_decode_all_never_skips_to_key_frames(clips):
     assert len(frames) == pytest.approx(DURATION_S * 0.2, abs=1)
 
 
-def test_a_faster_rate_leaves_key_frame_mode_at_a_key_frame_without_damage(clips):
+def test_a_faster_rate_leaves_key_frame_mode_at_a_key_frame_without_damage(clips, caplog):
+    caplog.set_level("INFO", logger="streams.sources.source")
     src = CameraSource("cam", str(clips[1]), analysis_fps=0.5,
                        options=SourceOptions(decode="auto", buffer_size=1, skip_nonref=False)).start()
     first = [src.read(timeout=10) for _ in range(4)]  # 0, 2, 4, 6 s: key-frame mode from 2 s on
@@ -137,6 +138,9 @@ def test_a_faster_rate_leaves_key_frame_mode_at_a_key_frame_without_damage(clips
     times = [f.captured_at - first[0].captured_at for f in first + rest]
     steps = [round(b - a, 3) for a, b in zip(times, times[1:])]
     assert steps[-20:] == [0.2] * 20  # full decoding again, evenly sampled
+    # Both changes are logged, with the GOP and the interval that decided them.
+    assert "camera cam: decoding key frames only (decode auto, GOP 1 s, analysis interval 2 s)" in caplog.text
+    assert "camera cam: decoding every frame again (decode auto, GOP 1 s, analysis interval 0.2 s)" in caplog.text
     assert set(steps[:3]) == {2.0}
     # Every frame is the picture a full decode gives at its pts: none decoded without its references.
     reference = full_decode(clips[1])
