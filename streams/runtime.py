@@ -137,10 +137,21 @@ class WorkerRuntime:
             found["video"] = video
         degraded = {key: found[key] for key in DEGRADED_ORDER if key in found}
         report = {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras,
-                  "spool_pending": pending}
+                  "spool_pending": pending, "analysis_rates": {p.camera_id: analysis_rate(p) for p in pipelines}}
         if self.actions is not None:
             report["actions"] = self.actions.stats()
         return report
+
+
+def analysis_rate(pipeline: CameraPipeline) -> dict:
+    """How often a camera is analysed and why, and what it decodes for that (/health's "analysis_rates"):
+    a rate that follows its rules (analysis_fps: auto) says which rule sets it."""
+    camera = getattr(pipeline, "camera_config", None)
+    source = pipeline.source.stats() if hasattr(pipeline.source, "stats") else {}
+    governor = getattr(pipeline, "governor", None)  # shedding may run it below its configured rate
+    fps = governor.fps if governor is not None else (camera.analysis_fps if camera is not None else None)
+    return {"fps": fps, "why": camera.analysis_fps_why() if camera is not None else None,
+            "decode": source.get("decode"), "gop_s": source.get("gop_s")}
 
 
 class CameraStrategy(Protocol):

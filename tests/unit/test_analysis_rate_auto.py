@@ -66,3 +66,20 @@ def test_the_factory_logs_the_rate_chosen_and_why(caplog):
         log_analysis_rate("street-01", cam)
     assert "camera street-01: analysing at 0.2 fps (auto: rule 'pile' needs 0.2 fps" in caplog.text
     assert "decode auto" in caplog.text
+
+
+def test_health_says_each_cameras_rate_why_and_what_it_decodes():
+    """Silence is a bug: /health shows the rate a camera runs at and the rule that set it, so a
+    camera analysed at 0.2 fps is visibly so, with its decode mode and the GOP it measured."""
+    from types import SimpleNamespace
+
+    from streams.runtime import analysis_rate
+
+    cam = camera(site({"pile": {"preset": "piled_sundries", "zone": "kerb"}}, analysis_fps="auto"))
+    source = SimpleNamespace(stats=lambda: {"decode": "keyframes", "gop_s": 2.0})
+    steady = SimpleNamespace(camera_id="street-01", camera_config=cam, source=source, governor=None)
+    assert analysis_rate(steady) == {"fps": pytest.approx(0.2), "why": cam.analysis_fps_why(),
+                                     "decode": "keyframes", "gop_s": 2.0}
+    assert "rule 'pile'" in analysis_rate(steady)["why"]
+    shed = SimpleNamespace(camera_id="street-01", camera_config=cam, source=source, governor=SimpleNamespace(fps=0.1))
+    assert analysis_rate(shed)["fps"] == 0.1  # what it runs at now, not what it was configured to
