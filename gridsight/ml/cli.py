@@ -160,21 +160,24 @@ def cmd_export(args) -> int:
     from inference.models.manifest import ManifestError
 
     try:
-        record = export_model(args.manifest, args.format, device=args.device)
+        record = export_model(args.manifest, args.format, device=args.device, int8=args.int8)
     except ManifestError as exc:
         return _fail(str(exc))
     p = record.parity
-    print(f"{args.format} export {record.file}: parity passed on {p['frames']} frames ({p['boxes_compared']} boxes, "
+    print(f"{args.format}{' INT8' if record.int8 else ''} export {record.file}: parity passed on {p['frames']} frames ({p['boxes_compared']} boxes, "
           f"max conf diff {p['max_conf_diff']}, min IoU {p['min_iou']}); batch-1 latency pytorch "
           f"{record.latency_ms['pytorch']} ms vs export {record.latency_ms['export']} ms; recorded in {args.manifest}")
     return 0
 
 
 def _add_export(sub) -> None:
-    p = sub.add_parser("export", help="export a model to ONNX (CPU) or TensorRT (GPU host), check parity, record it in the manifest")
+    p = sub.add_parser("export", help="export a model to ONNX or OpenVINO (CPU) or TensorRT (GPU host), check parity, "
+                                      "record it in the manifest")
     p.add_argument("manifest")
-    p.add_argument("--format", choices=["onnx", "tensorrt"], default="onnx")
-    p.add_argument("--device", default=None, help="default: cpu for onnx, cuda:0 for tensorrt")
+    p.add_argument("--format", choices=["onnx", "openvino", "tensorrt"], default="onnx")
+    p.add_argument("--int8", action="store_true",
+                   help="openvino only: NNCF post-training INT8 quantisation, calibrated on 300 rendered synthetic images")
+    p.add_argument("--device", default=None, help="default: cpu for onnx and openvino, cuda:0 for tensorrt")
     p.set_defaults(func=cmd_export)
 
 

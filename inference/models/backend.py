@@ -3,7 +3,8 @@
 ``gridsight export`` records each export in the manifest with its checksum,
 a parity check against the PyTorch outputs and a same-machine latency
 comparison. ``auto`` takes the fastest export that passed parity and whose
-runtime is present on this host, and otherwise falls back to PyTorch, saying
+runtime is present on this host (TensorRT, OpenVINO INT8 and FP32, ONNX: the
+lowest ``latency_ms.export``), and otherwise falls back to PyTorch, saying
 why in the log; an explicitly requested backend that cannot run is an error,
 because an operator who asked for TensorRT should not silently get a CPU.
 """
@@ -14,19 +15,22 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
-from inference.models.manifest import ExportRecord, ManifestError, ModelManifest, sha256_file
+from inference.models.manifest import ExportRecord, ManifestError, ModelManifest, sha256_path
 
 log = logging.getLogger(__name__)
 
-Backend = Literal["auto", "pytorch", "onnx", "tensorrt"]
-_FORMAT_OF = {"onnx": "onnx", "tensorrt": "engine"}
+Backend = Literal["auto", "pytorch", "onnx", "tensorrt", "openvino", "openvino-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+# backend -> (ExportRecord.format, ExportRecord.int8): which export each backend runs.
+_FORMAT_OF = {"onnx": ("onnx", False), "tensorrt": ("engine", False), "openvino": ("openvino", False),
+              "openvino-int8": ("openvino", True)}
 
 
 @dataclass(frozen=True)
 class BackendChoice:
-    backend: str  # pytorch | onnx | tensorrt
+    backend: str  # pytorch | onnx | tensorrt | openvino | openvino-int8
     path: Path
     reason: str
 
@@ -48,6 +52,12 @@ def _runtime_missing(backend: str, device: str) -> str | None:
         if device != "cpu":
             return f"the ONNX export runs on the CPU provider only, and device is {device}"
         return None
+    if backend.startswith("openvino"):
+        if importlib.util.find_spec("openvino") is None:
+            return "the openvino package is not installed (pip install openvino)"
+        if device != "cpu":
+            return f"the OpenVINO export runs on the CPU only, and device is {device}"
+        return None
     if backend == "tensorrt":
         if device == "cpu":
             return "TensorRT needs a CUDA device and device is cpu"
@@ -68,15 +78,15 @@ def _usable(record: ExportRecord | None, backend: str, device: str, manifest_dir
     if missing:
         return None, missing
     path = (manifest_dir / record.file).resolve()
-    if not path.is_file():
+    if not path.exists():
         return None, f"export file {path} is missing"
-    if sha256_file(path) != record.sha256:
+    if sha256_path(path) != record.sha256:
         return None, f"export file {path.name} does not match its recorded sha256"
     return path, "ok"
 
 
 def _export(manifest: ModelManifest, backend: str) -> ExportRecord | None:
-    matches = [e for e in manifest.exports if e.format == _FORMAT_OF[backend]]
+    matches = [e for e in manifest.exports if (e.format, e.int8) == _FORMAT_OF[backend]]
     return matches[-1] if matches else None
 
 
@@ -84,6 +94,8 @@ def choose_backend(
     manifest: ModelManifest, weights_path: Path, manifest_dir: Path, *, device: str = "cpu", requested: Backend = "auto",
     log_choice: bool = True,
 ) -> BackendChoice:
+    if requested not in BACKENDS:
+        raise ManifestError(f"model {manifest.name}: unknown backend {requested!r}; choose from {', '.join(BACKENDS)}")
     if requested == "pytorch":
         return BackendChoice("pytorch", weights_path, "requested")
     if requested in _FORMAT_OF:
@@ -94,7 +106,7 @@ def choose_backend(
 
     skipped = []
     best: tuple[float, str, Path] | None = None
-    for backend in ("tensorrt", "onnx"):
+    for backend in ("tensorrt", "openvino-int8", "openvino", "onnx"):
         record = _export(manifest, backend)
         path, why = _usable(record, backend, device, manifest_dir)
         if path is None:

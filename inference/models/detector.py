@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +30,42 @@ class Detector(Protocol):
         """One Detections per BGR image, boxes in that image's pixels."""
 
 
+def pin_openvino_f32() -> None:
+    """Make ultralytics compile every OpenVINO model of this process with INFERENCE_PRECISION_HINT f32
+    (predict and val alike; idempotent). The CPU plugin's default is bf16 on CPUs with AMX (Xeon
+    Sapphire Rapids and later) and f32 elsewhere, so without it the FP32 IR would compute in bf16
+    on some hosts only (measured on one: confidences off by up to 0.06, a box at IoU 0.82), and an
+    INT8 IR's float layers likewise. Pinned, an export gives the results its parity check
+    recorded, on every host."""
+    from ultralytics.nn.backends.openvino import OpenVINOBackend
+
+    if getattr(OpenVINOBackend, "gridsight_f32", False):
+        return
+    load = OpenVINOBackend.load_model
+
+    def load_model(self, weight) -> None:
+        load(self, weight)
+        config = {**self.compile_model.keywords.get("config", {}), "INFERENCE_PRECISION_HINT": "f32"}
+        self.compile_model = partial(self.compile_model, config=config)  # also used by its per-shape recompiles
+        xml = Path(weight) if Path(weight).is_file() else next(Path(weight).glob("*.xml"))
+        self.ov_compiled_model = self.compile_model(self.ov.Core().read_model(str(xml)))
+
+    OpenVINOBackend.load_model = load_model
+    OpenVINOBackend.gridsight_f32 = True
+
+
+def open_yolo(path: str | Path, backend: str = "pytorch"):
+    """An ultralytics YOLO on ``path`` (weights, an export file or an OpenVINO IR directory);
+    OpenVINO compute pinned to f32 (see pin_openvino_f32)."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")  # never let ultralytics reach for the hub
+    from ultralytics import YOLO
+
+    path = Path(path)
+    if backend.startswith("openvino") or (path.is_dir() and path.name.endswith("openvino_model")):
+        pin_openvino_f32()
+    return YOLO(str(path), task="detect")
+
+
 class YoloDetector:
     def __init__(
         self,
@@ -42,9 +79,6 @@ class YoloDetector:
         backend: str = "pytorch",
         class_confidence: dict[str, float] | None = None,
     ) -> None:
-        os.environ.setdefault("YOLO_OFFLINE", "1")  # never let ultralytics reach for the hub
-        from ultralytics import YOLO
-
         self.manifest = manifest
         self.name = manifest.name
         self.version = manifest.version_label
@@ -52,12 +86,12 @@ class YoloDetector:
         self._iou = iou
         self._device = device
         self._imgsz = input_size or manifest.input_size
-        self.backend = backend  # pytorch | onnx | tensorrt: which copy of the weights weights_path is
+        self.backend = backend  # pytorch | onnx | tensorrt | openvino[-int8]: which copy weights_path is (an IR directory for openvino)
         # Per-label floors: the manifest's recommendations, overridden by the camera's model config.
         self.class_confidence = {**manifest.class_confidence, **(class_confidence or {})}
         self._floor = min([confidence, *self.class_confidence.values()])
         try:
-            self._model = YOLO(str(weights_path), task="detect")
+            self._model = open_yolo(weights_path, backend)
         except Exception as exc:  # one line for the operator, never ultralytics' double traceback
             raise NotAModelError(
                 f"model {manifest.name}: {weights_path} is not a YOLO model ({load_failure(Path(weights_path), exc)})"

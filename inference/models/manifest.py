@@ -24,11 +24,15 @@ class ExportRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["onnx", "engine"] = Field(description="onnx (ONNX Runtime, CPU) or engine (TensorRT, one GPU model)")
-    file: str = Field(min_length=1, description="Exported file, relative to the manifest")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Checksum of the exported file")
+    format: Literal["onnx", "engine", "openvino"] = Field(
+        description="onnx (ONNX Runtime, CPU), engine (TensorRT, one GPU model) or openvino (OpenVINO IR directory, CPU)")
+    file: str = Field(min_length=1, description="Exported file (or IR directory), relative to the manifest")
+    files: list[str] = Field(default_factory=list, description="For a directory export: the files in it, as checksummed")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Checksum of the exported file (of a directory: sha256_path)")
     imgsz: int = Field(ge=32, le=4096, description="Input size the export was built for")
     half: bool = Field(default=False, description="FP16 weights (TensorRT)")
+    int8: bool = Field(default=False, description="INT8 post-training quantisation (OpenVINO, NNCF), calibrated on `calibration`")
+    calibration: dict[str, Any] | None = Field(default=None, description="INT8: the images the quantiser calibrated on")
     parity: dict[str, Any] = Field(description="Agreement with the PyTorch weights on the same frames; passed: bool")
     latency_ms: dict[str, float] = Field(default_factory=dict, description="Batch-1 median ms: pytorch vs this export, same machine")
     hardware: str | None = Field(default=None, description="Where the export, parity check and timing ran")
@@ -83,6 +87,18 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file; of a directory (an OpenVINO IR), the sha256 over its files' relative
+    names and sha256s in name order, so a changed, added or removed file changes it."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
     return digest.hexdigest()
 
 

@@ -30,10 +30,11 @@ class ModelConfig(Strict):
                     "tracks of that label also start from it",
     )
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|\d+)$", description="Torch device; GPU code paths fall back to cpu when absent")
-    backend: Literal["auto", "pytorch", "onnx", "tensorrt"] = Field(
+    backend: Literal["auto", "pytorch", "onnx", "tensorrt", "openvino", "openvino-int8"] = Field(
         default="auto",
         description="Which copy of the weights runs: auto takes the fastest export verified in the manifest whose runtime is "
-                    "present (TensorRT needs a CUDA GPU, ONNX Runtime runs on the CPU) and otherwise PyTorch, logging why; "
+                    "present (TensorRT needs a CUDA GPU; ONNX Runtime and OpenVINO FP32/INT8 run on the CPU) and otherwise PyTorch, "
+                    "logging why; "
                     "naming one that cannot run here stops the worker",
     )
     max_batch: int = Field(
