@@ -3,6 +3,8 @@ detections the evidence tests put on them (shared by the evidence and pipeline t
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from inference.detections import Detections
@@ -24,3 +26,18 @@ def frame(index: int, size: tuple[int, int] = (1280, 720)) -> VideoFrame:
     """Frame ``index`` of a 4 fps stream: uniformly grey, a level unique to its moment."""
     width, height = size
     return VideoFrame(np.full((height, width, 3), grey(index), np.uint8), index, T0 + index / FPS, "cam-1")
+
+
+class ScriptedRule:
+    """Any rule will do (the pipeline must not depend on a rule kind): the events it emits, by
+    the number of the frame it is updated on."""
+
+    def __init__(self, script: dict[int, list], rule_id: str = "kerb-litter") -> None:
+        self.spec = SimpleNamespace(rule_id=rule_id, zone=ZONE)
+        self._script = script
+        self._frames = 0
+
+    def update(self, detections, frame_size):
+        events = self._script.get(self._frames, [])
+        self._frames += 1
+        return events

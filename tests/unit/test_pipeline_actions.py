@@ -14,7 +14,7 @@ from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.pipeline import CameraPipeline, WorkOrderTemplate
-from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ZONE, frame
+from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ScriptedRule, frame
 
 TRACKED = Detections.merge([BAG, PERSON])
 START, UPDATE, END = 8, 12, 26  # the frames the scripted rule emits on
@@ -25,17 +25,6 @@ def event(phase: EventPhase, index: int) -> RuleEvent:
                      at=T0 + index / FPS, started_at=T0 + 1, labels=("ebike",), track_ids=(7,), max_confidence=0.9,
                      detections=BAG)
 
-
-class ScriptedRule:
-    def __init__(self, script: dict[int, list[RuleEvent]]) -> None:
-        self.spec = SimpleNamespace(rule_id="lift", zone=ZONE)
-        self._script = script
-        self._frames = 0
-
-    def update(self, detections, frame_size):
-        events = self._script.get(self._frames, [])
-        self._frames += 1
-        return events
 
 
 class Recorder:
@@ -63,7 +52,7 @@ def pipeline(recorder: Recorder, priority: str) -> CameraPipeline:
     detector = SimpleNamespace(name="gridsight-demo-v4", version="4", detect=lambda images: [TRACKED])
     tracker = SimpleNamespace(update=lambda detections, timestamp: detections)
     template = WorkOrderTemplate("X-EBIKE-ELEVATOR", "电动车进电梯", priority, "GC-1", None)
-    pipe = CameraPipeline("cam-1", None, detector, tracker, [(ScriptedRule(script), template)], FrameClock(),
+    pipe = CameraPipeline("cam-1", None, detector, tracker, [(ScriptedRule(script, "lift"), template)], FrameClock(),
                           recorder.order, evidence=EvidenceRecorder(EvidenceSettings(pre_s=4, post_s=3)),
                           on_rule_event=recorder.fire)
     pipe.submit_event_end = recorder.end

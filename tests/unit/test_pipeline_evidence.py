@@ -20,7 +20,7 @@ from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.pipeline import CameraPipeline, WorkOrderTemplate
-from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ZONE, frame
+from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ScriptedRule, frame
 
 TRACKED = Detections.merge([BAG, PERSON])
 START_AT = 10 * FPS  # the frame index the rule fires on
@@ -37,19 +37,6 @@ def event(phase: EventPhase, index: int, **extra) -> Event:
                  zone_id="kerb", at=T0 + index / FPS, started_at=T0 + 5, labels=("garbage_bag",), track_ids=(7,),
                  max_confidence=0.9, detections=BAG, **extra)
 
-
-class ScriptedRule:
-    """Any rule will do (the pipeline must not depend on DwellRule): events by frame number."""
-
-    def __init__(self, script: dict[int, list[Event]]) -> None:
-        self.spec = SimpleNamespace(rule_id="kerb-litter", zone=ZONE)
-        self._script = script
-        self._frames = 0
-
-    def update(self, detections, frame_size):
-        events = self._script.get(self._frames, [])
-        self._frames += 1
-        return events
 
 
 class ListSource:
