@@ -24,6 +24,16 @@ def demo_weights_present() -> bool:
     return bool(raw.get("sha256")) and (DEMO_MANIFEST.parent / raw["file"]).exists()
 
 
+def copy_demo_v1(dest: Path) -> Path:
+    """The demo v1 weights and manifest copied into ``dest`` (a test may export or rewrite them there);
+    returns the copy's manifest path."""
+    import shutil
+
+    for name in ("gridsight-demo-v1.pt", "gridsight-demo-v1.yaml"):
+        shutil.copy(DEMO_MANIFEST.parent / name, dest)
+    return dest / DEMO_MANIFEST.name
+
+
 def model_manifest() -> Path:
     """A manifest path a worker config can use."""
     if demo_weights_present():

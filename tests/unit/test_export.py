@@ -11,10 +11,10 @@ import yaml
 from inference.models.backend import choose_backend
 from inference.models.detector import YoloDetector
 from inference.models.manifest import ManifestError, load_manifest
+from tests.support.models import copy_demo_v1
 
 pytestmark = pytest.mark.slow  # its module fixture exports the demo model to ONNX: ~5 s
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 pytest.importorskip("onnxruntime")
 
 
@@ -22,12 +22,10 @@ pytest.importorskip("onnxruntime")
 def exported(tmp_path_factory):
     from gridsight.ml.export import export_model, synthetic_frames
 
-    d = tmp_path_factory.mktemp("model")
-    shutil.copy(WEIGHTS / "gridsight-demo-v1.pt", d)
-    shutil.copy(WEIGHTS / "gridsight-demo-v1.yaml", d)
+    d = copy_demo_v1(tmp_path_factory.mktemp("model"))
     frames = synthetic_frames(6)
-    record = export_model(d / "gridsight-demo-v1.yaml", "onnx", images=frames)
-    return d / "gridsight-demo-v1.yaml", record, frames
+    record = export_model(d, "onnx", images=frames)
+    return d, record, frames
 
 
 def test_onnx_export_matches_pytorch_and_is_recorded(exported):

@@ -11,26 +11,24 @@ import pytest
 from inference.models.backend import choose_backend
 from inference.models.detector import YoloDetector, open_yolo
 from inference.models.manifest import ManifestError, load_manifest, sha256_path
+from tests.support.models import copy_demo_v1
 
 pytestmark = pytest.mark.slow  # the module fixture builds an FP32 and an INT8 IR of the demo model: ~30 s
 pytest.importorskip("openvino")
 pytest.importorskip("nncf")
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from gridsight.ml.export import export_model, synthetic_frames
 
-    d = tmp_path_factory.mktemp("model")
-    shutil.copy(WEIGHTS / "gridsight-demo-v1.pt", d)
-    shutil.copy(WEIGHTS / "gridsight-demo-v1.yaml", d)
+    d = copy_demo_v1(tmp_path_factory.mktemp("model"))
     frames = synthetic_frames(6)
-    fp32 = export_model(d / "gridsight-demo-v1.yaml", "openvino", images=frames)
+    fp32 = export_model(d, "openvino", images=frames)
     # 16 calibration images keep the test short; the committed exports calibrate on 300.
-    int8 = export_model(d / "gridsight-demo-v1.yaml", "openvino", images=frames, int8=True, calibration_images=16)
-    return d / "gridsight-demo-v1.yaml", fp32, int8, frames
+    int8 = export_model(d, "openvino", images=frames, int8=True, calibration_images=16)
+    return d, fp32, int8, frames
 
 
 def test_fp32_ir_matches_pytorch_box_for_box_and_is_recorded(exported):
