@@ -31,7 +31,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.support.procs import free_port, wait_until
+from tests.support.procs import ServerProcess, free_port, wait_until
 
 DEBIAN_MOSQUITTO = "/usr/sbin/mosquitto"
 DEBIAN_MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -82,22 +82,21 @@ def mqtt_connack(host: str, port: int, timeout_s: float = 1.0) -> int | None:
         return None
 
 
-class MosquittoBroker:
+class MosquittoBroker(ServerProcess):
     """``users``: name -> password (anonymous clients refused); ``persistence``: sessions, subscriptions
     and queued/retained messages survive stop(), kill() and start() (saved on every change)."""
 
+    name = "mosquitto"
+
     def __init__(self, workdir: Path, *, port: int | None = None, users: dict[str, str] | None = None,
                  persistence: bool = False) -> None:
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, "mosquitto.stdout")
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
         self.users = dict(users or {})
         self.persistence = persistence
         self.conf_path = self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
-        self.proc: subprocess.Popen | None = None
-        self._stdio = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, timeout_s: float = 10.0) -> "MosquittoBroker":
@@ -107,18 +106,9 @@ class MosquittoBroker:
         if self.running:
             raise MosquittoError(f"broker on {self.port} already running")
         self._write_conf()
-        self._stdio = open(self.workdir / "mosquitto.stdout", "ab")
-        self.proc = subprocess.Popen([binary, "-c", str(self.conf_path)], stdout=self._stdio,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise MosquittoError(f"mosquitto exited with {self.proc.returncode}: {self.log_text()[-2000:]}")
-            if mqtt_connack(self.host, self.port) is not None:
-                return self
-            time.sleep(0.05)
-        self.kill()
-        raise MosquittoError(f"mosquitto on {self.port} not ready in {timeout_s:.0f}s: {self.log_text()[-2000:]}")
+        self._spawn([binary, "-c", str(self.conf_path)], lambda: mqtt_connack(self.host, self.port) is not None,
+                    timeout_s, error=MosquittoError)
+        return self
 
     def stop(self) -> None:
         """SIGTERM: the broker saves its persistence file (if any) and closes connections."""
@@ -133,16 +123,7 @@ class MosquittoBroker:
         return self.start(timeout_s)
 
     def _end(self, sig) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self._stdio is not None:
-            self._stdio.close()
-            self._stdio = None
+        super()._end(sig)
         wait_until(self._port_closed, 5, f"port {self.port} closed after mosquitto ended", poll_s=0.02)
 
     def _port_closed(self) -> bool:
@@ -180,13 +161,9 @@ class MosquittoBroker:
         return path
 
     # -- what tests read ----------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def log_text(self) -> str:
         parts = []
-        for path in (self.log_path, self.workdir / "mosquitto.stdout"):
+        for path in (self.log_path, self._output_path):
             try:
                 parts.append(path.read_text(errors="replace"))
             except FileNotFoundError:
