@@ -119,6 +119,16 @@ def late_look(broker, topic: str, **auth):
         return late.wait_for(lambda m: m.topic == topic, 5, f"the retained {topic}")
 
 
+def retained_now(broker, topic: str):
+    """The message a subscriber connecting now gets on ``topic``, if the broker holds it retained; else None."""
+    with Subscriber(broker.host, broker.port, topics=(topic,)) as late:
+        try:
+            got = late.wait_for(lambda m: m.topic == topic, 1, f"the retained {topic}")
+        except AssertionError:
+            return None
+    return got if got.retain else None
+
+
 # ---- delivery ---------------------------------------------------------------------------------
 
 def test_qos1_message_arrives_on_the_rendered_topic_with_the_v1_payload(mosquitto, dispatchers):
@@ -185,9 +195,10 @@ def test_a_restarted_broker_without_persistence_gets_the_state_and_availability_
         down(dispatcher)
         broker.start()
         up(dispatcher)
-        state = late_look(broker, STATE_TOPIC)
-        assert state.retain and [e["event_id"] for e in Subscriber.json(state)["events"]] == ["cam-1/lift/car/1"]
-        assert late_look(broker, AVAILABILITY_TOPIC).payload == b"online"
+        # Connected first, republished just after (the sender's next round): a look in between sees it live.
+        state = wait_until(lambda: retained_now(broker, STATE_TOPIC), 10, "the zone state retained again")
+        assert [e["event_id"] for e in Subscriber.json(state)["events"]] == ["cam-1/lift/car/1"]
+        assert wait_until(lambda: retained_now(broker, AVAILABILITY_TOPIC), 10, "'online' again").payload == b"online"
     finally:
         broker.kill()
 
