@@ -117,13 +117,8 @@ def root() -> RedirectResponse:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
+@router.get("/dashboard/live", response_class=HTMLResponse)  # the name the wall's browser is pointed at
 def live_page(request: Request) -> Response:
-    return _render(request, "live", "nav.live")
-
-
-@router.get("/dashboard/live", response_class=HTMLResponse)
-def big_screen_page(request: Request) -> Response:
-    """The live page under the name the wall's browser is pointed at (the same page as /dashboard)."""
     return _render(request, "live", "nav.live")
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from api.crud import district_map, registry, stats
 from api.deps import AdminDep, ClockDep, ReaderDep, SessionDep, SettingsDep, WriteSessionDep
 from api.db.models import GridCell, Team
+from api.routes.stats import baseline_query, date_range_checked
 from api.schemas import InputDatetime
 from api.schemas_map import MapCells, MapOrders, MapUnit
 from api.schemas_registry import GridCellCreate, GridCellPublic, GridCellUpdate, TeamCreate, TeamPublic, TeamUpdate
@@ -146,13 +147,9 @@ def get_map_cells(
 ) -> MapCells:
     now = clock()
     when = at or now
-    query = stats.BaselineQuery(unit=BaselineUnit.GRID_CELL, period=period, history=history, at=when,
-                                warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
-                                grids=reader.grids)
-    try:
+    query = baseline_query(settings, reader, BaselineUnit.GRID_CELL, period, history, when)
+    with date_range_checked():
         start, features = district_map.cells(session, stats.Calendar(settings.site_zone), query, now, unit)
-    except (OverflowError, ValueError):
-        raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
     return MapCells(unit=unit, period=period, history=history, period_start=start, at=when,
                     warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                     features=features)

@@ -3,6 +3,7 @@ and the baseline warnings (a unit's count against its own trailing mean)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -15,6 +16,22 @@ from api.schemas_workflow import BaselineReport, BaselineUnit, CountBucket, Peri
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 SCOPE = " Operators get only their grid cells. Role: operator+."
+
+
+def baseline_query(settings, reader, unit: BaselineUnit, period: Period, history: int, at) -> stats.BaselineQuery:
+    """A baseline over the reader's grid cells with the site's warning and alert ratios (stats and the map)."""
+    return stats.BaselineQuery(unit=unit, period=period, history=history, at=at,
+                               warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
+                               grids=reader.grids)
+
+
+@contextmanager
+def date_range_checked():
+    """A baseline whose ``at`` and history reach past the calendar's dates is a one-line 422."""
+    try:
+        yield
+    except (OverflowError, ValueError):
+        raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
 
 
 @router.get("/summary", response_model=SummaryStats, summary="Order counts by status, category and priority",
@@ -46,13 +63,9 @@ def get_baselines(
     at: Annotated[InputDatetime | None, Query(description="Default: now")] = None,
 ) -> BaselineReport:
     when = at or clock()
-    query = stats.BaselineQuery(unit=unit, period=period, history=history, at=when,
-                                warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
-                                grids=reader.grids)
-    try:
-        start, items = stats.baselines(session, stats.Calendar(settings.site_zone), query)
-    except (OverflowError, ValueError):
-        raise HTTPException(422, "'at' with this history reaches outside the supported date range") from None
+    with date_range_checked():
+        start, items = stats.baselines(session, stats.Calendar(settings.site_zone),
+                                       baseline_query(settings, reader, unit, period, history, when))
     return BaselineReport(unit=unit, period=period, history=history, period_start=start, at=when,
                           warn_ratio=settings.baseline_warn_ratio, alert_ratio=settings.baseline_alert_ratio,
                           items=items)
