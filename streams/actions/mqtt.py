@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
+import socket
 import ssl
 import threading
 import time
@@ -63,9 +65,6 @@ class MqttSink(Sink):
 
     @staticmethod
     def _new_client(config: MqttBrokerConfig, worker_name: str) -> paho.Client:
-        import os
-        import socket
-
         client_id = config.client_id or f"gridsight-{socket.gethostname()}-{os.getpid()}"
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311, clean_session=True)
         if config.username is not None:
