@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 import cv2
@@ -32,6 +32,7 @@ from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapsho
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
 from api.contract.wire import JPEG, MP4, EvidenceItem
+from streams.record_evidence import KeyView, full_resolution, split_highlight as _split
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,9 @@ class EventEvidence:
     items: tuple[EvidenceItem, ...]  # snapshot, then before / after / clip where there was material
     post_window_seen: bool  # False: sent before post_s of stream had passed (emergency, stop, stall)
     clip_frames: int
+    # (analysed size, record size) when the snapshot and frame come from the record stream: the
+    # order's boxes are mapped by them into the frame's pixels. None: the analysed frames' pixels.
+    boxes_to: tuple[tuple[int, int], tuple[int, int]] | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -175,14 +179,7 @@ class _Pending:
     before: bytes | None
     frames: list[BufferedFrame]
     last: tuple[VideoFrame, Detections] | None = field(default=None)  # newest frame after the key, full size
-
-
-def _split(tracked: Detections, highlight: frozenset[int]) -> tuple[Detections, Detections]:
-    """(the event's boxes, the other tracked boxes). Untracked boxes are below the
-    tracker's bar: noise, not context."""
-    ids = tracked.tracker_id
-    mine = np.isin(ids, list(highlight))
-    return tracked[mine], tracked[(ids >= 0) & ~mine]
+    key: KeyView | None = None  # set when the record stream was asked for this event's post window
 
 
 class EvidenceRecorder:
@@ -191,10 +188,13 @@ class EvidenceRecorder:
     Nothing pending is lost: :meth:`finish`, :meth:`overdue` and :meth:`flush` send
     what was collected so far."""
 
-    def __init__(self, settings: EvidenceSettings | None = None, *, wall_clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: EvidenceSettings | None = None, *, wall_clock: Callable[[], float] = time.monotonic,
+                 record=None) -> None:
         self.settings = settings or EvidenceSettings()
         self.buffer = FrameRingBuffer(self.settings)
         self._wall_clock = wall_clock
+        # streams.sources.record.RecordCapture (or None): full-resolution frames for the post window.
+        self.record = record
         self._pending: dict[str, _Pending] = {}
 
     @property
@@ -212,7 +212,7 @@ class EvidenceRecorder:
                 continue
             pending.frames.append(buffered)
             pending.last = (frame, tracked)
-            if frame.captured_at >= pending.deadline:
+            if frame.captured_at >= pending.deadline and self._record_settled(pending):
                 done.append(self._close(pending, post_window_seen=True))
         return done
 
@@ -235,6 +235,10 @@ class EvidenceRecorder:
         )
         if not wait or self.settings.post_s == 0:
             return [self._close(pending, post_window_seen=False)]
+        if self.record is not None:  # never blocks: the capture runs on its own thread
+            pending.key = KeyView(frame.captured_at, (frame.width, frame.height),
+                                  Detections.merge([event.detections, actors]), others)
+            self.record.request(pending.deadline)
         done = []
         if len(self._pending) >= self.settings.max_pending:  # bounded: the oldest goes out with what it has
             oldest = next(iter(self._pending.values()))
@@ -274,16 +278,43 @@ class EvidenceRecorder:
         return render_snapshot(chosen.image(), zone, mine, context=others, caption=f"{caption} / before",
                                captured_at=chosen.captured_at, box_scale=chosen.scale, time_zone=self.settings.site_zone)
 
+    def _record_settled(self, pending: _Pending) -> bool:
+        """The record stream's frames for this event are all in, or never will be (failed, timed out)."""
+        return pending.key is None or self.record is None or self.record.settled(pending.deadline)
+
+    def _full_resolution(self, pending: _Pending):
+        """The record stream's evidence for ``pending`` (streams.record_evidence), or None with a
+        log line saying why the analysed frames are used instead."""
+        key = pending.key
+        frames = self.record.frames(key.captured_at, pending.deadline + 1.0)
+        full = full_resolution(key, frames, pending.frames, zone=pending.zone, caption=pending.caption,
+                               highlight=pending.highlight, time_zone=self.settings.site_zone)
+        if full is None:
+            log.warning("evidence %s: no record stream frames (%s); evidence from the analysed frames",
+                        pending.event.event_id, self.record.failure or "none captured in the window yet")
+        return full
+
+    def _after(self, pending: _Pending) -> bytes | None:
+        if pending.last is None:
+            return None
+        frame, tracked = pending.last
+        mine, others = _split(tracked, pending.highlight)
+        return render_snapshot(frame.image, pending.zone, mine, context=others, caption=f"{pending.caption} / after",
+                               captured_at=frame.captured_at, time_zone=self.settings.site_zone)
+
     def _close(self, pending: _Pending, *, post_window_seen: bool) -> EventEvidence:
         self._pending.pop(pending.event.event_id, None)
+        full = self._full_resolution(pending) if pending.key is not None and self.record is not None else None
+        boxes_to, after = None, None
+        if full is not None:
+            boxes_to, after = (pending.key.size, full.size), full.after
+            pre = [f for f in pending.frames if f.captured_at < full.post[0].captured_at]
+            pending = replace(pending, snapshot=full.snapshot, raw_key=full.frame, frames=[*pre, *full.post])
+        after = after or self._after(pending)
         items = [EvidenceItem("snapshot", JPEG, pending.snapshot), EvidenceItem("frame", JPEG, pending.raw_key)]
         if pending.before is not None:
             items.append(EvidenceItem("before", JPEG, pending.before))
-        if pending.last is not None:
-            frame, tracked = pending.last
-            mine, others = _split(tracked, pending.highlight)
-            after = render_snapshot(frame.image, pending.zone, mine, context=others, caption=f"{pending.caption} / after",
-                                    captured_at=frame.captured_at, time_zone=self.settings.site_zone)
+        if after is not None:
             items.append(EvidenceItem("after", JPEG, after))
         clip = None
         if len(pending.frames) >= 2:
@@ -293,7 +324,7 @@ class EvidenceRecorder:
                 log.exception("evidence %s: clip encoding failed; the order goes without it", pending.event.event_id)
         if clip is not None:
             items.append(EvidenceItem("clip", MP4, clip))
-        return EventEvidence(pending.event, tuple(items), post_window_seen, len(pending.frames) if clip else 0)
+        return EventEvidence(pending.event, tuple(items), post_window_seen, len(pending.frames) if clip else 0, boxes_to)
 
     def _clip(self, pending: _Pending) -> bytes | None:
         frames = pending.frames

@@ -31,6 +31,7 @@ from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
+from streams.record_evidence import map_boxes
 from inference.frames import VideoFrame
 from api.contract.wire import ContractError, Priority
 from streams.delivery.orders import event_end_payload, work_order_payload
@@ -182,6 +183,8 @@ class CameraPipeline:
                 log.exception("camera %s: could not send the orders still collecting evidence", self.camera_id)
             self.analysis_stopped.set()
             self.source.stop()
+            if self._evidence.record is not None:
+                self._evidence.record.stop()
 
     def flush_evidence(self) -> int:
         """Send every order still collecting evidence, with what it has; returns how many."""
@@ -313,6 +316,8 @@ class CameraPipeline:
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
         for evidence in ready:
             event, template = self._awaiting.pop(evidence.event.event_id)
+            if evidence.boxes_to is not None:  # the frame is the record stream's: the boxes go in its pixels
+                event = replace(event, detections=map_boxes(event.detections, *evidence.boxes_to))
             try:
                 payload = work_order_payload(
                     event,
@@ -373,7 +378,15 @@ class CameraPipeline:
         }
         if self.governor is not None:
             out["analysis_fps"] = round(self.governor.fps, 3)
+        if self._evidence.record is not None:  # a dead record stream must not be silent
+            out.update(self._evidence.record.stats())
         return out
+
+    @property
+    def record_stream_state(self) -> dict | None:
+        """The record stream's state, reason and counts (None: the camera has no record stream)."""
+        record = self._evidence.record
+        return record.stats() if record is not None else None
 
     @property
     def fps_analysed(self) -> float:

@@ -6,6 +6,7 @@ the cluster worker when it wins a lease or a camera's config changes, and
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
 
 from streams.config import CameraConfig, GridSightConfig
@@ -22,6 +23,7 @@ from streams.rule_factory import build_rules
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.analysis_health import AnalysisWatch
 from streams.shedding import FpsGovernor
+from streams.sources.record import RecordCapture, RecordLimits
 from streams.sources.source import CameraSource, SourceOptions
 
 log = logging.getLogger(__name__)
@@ -38,10 +40,9 @@ def _with_config_hints(camera: CameraConfig, on_status):
     return report
 
 
-def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource:
-    on_status = _with_config_hints(camera, on_status)
+def _options_for(camera: CameraConfig) -> SourceOptions:
     src = camera.source
-    options = SourceOptions(
+    return SourceOptions(
         open_timeout_s=src.open_timeout_s,
         read_timeout_s=src.read_timeout_s,
         backoff_initial_s=src.backoff_initial_s,
@@ -53,7 +54,27 @@ def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource
         corrupt_window_s=src.corrupt_window_s,
         decode=src.decode,
     )
-    return CameraSource(camera_id, camera.url, analysis_fps=camera.analysis_fps, options=options, on_status=on_status)
+
+
+def _source_for(camera_id: str, camera: CameraConfig, on_status) -> CameraSource:
+    on_status = _with_config_hints(camera, on_status)
+    return CameraSource(camera_id, camera.analysed_url(), analysis_fps=camera.analysis_fps,
+                        options=_options_for(camera), on_status=on_status)
+
+
+def _record_for(camera_id: str, camera: CameraConfig, settings: EvidenceSettings) -> RecordCapture | None:
+    """The camera's record stream, opened around events (None: evidence from the analysed frames)."""
+    url = camera.evidence_url()
+    if url is None:
+        return None
+    options = _options_for(camera)
+    # Long enough to open the stream and take the post window; the evidence waits no longer.
+    fps = min(max(camera.analysis_fps, 1.0), 10.0)  # the clip's rate; a key-frame camera's clip gets 1 fps
+    limits = RecordLimits(fps=fps, max_frames=math.ceil(fps * settings.post_s) + 5,
+                          max_wall_s=options.open_timeout_s + settings.post_s + 2.0)
+    capture = RecordCapture(url, options, camera_id=camera_id, limits=limits)
+    log.info("camera %s: evidence from the record stream %s, opened around events", camera_id, capture.display_url)
+    return capture
 
 
 def log_analysis_rate(camera_id: str, camera: CameraConfig) -> None:
@@ -118,11 +139,12 @@ class PipelineFactory:
             floor = max(self.config.worker.shed_min_fps or 0.0, camera.min_analysis_fps().fps)
             governor = FpsGovernor(camera.analysis_fps, min(floor, camera.analysis_fps))
         low = camera.min_analysis_fps()
+        settings = EvidenceSettings(site_zone=self.config.worker.zone)  # stamps on the site's clock
         pipeline = CameraPipeline(
             camera_id, source, self.detectors[camera.model], tracker, rules, clock, submit,
             governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
             on_rule_event=self._actions.fire if self._actions is not None else None,
-            evidence=EvidenceRecorder(EvidenceSettings(site_zone=self.config.worker.zone)),  # stamps on the site's clock
+            evidence=EvidenceRecorder(settings, record=_record_for(camera_id, camera, settings)),
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
         pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)

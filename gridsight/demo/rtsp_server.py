@@ -91,9 +91,10 @@ class Clip:
 class ClipFactory(GstRtspServer.RTSPMediaFactory):
     """One unshared media per client, fed from a :class:`Clip`."""
 
-    def __init__(self, clip: Clip, loop: bool) -> None:
+    def __init__(self, clip: Clip, loop: bool, mount: str = "") -> None:
         super().__init__()
         self.clip = clip
+        self.mount = mount
         self.loop = loop
         self.set_launch(LAUNCH)
         self.set_shared(False)  # every client starts from the beginning
@@ -101,6 +102,8 @@ class ClipFactory(GstRtspServer.RTSPMediaFactory):
         self.connect("media-configure", self._on_media_configure)
 
     def _on_media_configure(self, _factory, media) -> None:
+        # One line per client session (media are not shared): tests count who opened which mount.
+        print(f"rtsp_server: client session on {self.mount}", file=sys.stderr, flush=True)
         src = media.get_element().get_child_by_name("src")
         src.set_property("caps", self.clip.caps)
         state = {"index": 0, "offset": 0}  # per-client cursor, lives in the closure
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, GLib.Error) as exc:
             print(f"rtsp_server: cannot read {path} for {mount}: {exc}", file=sys.stderr)
             return 2
-        mounts.add_factory(mount, ClipFactory(clip, args.loop))
+        mounts.add_factory(mount, ClipFactory(clip, args.loop, mount))
 
     try:
         # create_source binds the socket and raises (unlike attach()) when the port is taken.

@@ -131,6 +131,17 @@ class ZoneConfig(Strict):
 
 class CameraConfig(Strict):
     url: str = Field(repr=False, min_length=1, description="rtsp://, http(s):// or a file path; credentials are never logged")
+    detect_url: str | None = Field(
+        default=None, repr=False, min_length=1,
+        description="The stream analysed, typically the camera's low-resolution substream (absent: url); "
+                    "credentials are never logged",
+    )
+    record_url: str | None = Field(
+        default=None, repr=False, min_length=1,
+        description="Full-resolution stream for evidence frames and clips, opened only around events (from a rule's "
+                    "START for the post window, then closed); boxes are mapped to its size. Absent: url when "
+                    "detect_url is set, else none (evidence from the analysed frames)",
+    )
     model: Identifier = Field(description="Model id from the models section")
     analysis_fps: float | Literal["auto"] = Field(
         default=5.0,
@@ -178,6 +189,24 @@ class CameraConfig(Strict):
             object.__setattr__(self, "analysis_fps", low.fps)
             self._fps_why = f"auto: rule '{rule_id}' needs {low}"
         return self
+
+    @model_validator(mode="after")
+    def _distinct_streams(self) -> "CameraConfig":
+        # Messages name the fields, never the URLs (credentials).
+        if self.record_url is not None and self.record_url == self.analysed_url():
+            raise ValueError("record_url is the stream analysed (detect_url, or url); leave record_url out to take "
+                             "evidence from the analysed frames")
+        return self
+
+    def analysed_url(self) -> str:
+        """The stream the camera's source decodes and analyses."""
+        return self.detect_url or self.url
+
+    def evidence_url(self) -> str | None:
+        """The full-resolution stream opened around events, or None: evidence from the analysed frames."""
+        if self.record_url is not None:
+            return self.record_url
+        return self.url if self.detect_url is not None and self.detect_url != self.url else None
 
     def analysis_fps_why(self) -> str:
         """Where the analysis rate comes from, for the log and stats: the config, or the rule auto follows."""

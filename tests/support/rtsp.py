@@ -153,6 +153,10 @@ class RtspServer:
         self._stderr.seek(0)
         return self._stderr.read().decode("utf-8", "replace")
 
+    def sessions(self, mount: str) -> int:
+        """Client sessions the server has opened on ``mount`` so far (one per RTSP client)."""
+        return self.stderr().count(f"rtsp_server: client session on {mount}\n")
+
     def wait_port_closed(self, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -81,7 +81,8 @@ def runtime(tmp_path, actions, *, metrics=None, sender_down=lambda: False, timel
 def broken_camera():
     """A pipeline with every kind of trouble /health reports."""
     return SimpleNamespace(camera_id="lift-01", source=SimpleNamespace(state="error", degraded_reason="h264 damaged"),
-                           health_problems=lambda: ["no detector"])
+                           health_problems=lambda: ["no detector"],
+                           record_stream_state={"record_stream": "failed", "record_reason": "connection refused"})
 
 
 def test_health_is_degraded_with_actions_in_its_place_and_reports_their_stats(tmp_path):

@@ -1,0 +1,186 @@
+"""A camera's record stream (``record_url``): opened only around events, for full-resolution evidence.
+
+The analysed stream may be a camera's low-resolution substream; a rule's START then asks this
+capture for the post window (:meth:`RecordCapture.request`). A background thread opens the
+stream with the same opener (PyAV options, timeouts, hardware decoding) as the camera's source,
+waits for the first key frame (a stream joined mid-GOP decodes grey until then), keeps frames
+at the clip rate as JPEG until the wanted capture time, and closes the stream. Bounded: at most
+``max_frames`` frames and ``max_wall_s`` seconds per capture, one capture per camera at a time
+(an overlapping event extends the running one). Nothing here blocks the caller: the evidence
+recorder asks :meth:`settled` and falls back to the analysed frames when the capture failed.
+
+Frame times are ``clock.now()`` as each frame is decoded: the same wall clock a live camera
+source stamps its frames with, so record and analysed frames compare directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from api.contract.redact import redact_text, redact_url
+from inference.clock import Clock, SystemClock
+from inference.evidence import encode_jpeg
+from streams.sources.failures import describe_failure
+from streams.sources.opener import ContainerOpener
+from streams.sources.source import LIVE_SCHEMES, SourceOptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecordLimits:
+    fps: float = 5.0  # frames kept per second of stream: the clip's rate
+    max_frames: int = 30  # per capture (post_s 3 at 5 fps is 15)
+    max_wall_s: float = 15.0  # a capture gives up this long after it started, opening included
+    jpeg_quality: int = 90
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0 or self.max_frames < 1 or self.max_wall_s <= 0:
+            raise ValueError("record fps, max_frames and max_wall_s must be positive")
+
+
+@dataclass(frozen=True)
+class RecordFrame:
+    captured_at: float  # clock seconds, the analysed stream's clock
+    jpeg: bytes
+    width: int
+    height: int
+
+    def image(self) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+class RecordCapture:
+    """Captures a camera's record stream on request; one background capture at a time.
+
+    Interface: ``request(until)`` starts (or extends) a capture up to capture time ``until``;
+    ``settled(until)`` says whether the frames for a window ending there are all in (or never
+    will be); ``frames(since, until)`` returns them; ``failure`` is why the last capture failed."""
+
+    def __init__(self, url: str, options: SourceOptions = SourceOptions(), clock: Clock | None = None, *,
+                 camera_id: str = "camera", limits: RecordLimits = RecordLimits(), opener=None) -> None:
+        self.camera_id = camera_id
+        self.__url = str(url)  # private: only display_url leaves this object
+        self.display_url = redact_url(self.__url)
+        self.limits = limits
+        self._open_timeout_s = options.open_timeout_s
+        self._clock = clock or SystemClock()
+        self._opener = opener or ContainerOpener(camera_id, self.__url, options,
+                                                 is_live=self.__url.lower().startswith(LIVE_SCHEMES))
+        self._lock = threading.Lock()
+        self._frames: deque[RecordFrame] = deque(maxlen=2 * limits.max_frames)
+        self._until = float("-inf")  # capture time the running capture goes on to
+        self._thread: threading.Thread | None = None
+        self._started_wall = 0.0  # monotonic start of the running (or last) capture
+        self._stop = threading.Event()
+        self.state = "idle"  # idle, capturing, ok, failed
+        self.failure: str | None = None  # why the last capture failed (redacted), None when it did not
+        self.captures = 0
+        self.failures = 0
+
+    def __repr__(self) -> str:
+        return f"<RecordCapture {self.camera_id!r} {self.display_url!r} state={self.state}>"
+
+    @property
+    def capturing(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def request(self, until: float) -> None:
+        """Capture frames up to capture time ``until``: extends a running capture, else starts one."""
+        with self._lock:
+            self._until = max(self._until, until) if self.capturing else until
+            if self.capturing:
+                return
+            self._started_wall = time.monotonic()
+            self.state, self.captures = "capturing", self.captures + 1
+            self._thread = threading.Thread(target=self._run, name=f"record-{self.camera_id}", daemon=True)
+            self._thread.start()
+
+    def settled(self, until: float) -> bool:
+        """True when no more frames will come for a window ending at ``until``: the capture ended
+        (done, failed), ran past its wall-time limit, or already holds a frame at or after ``until``."""
+        if not self.capturing or time.monotonic() - self._started_wall >= self.limits.max_wall_s:
+            return True
+        with self._lock:
+            return bool(self._frames) and self._frames[-1].captured_at >= until
+
+    def frames(self, since: float, until: float) -> list[RecordFrame]:
+        """Captured frames with ``since <= captured_at <= until``, oldest first."""
+        with self._lock:
+            return [f for f in self._frames if since <= f.captured_at <= until]
+
+    def stats(self) -> dict:
+        """The record stream's state for the camera's stats and /health."""
+        return {"record_stream": self.state, "record_reason": self.failure, "record_captures": self.captures,
+                "record_failures": self.failures}
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # -- capture thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            failure = self._capture()
+        except Exception as exc:  # a bug here must cost the full-resolution evidence, not the thread's report
+            failure = redact_text(f"internal error: {exc!r}", [self.__url])
+        with self._lock:
+            self.failure = failure
+            self.state = "failed" if failure else "ok"
+            self.failures += bool(failure)
+        if failure:
+            log.warning("camera %s: record stream capture failed: %s", self.camera_id, failure)
+
+    def _capture(self) -> str | None:
+        """One capture: None when it took the frames asked for, else why not."""
+        started = time.monotonic()
+        try:
+            container = self._opener.open()
+        except Exception as exc:
+            return describe_failure(exc, phase="open", elapsed_s=time.monotonic() - started,
+                                    timeout_s=self._open_timeout_s, url=self.__url).reason
+        try:
+            if not container.streams.video:
+                return "no video stream in the record stream"
+            return self._take(container)
+        except Exception as exc:
+            return describe_failure(exc, phase="read", elapsed_s=0.0, timeout_s=self.limits.max_wall_s,
+                                    url=self.__url).reason
+        finally:
+            try:
+                container.close()
+            except Exception:
+                pass
+
+    def _take(self, container) -> str | None:
+        stream = container.streams.video[0]
+        limits, taken, next_at, keyed = self.limits, 0, float("-inf"), False
+        for packet in container.demux(stream):
+            if self._stop.is_set():
+                return "stopped"
+            if time.monotonic() - self._started_wall >= limits.max_wall_s:
+                return f"timed out: {taken} frame(s) in {limits.max_wall_s:g} s"
+            for frame in packet.decode():
+                keyed = keyed or bool(frame.key_frame)
+                now = self._clock.now()
+                if not keyed or now < next_at:
+                    continue
+                if now > self._until:
+                    return None  # the window asked for is covered
+                next_at = now + 1.0 / limits.fps
+                image = frame.to_ndarray(format="bgr24")
+                jpeg = encode_jpeg(image, limits.jpeg_quality)
+                with self._lock:
+                    self._frames.append(RecordFrame(now, jpeg, image.shape[1], image.shape[0]))
+                taken += 1
+                if taken >= limits.max_frames:
+                    return None if now >= self._until else f"frame limit: {taken} frames before the window's end"
+        return "record stream ended before the window's end"
