@@ -77,6 +77,8 @@ class RecordCapture:
         self._lock = threading.Lock()
         self._frames: deque[RecordFrame] = deque(maxlen=2 * limits.max_frames)
         self._until = float("-inf")  # capture time the running capture goes on to
+        self._served = float("-inf")  # capture time the last capture ended at, having covered its window
+        self._running = False  # a capture thread that will still look at _until (set and cleared under the lock)
         self._thread: threading.Thread | None = None
         self._started_wall = 0.0  # monotonic start of the running (or last) capture
         self._stop = threading.Event()
@@ -90,14 +92,15 @@ class RecordCapture:
 
     @property
     def capturing(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._running
 
     def request(self, until: float) -> None:
         """Capture frames up to capture time ``until``: extends a running capture, else starts one."""
         with self._lock:
-            self._until = max(self._until, until) if self.capturing else until
-            if self.capturing:
-                return
+            self._until = max(self._until, until) if self._running else until
+            if self._running:
+                return  # the thread sees the new end before it finishes (_run checks under the lock)
+            self._running = True
             self._started_wall = time.monotonic()
             self.state, self.captures = "capturing", self.captures + 1
             self._thread = threading.Thread(target=self._run, name=f"record-{self.camera_id}", daemon=True)
@@ -128,15 +131,22 @@ class RecordCapture:
 
     # -- capture thread ----------------------------------------------------------------
     def _run(self) -> None:
-        try:
-            failure = self._capture()
-        except Exception as exc:  # a bug here must cost the full-resolution evidence, not the thread's report
-            failure = redact_text(f"internal error: {exc!r}", [self.__url])
-        with self._lock:
-            self.failure = failure
-            self.state = "failed" if failure else "ok"
-            self.failures += bool(failure)
-        if failure:
+        while True:
+            try:
+                failure = self._capture()
+            except Exception as exc:  # a bug here must cost the full-resolution evidence, not the thread's report
+                failure = redact_text(f"internal error: {exc!r}", [self.__url])
+            with self._lock:
+                if failure is None and self._until >= self._served and not self._stop.is_set():
+                    # An event extended the window while this capture was closing: capture on.
+                    self._started_wall, self.captures = time.monotonic(), self.captures + 1
+                    continue
+                self.failure = failure
+                self.state = "failed" if failure else "ok"
+                self.failures += bool(failure)
+                self._running = False
+                break
+        if failure and not self._stop.is_set():
             log.warning("camera %s: record stream capture failed: %s", self.camera_id, failure)
 
     def _capture(self) -> str | None:
@@ -174,6 +184,7 @@ class RecordCapture:
                 if not keyed or now < next_at:
                     continue
                 if now > self._until:
+                    self._served = now
                     return None  # the window asked for is covered
                 next_at = now + 1.0 / limits.fps
                 image = frame.to_ndarray(format="bgr24")
@@ -182,5 +193,8 @@ class RecordCapture:
                     self._frames.append(RecordFrame(now, jpeg, image.shape[1], image.shape[0]))
                 taken += 1
                 if taken >= limits.max_frames:
-                    return None if now >= self._until else f"frame limit: {taken} frames before the window's end"
+                    if now < self._until:
+                        return f"frame limit: {taken} frames before the window's end"
+                    self._served = now
+                    return None
         return "record stream ended before the window's end"

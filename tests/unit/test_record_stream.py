@@ -162,6 +162,27 @@ def test_overlapping_requests_share_one_capture_and_the_frame_limit_bounds_it():
     assert capture.state == "failed" and "frame limit" in capture.failure
 
 
+def test_a_request_that_comes_while_the_capture_closes_is_captured_too():
+    clock = FakeClock(T0)
+    closing, release = threading.Event(), threading.Event()
+
+    class SlowToClose(FakeContainer):
+        def close(self):
+            closing.set()
+            release.wait(5)  # an RTSP teardown taking its time
+            super().close()
+
+    opener = FakeOpener(lambda: SlowToClose(clock, fps=10))
+    capture = RecordCapture("rtsp://cam/main", clock=clock, limits=RecordLimits(fps=10), opener=opener)
+    capture.request(T0 + 1.0)
+    assert closing.wait(5)
+    capture.request(T0 + 2.5)  # a second event, after the first window was covered
+    release.set()
+    wait_settled(capture, T0 + 2.5)
+    assert len(opener.opened) == 2 and capture.state == "ok"
+    assert capture.frames(T0, T0 + 10)[-1].captured_at >= T0 + 2.3
+
+
 def test_an_unreachable_record_stream_fails_with_a_redacted_reason():
     def refuse():
         raise ConnectionRefusedError(111, "Connection refused: rtsp://admin:s3cret@cam/main")
