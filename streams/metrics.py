@@ -115,6 +115,10 @@ _COUNTERS = {
     "confirmed_boxes": ("gridsight_worker_confirmed_track_boxes",
                         "Analysed boxes carrying a confirmed track id (0 while boxes are detected: no rule can fire)"),
     "rule_evaluations": ("gridsight_worker_rule_evaluations", "Rule updates run (one per rule per analysed frame)"),
+    "record_captures": ("gridsight_worker_record_captures",
+                        "Captures of the camera's record stream (record_url), opened around events"),
+    "record_failures": ("gridsight_worker_record_failures",
+                        "Record stream captures that failed (their events' evidence is the analysed frames)"),
 }
 # The other per-camera families, in exposition order: key -> (kind, metric name, help, labels).
 _OTHERS = {

@@ -52,7 +52,8 @@ class FakePipeline:
         self.governor = FpsGovernor(5, 0.5)
 
     def stats(self):
-        return {**self.source.stats(), "frames_analysed": 9, "events_started": 1}
+        return {**self.source.stats(), "frames_analysed": 9, "events_started": 1, "record_captures": 4,
+                "record_failures": 1}
 
 
 def test_worker_metrics_server_serves_metrics_and_health():
@@ -77,6 +78,8 @@ def test_worker_metrics_server_serves_metrics_and_health():
             'gridsight_worker_camera_state{camera="cam-7",state="online"} 1.0',
             'gridsight_worker_inference_seconds_count{camera="cam-7"} 1.0',
             'gridsight_worker_lease_moves_total{direction="acquired"} 1.0',
+            'gridsight_worker_record_captures_total{camera="cam-7"} 4.0',
+            'gridsight_worker_record_failures_total{camera="cam-7"} 1.0',
         ):
             assert line in text, line
         assert httpx.get(f"{base}/health", timeout=5).json() == {"status": "ok"}
