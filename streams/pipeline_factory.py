@@ -24,7 +24,7 @@ from streams.shadow import ShadowLog, ShadowRunner
 from streams.analysis_health import AnalysisWatch
 from streams.shedding import FpsGovernor
 from streams.sources.record import RecordCapture, RecordLimits
-from streams.sources.source import CameraSource, SourceOptions
+from streams.sources.source import LIVE_SCHEMES, CameraSource, SourceOptions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def _record_for(camera_id: str, camera: CameraConfig, settings: EvidenceSettings
     """The camera's record stream, opened around events (None: evidence from the analysed frames)."""
     url = camera.evidence_url()
     if url is None:
+        return None
+    if not camera.analysed_url().lower().startswith(LIVE_SCHEMES) and not camera.source.realtime:
+        # Record frames are stamped on the wall clock; an unpaced file's frames are not.
+        log.warning("camera %s: record stream not used: the analysed stream is a file read faster than real time "
+                    "(source.realtime), so its frame times and the record stream's do not meet", camera_id)
         return None
     options = _options_for(camera)
     # Long enough to open the stream and take the post window; the evidence waits no longer.

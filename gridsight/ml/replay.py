@@ -104,7 +104,8 @@ def _replay_config(config: GridSightConfig, camera_id: str, clip: Path, model_ma
     # Stream time, not wall time: the rules see the clip's own timestamps, so a 10-minute
     # dwell replays in however long decoding takes.
     source = camera.source.model_copy(update={"realtime": False, "loop": False})
-    camera = camera.model_copy(update={"url": str(clip), "source": source})
+    # The clip is the only stream: a camera's detect or record stream would be the live camera's.
+    camera = camera.model_copy(update={"url": str(clip), "detect_url": None, "record_url": None, "source": source})
     models = dict(config.models)
     if model_manifest is not None:
         models[camera.model] = models[camera.model].model_copy(update={"manifest": model_manifest.resolve()})

@@ -286,3 +286,26 @@ def test_a_failed_record_stream_costs_the_resolution_not_the_order(caplog):
     assert cv2.imdecode(np.frombuffer(items["frame"], np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
     assert [r.getMessage() for r in caplog.records] == [
         "evidence e1: no record stream frames (connection refused); evidence from the analysed frames"]
+
+
+def test_a_replay_analyses_the_clip_alone_whatever_streams_the_camera_names(tmp_path):
+    from gridsight.ml.replay import _replay_config
+
+    raw = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    raw["cameras"]["street-01"].update(url=SECRET + "main", detect_url=SECRET + "sub", record_url=SECRET + "rec")
+    clip = tmp_path / "clip.mp4"
+    camera = _replay_config(parse_config(raw, DEMO), "street-01", clip, None).cameras["street-01"]
+    assert (camera.analysed_url(), camera.evidence_url()) == (str(clip), None)
+
+
+def test_the_factory_opens_a_record_stream_only_where_frame_times_can_meet(caplog):
+    from streams.pipeline_factory import _record_for
+
+    settings = EvidenceSettings(post_s=3)
+    assert _record_for("street-01", camera(url=SECRET + "main"), settings) is None  # one stream: no record stream
+    capture = _record_for("street-01", camera(url=SECRET + "main", detect_url=SECRET + "sub"), settings)
+    assert capture.limits == RecordLimits(fps=5.0, max_frames=20, max_wall_s=5 + 3 + 2.0)  # demo: open_timeout_s 5
+    assert "s3cret" not in repr(capture) and not capture.capturing  # nothing opened before an event
+    with caplog.at_level(logging.WARNING, logger="streams.pipeline_factory"):
+        assert _record_for("street-01", camera(url=SECRET + "main", detect_url="/clips/sub.mp4"), settings) is None
+    assert "record stream not used" in caplog.text and "s3cret" not in caplog.text
