@@ -221,6 +221,9 @@ class ScriptedCapture:
     def frames(self, since, until):
         return [f for f in self._frames if since <= f.captured_at <= until]
 
+    def stats(self):
+        return {"record_stream": "failed" if self.failure else "ok", "record_reason": self.failure}
+
     def add(self, image, at):
         from inference.evidence import encode_jpeg
         from streams.sources.record import RecordFrame
@@ -309,3 +312,36 @@ def test_the_factory_opens_a_record_stream_only_where_frame_times_can_meet(caplo
     with caplog.at_level(logging.WARNING, logger="streams.pipeline_factory"):
         assert _record_for("street-01", camera(url=SECRET + "main", detect_url="/clips/sub.mp4"), settings) is None
     assert "record stream not used" in caplog.text and "s3cret" not in caplog.text
+
+
+def test_the_pipeline_files_the_order_with_its_boxes_in_the_record_frames_pixels():
+    import base64
+    from types import SimpleNamespace
+
+    from inference.clock import FrameClock
+    from inference.rules import EventPhase
+    from streams.pipeline import CameraPipeline, WorkOrderTemplate
+    from tests.support.evidence_frames import ScriptedRule
+    from tests.unit.test_pipeline_evidence import START_AT, TRACKED, Outbox, event
+
+    capture, outbox = ScriptedCapture(), Outbox()
+    start = event(EventPhase.START, START_AT)
+    pipe = CameraPipeline(
+        "cam-1", None, SimpleNamespace(name="m", version="1", detect=lambda images: [TRACKED]),
+        SimpleNamespace(update=lambda detections, timestamp: detections),
+        [(ScriptedRule({START_AT: [start]}), WorkOrderTemplate("06010", "exposed garbage", "normal", None, None))],
+        FrameClock(), outbox.order, evidence=EvidenceRecorder(EvidenceSettings(pre_s=2, post_s=3), record=capture))
+    pipe.source = SimpleNamespace(stats=lambda: {})
+    for i in range(START_AT + 3 * FPS + 1):  # frames are 1280x720: the record stream is twice that
+        if i == START_AT + FPS:
+            for k in range(1, 12):
+                capture.add(np.full((1440, 2560, 3), 90, np.uint8), start.at + k * 0.3)
+            capture.done = True
+        pipe.process(frame(i))
+    [payload] = outbox.orders
+    [bag] = [b["xyxy"] for b in payload["boxes"] if b["label"] == "garbage_bag"]
+    assert bag == [2 * v for v in BAG.xyxy[0].tolist()]
+    raw = next(e for e in payload["evidence"] if e["kind"] == "frame")
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(raw["data_b64"]), np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (1440, 2560, 3)
+    assert pipe.stats()["record_stream"] == "ok" and pipe.record_stream_state["record_reason"] is None
