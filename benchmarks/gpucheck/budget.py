@@ -86,5 +86,6 @@ class StepRunner:
         return all(r["outcome"] in (OK, FALLBACK) for r in self.records)
 
     def summary(self) -> str:
-        bad = [f"{r['step']} {r['outcome']} ({r['reason']})" for r in self.records if r["outcome"] not in (OK, FALLBACK)]
-        return "; ".join(bad)
+        """The steps that neither ran nor fell back, each with its reason, in one line."""
+        bad = [r for r in self.records if r["outcome"] not in (OK, FALLBACK)]
+        return "; ".join(f"{r['step']} {r['outcome']} ({r['reason']})" for r in bad)

@@ -105,10 +105,11 @@ def plan(requirements: list[str], wheelhouse: Path) -> Plan:
     return result
 
 
-def pip_install(requirements: list[str], wheelhouse: Path, timeout_s: float) -> list[str]:
-    """Install from the wheelhouse only; the requirements pip could not install, each with pip's last line."""
+def pip_install(requirements: list[str], wheelhouse: Path, timeout_s: float, python: str = sys.executable) -> list[str]:
+    """Install into ``python``'s environment from the wheelhouse only; the requirements pip could not
+    install, each with pip's last line."""
     def attempt(reqs: list[str]) -> str | None:
-        cmd = [sys.executable, "-m", "pip", "install", "--no-index", "--find-links", str(wheelhouse),
+        cmd = [python, "-m", "pip", "install", "--no-index", "--find-links", str(wheelhouse),
                "--disable-pip-version-check", "--quiet", *reqs]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=max(timeout_s, 1))
         lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -167,3 +167,98 @@ def test_an_installed_environment_needs_nothing_from_a_missing_wheelhouse(tmp_pa
     result = install.install_step(wheelhouse=tmp_path / "absent", gpu=False, dry=False, timeout_s=10)
     assert result.outcome == "ok", result.reason
     assert result.details["installed"] == [] and result.details["wheelhouse_found"] is False
+
+
+# -- the CUDA host's branches, on a host without a usable GPU: each must fall back, not fail ------------------
+def test_the_gpu_install_asks_for_the_tensorrt_wheel_of_torchs_cuda_and_says_the_wheelhouse_lacks_it(
+        tmp_path, monkeypatch):
+    import torch
+
+    install = gpucheck("install")
+    if not torch.version.cuda:
+        pytest.skip("a CPU-only torch build: no TensorRT wheel to ask for")
+    asked = []
+    monkeypatch.setattr(install, "pip_install", lambda reqs, *a, **k: asked.extend(reqs) or [])
+    (tmp_path / "wheels").mkdir()
+    result = install.install_step(wheelhouse=tmp_path / "wheels", gpu=True, dry=False, timeout_s=10)
+    tensorrt = f"tensorrt-cu{torch.version.cuda.split('.')[0]}>=7.0.0,!=10.2.0"
+    assert asked == []  # every project requirement is installed here; the wheelhouse has no TensorRT
+    assert result.outcome == "fallback"
+    assert result.details["lacking"] == [tensorrt]
+    assert result.reason == f"the wheelhouse lacks {tensorrt}; the steps needing them fall back"
+
+
+@pytest.mark.slow
+def test_a_tensorrt_export_that_cannot_be_built_falls_back_to_a_parity_checked_onnx(tmp_path):
+    steps = gpucheck("export_step")
+    model = steps.ExportedModel(steps.scratch_manifest(tmp_path))
+    result = steps.export_step(model, cuda=True, cpu_reason="unused")
+    assert result.outcome == "fallback"
+    assert result.reason.startswith("TensorRT export failed (ManifestError: cannot build a TensorRT engine here")
+    assert result.reason.endswith(", exported onnx instead")
+    assert result.details["export"]["format"] == "onnx" and result.details["export"]["parity"]["passed"]
+    assert (model.backend, model.device) == ("pytorch", "cuda:0")  # the ONNX copy runs on the CPU only
+    assert "format: onnx" in model.manifest.read_text()
+    assert model.manifest.parent == tmp_path / "weights"
+
+
+@pytest.fixture(scope="module")
+def clip() -> Path:
+    decode = gpucheck("decode_step")
+    return decode.make_clip(REPO / "var" / "bench", 4.0)  # the dry run's clip, cached beside the benchmarks'
+
+
+@pytest.mark.slow
+def test_the_nvdec_branch_without_a_gpu_measures_the_software_decoder_and_says_why(clip):
+    decode = gpucheck("decode_step")
+    why = decode.nvdec_missing()
+    if why is None:
+        pytest.skip("NVDEC is usable here")
+    result = decode.decode_step(clip, cuda=True, cpu_reason="unused", budget_s=30)
+    assert result.outcome == "fallback"
+    assert result.reason == f"{why}: NVDEC skipped, software decoder measured instead"
+    assert all(r["video_fps"] > 0 for r in result.details["rates"])
+
+
+@pytest.mark.slow
+def test_the_gpu_only_decoders_get_as_far_as_opening_the_device(clip):
+    """No GPU here, so they fail -- but at the device, not on a misused PyAV or ffmpeg API."""
+    decode = gpucheck("decode_step")
+    if decode.nvdec_missing() is None:
+        pytest.skip("NVDEC is usable here")
+    for row in (decode.optional_row("pyav", decode.pyav_on_gpu_rate, clip, 1.0),
+                decode.optional_row("ffmpeg", decode.ffmpeg_rate, clip, True, 1.5)):
+        assert "error" in row and "video_fps" not in row, row
+        assert not row["error"].startswith(("TypeError", "AttributeError", "NameError", "ValueError")), row
+
+
+def write_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel (one module), as ``pip wheel`` would leave it in a wheelhouse."""
+    import zipfile
+
+    module, info = name.replace("-", "_"), f"{name.replace('-', '_')}-{version}.dist-info"
+    files = {f"{module}.py": "VALUE = 1\n",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{info}/RECORD,,\n"
+    path = folder / f"{module}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for member, content in files.items():
+            wheel.writestr(member, content)
+    return path
+
+
+@pytest.mark.slow
+def test_pip_installs_from_the_wheelhouse_only_and_names_the_wheel_it_could_not_install(tmp_path):
+    install = gpucheck("install")
+    wheelhouse = tmp_path / "wheels"
+    wheelhouse.mkdir()
+    write_wheel(wheelhouse, "gridsight-probe", "1.0")
+    (wheelhouse / "gridsight_broken-1.0-py3-none-any.whl").write_bytes(b"not a zip")
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True, timeout=120)
+    python = str(tmp_path / "env" / "bin" / "python")
+    failures = install.pip_install(["gridsight-probe==1.0", "gridsight-broken"], wheelhouse, 120, python=python)
+    assert len(failures) == 1 and failures[0].startswith("gridsight-broken ("), failures
+    version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('gridsight-probe'))"],
+                             capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == "1.0", version.stderr
