@@ -16,6 +16,7 @@ import numpy as np
 
 from inference.detections import Detections
 from inference.models.backend import Backend, choose_backend
+from inference.models.direct import DIRECT_BACKENDS, DirectRunner, FixedShapeExport
 from inference.models.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
 from inference.models.preflight import NotAModelError, class_mismatch, load_failure
 
@@ -78,7 +79,10 @@ class YoloDetector:
         input_size: int | None = None,
         backend: str = "pytorch",
         class_confidence: dict[str, float] | None = None,
+        via_ultralytics: bool = False,
     ) -> None:
+        """``via_ultralytics`` runs an ONNX or OpenVINO export through ``model.predict`` like PyTorch and
+        TensorRT, instead of inference.models.direct's runner (for parity checks against ultralytics)."""
         self.manifest = manifest
         self.name = manifest.name
         self.version = manifest.version_label
@@ -90,13 +94,18 @@ class YoloDetector:
         # Per-label floors: the manifest's recommendations, overridden by the camera's model config.
         self.class_confidence = {**manifest.class_confidence, **(class_confidence or {})}
         self._floor = min([confidence, *self.class_confidence.values()])
+        self._model = self._direct = None
         try:
-            self._model = open_yolo(weights_path, backend)
+            if backend in DIRECT_BACKENDS and not via_ultralytics:
+                self._direct = self._open_direct(weights_path)
+            if self._direct is None:
+                self._model = open_yolo(weights_path, backend)
         except Exception as exc:  # one line for the operator, never ultralytics' double traceback
             raise NotAModelError(
                 f"model {manifest.name}: {weights_path} is not a YOLO model ({load_failure(Path(weights_path), exc)})"
             ) from None
-        model_names = [str(self._model.names[i]) for i in sorted(self._model.names)]
+        names = (self._direct or self._model).names
+        model_names = [str(names[i]) for i in sorted(names)]
         mismatch = class_mismatch(manifest, model_names)
         if mismatch:
             raise ManifestError(mismatch)
@@ -114,27 +123,44 @@ class YoloDetector:
         )
         return cls(manifest, choice.path, backend=choice.backend, **kwargs)
 
+    def _open_direct(self, weights_path: Path) -> DirectRunner | None:
+        """The direct runner on a dynamic-shape export; None (ultralytics' predict then) on a fixed-shape one,
+        whose batches ultralytics splits to the export's batch size."""
+        try:
+            return DirectRunner(weights_path, self.backend, imgsz=self._imgsz, confidence=self._floor, iou=self._iou)
+        except FixedShapeExport as exc:
+            log.info("model %s: %s; running it through ultralytics predict", self.name, exc)
+            return None
+
+    @property
+    def direct_runner(self) -> DirectRunner | None:
+        """The inference.models.direct runner detect() uses, or None where it goes through ultralytics' predict."""
+        return self._direct
+
     def detect(self, images: list[np.ndarray]) -> list[Detections]:
         if not images:
             return []
+        if self._direct is not None:
+            return [self._to_detections(boxes) for boxes in self._direct(images)]
         results = self._model.predict(
             images, imgsz=self._imgsz, conf=self._floor, iou=self._iou, device=self._device, verbose=False
         )
-        return [self._to_detections(r) for r in results]
+        return [self._to_detections(r.boxes.data.cpu().numpy()) for r in results]
 
-    def _to_detections(self, result) -> Detections:
-        boxes = result.boxes
-        if boxes is None or len(boxes) == 0:
+    def _to_detections(self, boxes: np.ndarray) -> Detections:
+        """Canonical labels and per-label floors applied to (n, 6) rows of x1, y1, x2, y2, confidence, class id
+        (ultralytics' ``boxes.data`` layout, which the direct runner returns too)."""
+        if len(boxes) == 0:
             return Detections.empty()
-        class_ids = boxes.cls.cpu().numpy().astype(np.int64)
+        class_ids = boxes[:, 5].astype(np.int64)
         labels = self._canonical[class_ids]
-        confidence = boxes.conf.cpu().numpy()
+        confidence = boxes[:, 4]
         keep = labels != None  # noqa: E711 - elementwise comparison on an object array
         if self.class_confidence:
             floors = np.array([self.class_confidence.get(label, self._confidence) for label in labels], dtype=np.float32)
             keep &= confidence >= floors
         return Detections(
-            boxes.xyxy.cpu().numpy()[keep],
+            boxes[:, :4][keep],
             confidence[keep],
             labels[keep],
         )

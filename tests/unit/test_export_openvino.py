@@ -61,16 +61,18 @@ def test_int8_has_its_own_record_with_calibration_and_the_looser_tolerance(expor
     assert fake_quantize(int8) > 0 and fake_quantize(exported[1]) == 0
 
 
+@pytest.mark.parametrize("via_ultralytics", [False, True], ids=["direct", "predict"])
 @pytest.mark.parametrize("backend", ["openvino", "openvino-int8"])
-def test_detector_runs_the_ir_at_f32_compute(exported, backend):
+def test_detector_runs_the_ir_at_f32_compute(exported, backend, via_ultralytics):
     import openvino as ov
 
     manifest_path, _, _, frames = exported
-    det = YoloDetector.from_manifest(manifest_path, backend=backend, confidence=0.3)
+    det = YoloDetector.from_manifest(manifest_path, backend=backend, confidence=0.3, via_ultralytics=via_ultralytics)
     ref = YoloDetector.from_manifest(manifest_path, backend="pytorch", confidence=0.3)
-    assert det.backend == backend
+    assert det.backend == backend and (det.direct_runner is None) == via_ultralytics
     out = det.detect(frames)
-    compiled = det._model.predictor.model.backend.ov_compiled_model
+    compiled = (det._model.predictor.model.backend.ov_compiled_model if via_ultralytics
+                else det.direct_runner.runtime.compiled)
     assert compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32  # not the CPU plugin's bf16 on AMX hosts
     same = [sorted(a.labels.tolist()) == sorted(b.labels.tolist()) for a, b in zip(ref.detect(frames), out)]
     assert all(same) if backend == "openvino" else sum(same) >= len(same) // 2
