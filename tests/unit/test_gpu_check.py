@@ -262,3 +262,20 @@ def test_pip_installs_from_the_wheelhouse_only_and_names_the_wheel_it_could_not_
     version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('gridsight-probe'))"],
                              capture_output=True, text=True, timeout=60)
     assert version.stdout.strip() == "1.0", version.stderr
+
+
+def test_the_script_is_shellcheck_clean():
+    import shutil
+
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed")
+    done = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout
+
+
+def test_a_python_that_is_not_there_is_one_line_and_exit_1(tmp_path):
+    env = {**os.environ, "GRIDSIGHT_PYTHON": str(tmp_path / "no-python")}
+    done = subprocess.run(["bash", str(SCRIPT), "--dry"], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr.strip().splitlines() == [
+        f"gpu_check: GRIDSIGHT_PYTHON={tmp_path / 'no-python'} is not an executable"]
