@@ -146,10 +146,10 @@ def run_steps(args, runner: StepRunner, workdir: Path) -> dict:
         return ok(clip=state["clip"].name)
 
     def export(budget: float):
-        from gpucheck.export_step import ExportedModel, export_step, scratch_manifest
+        from gpucheck.export_step import ExportedModel, export_step_bounded, scratch_manifest
 
-        state["model"] = ExportedModel(scratch_manifest(workdir))
-        return export_step(state["model"], cuda=cuda, cpu_reason=cpu_reason)
+        state["model"] = ExportedModel(scratch_manifest(workdir), device="cuda:0" if cuda else "cpu")
+        return export_step_bounded(state["model"], cuda=cuda, cpu_reason=cpu_reason, timeout_s=budget)
 
     def decode(budget: float):
         from gpucheck.decode_step import decode_step

@@ -9,11 +9,18 @@ fails, ONNX instead (same check), and the reason is recorded. weights/ is never 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from dataclasses import dataclass
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gpucheck.budget import Outcome, fallback, ok, one_line
+from gpucheck.budget import FAILED, Outcome, StepFailed, fallback, ok, one_line
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_MANIFEST = ROOT / "weights" / "gridsight-demo-v1.yaml"  # the model the throughput benchmark measures
@@ -59,3 +66,43 @@ def export_step(model: ExportedModel, *, cuda: bool, cpu_reason: str) -> Outcome
     if not cuda:
         model.backend = "onnx"
     return fallback(f"{why}, exported onnx instead", export=_summary(record))
+
+
+def export_step_bounded(model: ExportedModel, *, cuda: bool, cpu_reason: str, timeout_s: float) -> Outcome:
+    """``export_step`` in a child process killed after ``timeout_s``: an engine build cannot be stopped
+    from inside, and the run's time budget must hold. Its output goes where this process's does (the log)."""
+    with tempfile.TemporaryDirectory(prefix="gridsight-export-step-") as tmp:
+        answer = Path(tmp) / "outcome.json"
+        cmd = [sys.executable, "-m", "gpucheck.export_step", str(model.manifest), str(answer), cpu_reason]
+        cmd += ["--cuda"] if cuda else []
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT),
+                                                             os.environ.get("PYTHONPATH", "")])}
+        child = subprocess.Popen(cmd, env=env, start_new_session=True)
+        try:
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise StepFailed(f"the export did not finish within its {timeout_s:.0f} s budget; killed") from None
+        if not answer.exists():
+            raise StepFailed(f"the export process exited {child.returncode} without an outcome (see the log)")
+        result = json.loads(answer.read_text(encoding="utf-8"))
+    model.backend, model.device = result.pop("backend"), result.pop("device")
+    return Outcome(**result)
+
+
+def _child(argv: list[str]) -> None:
+    manifest, answer, cpu_reason = Path(argv[0]), Path(argv[1]), argv[2]
+    cuda = "--cuda" in argv[3:]
+    model = ExportedModel(manifest, device="cuda:0" if cuda else "cpu")
+    try:
+        outcome = export_step(model, cuda=cuda, cpu_reason=cpu_reason)
+    except Exception as exc:  # noqa: BLE001 -- the parent records it as the step's one-line failure
+        traceback.print_exc()  # to the log
+        outcome = Outcome(FAILED, one_line(exc))
+    answer.write_text(json.dumps({**asdict(outcome), "backend": model.backend, "device": model.device},
+                                 default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])

@@ -279,3 +279,12 @@ def test_a_python_that_is_not_there_is_one_line_and_exit_1(tmp_path):
     assert done.returncode == 1
     assert done.stdout == "" and done.stderr.strip().splitlines() == [
         f"gpu_check: GRIDSIGHT_PYTHON={tmp_path / 'no-python'} is not an executable"]
+
+
+def test_an_export_over_its_budget_is_killed_and_failed_with_one_line(tmp_path):
+    steps = gpucheck("export_step")
+    model = steps.ExportedModel(steps.scratch_manifest(tmp_path))
+    budget = gpucheck("budget")
+    with pytest.raises(budget.StepFailed, match=r"^the export did not finish within its 1 s budget; killed$"):
+        steps.export_step_bounded(model, cuda=False, cpu_reason="--dry", timeout_s=1)
+    assert "exports" not in model.manifest.read_text()
