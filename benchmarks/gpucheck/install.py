@@ -41,8 +41,10 @@ def project_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]
 
 def gpu_requirements() -> list[str]:
     """The TensorRT wheel for the installed torch's CUDA, and ModelOpt when that TensorRT is >= 11."""
-    import torch  # installed by the first pass
-
+    try:
+        import torch  # installed by the first pass
+    except ImportError:  # the wheelhouse lacked it too: already said
+        return []
     if not torch.version.cuda:
         return []
     tensorrt = f"tensorrt-cu{torch.version.cuda.split('.')[0]}"
