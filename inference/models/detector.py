@@ -1,4 +1,7 @@
-"""The model edge: the only module that runs ultralytics (inference.models.preflight only loads weights to check them).
+"""The model edge: the only module that runs models (inference.models.preflight only loads weights to check them).
+
+PyTorch and TensorRT run through ultralytics' ``predict``; ONNX and OpenVINO exports through
+inference.models.direct (ultralytics' letterbox and NMS semantics without its per-call predictor).
 
 Everything it returns is :class:`Detections` with canonical labels; nothing
 downstream knows a model exists.
