@@ -165,3 +165,18 @@ def test_static_openvino_compiles_each_shape_and_letterboxes_square(frames):
     assert sum(len(b) for b in rect) > 0
     for a, b in zip(square, rect):  # another letterbox moves boxes a little, not the objects found
         assert abs(len(a) - len(b)) <= max(1, len(b) // 5)
+
+
+def test_a_fixed_shape_export_runs_through_predict(tmp_path, frames):
+    """ultralytics splits and pads batches for a fixed-shape export; the direct runner does not, so such an
+    export stays on predict (and still detects)."""
+    pytest.importorskip("onnxruntime")
+    from ultralytics import YOLO
+
+    shutil.copy(REPO / "weights" / "gridsight-demo-v4.pt", tmp_path)
+    fixed = YOLO(str(tmp_path / "gridsight-demo-v4.pt"), task="detect").export(
+        format="onnx", imgsz=320, dynamic=False, simplify=True)
+    manifest, _ = load_manifest(V4)
+    detector = YoloDetector(manifest, Path(fixed), backend="onnx")
+    assert detector.direct_runner is None
+    assert sum(len(d) for d in detector.detect(frames[(640, 360)])) > 0
