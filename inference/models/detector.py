@@ -85,7 +85,8 @@ class YoloDetector:
         via_ultralytics: bool = False,
     ) -> None:
         """``via_ultralytics`` runs an ONNX or OpenVINO export through ``model.predict`` like PyTorch and
-        TensorRT, instead of inference.models.direct's runner (for parity checks against ultralytics)."""
+        TensorRT, instead of inference.models.direct's runner (for parity checks against ultralytics); so
+        does a device other than the CPU (choose_backend allows none for these exports)."""
         self.manifest = manifest
         self.name = manifest.name
         self.version = manifest.version_label
@@ -99,7 +100,7 @@ class YoloDetector:
         self._floor = min([confidence, *self.class_confidence.values()])
         self._model = self._direct = None
         try:
-            if backend in DIRECT_BACKENDS and not via_ultralytics:
+            if backend in DIRECT_BACKENDS and device == "cpu" and not via_ultralytics:  # the runner is CPU-only
                 self._direct = self._open_direct(weights_path)
             if self._direct is None:
                 self._model = open_yolo(weights_path, backend)
