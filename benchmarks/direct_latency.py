@@ -5,7 +5,7 @@ predict (``via_ultralytics=True``) vs inference.models.direct (issue 16 point 4)
         [--batches 1 8] [--rounds 10] [--size 1920 1080]
 
 Each round runs every (backend, path, batch) on the same rendered frames, interleaved so a change of machine
-load hits all alike: one untimed call first (the runtime that ran before may still have its threads spinning),
+load hits all alike, in reverse order every other round: one untimed call first (the runtime that ran before may still have its threads spinning),
 then ``--repeats`` timed ones. Printed: the median and the minimum ms per batch (the minimum is the least
 disturbed by other processes on a shared machine), direct / predict on medians, the preprocessing alone
 (ultralytics' ``predictor.preprocess`` vs ``InputBuffer.fill``), and the 1-minute load average per round.
@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.batches:
                 det.detect(frames[:n])
         loads = []
-        for _ in range(args.rounds):
+        runs = [(backend, way, n) for n in args.batches for backend, way in dets]
+        for i in range(args.rounds):
             loads.append(round(os.getloadavg()[0], 2))
-            for (backend, way), det in dets.items():
-                for n in args.batches:
-                    times.setdefault((backend, way, n), []).extend(timed(lambda: det.detect(frames[:n]), args.repeats))
+            for backend, way, n in runs if i % 2 == 0 else runs[::-1]:  # nobody always follows the same run
+                det = dets[(backend, way)]
+                times.setdefault((backend, way, n), []).extend(timed(lambda: det.detect(frames[:n]), args.repeats))
         prep = preprocessing(dets[("onnx", "predict")], frames, args.batches, args.rounds * args.repeats)
     print(f"input {args.size[0]}x{args.size[1]}, model {args.model}, {args.rounds} rounds x {args.repeats}")
     print(f"{'backend':<10}{'batch':>6}{'predict ms (min)':>18}{'direct ms (min)':>17}{'direct/predict':>16}")
