@@ -91,7 +91,8 @@ def main_stream(res: str, clip: Path, ours: Ours, plan: Plan, weights: Path, img
                  starts={"naive": _start(limit, 0.35), name: _start(limit, 0.85)})
 
 
-def keyframe_mode(clip: Path, ours: Ours, plan: Plan, weights: Path, imgsz: int):
+def keyframe_mode(clip: Path, ours: Ours, plan: Plan, weights: Path, imgsz: int, naive_start: int = 8):
+    """``naive_start``: where the naive sweep starts (it decodes every frame: about cores / a full decode's cost)."""
     name = f"ours-{ours.backend}-batch{ours.max_batch}-keyframes"
     ours_sweep = sweep({name: _ours_point(ours, clip, plan, keyframes=True)}, max(plan.keyframe_steps or
                                                                                    KEYFRAME_STEPS),
@@ -99,7 +100,7 @@ def keyframe_mode(clip: Path, ours: Ours, plan: Plan, weights: Path, imgsz: int)
     naive_sweep = sweep({"naive-vid_stride50": lambda n: run_naive(clip, n, weights, imgsz, plan.keyframe_seconds,
                                                                    plan.keyframe_warmup, vid_stride=50)},
                         max(plan.naive_keyframe_steps or NAIVE_KEYFRAME_STEPS),
-                        plan.naive_keyframe_steps or NAIVE_KEYFRAME_STEPS, starts={"naive-vid_stride50": 8})
+                        plan.naive_keyframe_steps or NAIVE_KEYFRAME_STEPS, starts={"naive-vid_stride50": naive_start})
     return naive_sweep + ours_sweep
 
 
