@@ -59,7 +59,7 @@ def measure_latency(run_point, cameras: int, seconds: float = LATENCY_WINDOW_S) 
                 runtime.submit_order(key, payload)
 
             point = run_point(cameras, seconds, submit)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while outbox.pending_count() and time.monotonic() < deadline:
                 time.sleep(0.2)
             pending = outbox.pending_count()
@@ -74,7 +74,8 @@ def measure_latency(run_point, cameras: int, seconds: float = LATENCY_WINDOW_S) 
         "condition_to_stored_s_max": round(max(samples), 3) if samples else None,
         # Where the time goes: on the camera's thread (evidence encoded, order built, spooled), then the outbox + HTTP.
         "condition_to_spooled_s_p50": pct(spooled, 0.5), "condition_to_spooled_s_p95": pct(spooled, 0.95),
-        "target_p95_s": TARGET_P95_S, "met": (p95 < TARGET_P95_S) if p95 is not None else None,
+        # An order still in the outbox a minute after the run is later than any stored one: never met.
+        "target_p95_s": TARGET_P95_S, "met": (p95 < TARGET_P95_S and not pending) if p95 is not None else None,
         "point": {k: point.get(k) for k in ("fps_per_camera_min", "lag_growth_s_max", "sustained", "events",
                                              "decode_seen", "cpu_cores_used")},
     }

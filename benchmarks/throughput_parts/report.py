@@ -15,7 +15,7 @@ def _target_lines(results: dict) -> list[str]:
             verdict = "met" if c["met"] else (f"MISSED by {c['missed_by']}" if c["missed_by"] is not None
                                               else "MISSED (not measured)")
             lines.append(f"{row['name']:<44} {c['what']:<26} {c['measured'] if c['measured'] is not None else '-':>9} "
-                         f"{('<' if c['what'].endswith('_p95') else '>=') + str(c['target']):>7}  {verdict}")
+                         f"{('<' if c['what'].endswith(('_p95', '_outbox')) else '>=') + str(c['target']):>7}  {verdict}")
         extra = f"  ratio {row['ratio_vs_baseline']}x naive" if row["ratio_vs_baseline"] is not None else ""
         extra += f", limit {row['limit_cameras']}" if row["limit_cameras"] is not None else ""
         extra += " (ours hit the sweep's top count: a lower bound)" if row["ours_capped_by_sweep"] else ""

@@ -57,6 +57,25 @@ def test_rate_counts_intervals_between_completions_not_the_window_edges():
     assert rate([1.0]) == 0.0 and rate([]) == 0.0
 
 
+def test_target_rows_say_what_was_measured_and_by_how_much_it_missed():
+    targets = part("targets")
+    limit = part("ceilings").computed_limit(0.1, images_per_s=40.0, inference_cores=2.0, fps=5.0, cpu_count=2)
+    met = targets.main_stream_row("1080p", {}, ours=5, naive=2, limit=limit, capped=False)
+    assert met["met"] and met["ratio_vs_baseline"] == 2.5 and met["limit_cameras"] == pytest.approx(5.7)
+    missed = targets.main_stream_row("1080p", {}, ours=4, naive=3, limit=limit, capped=False)
+    fraction, ratio = missed["checks"]
+    assert not missed["met"] and not fraction["met"] and fraction["missed_by"] == pytest.approx(0.85 - 4 / 5.714, abs=2e-3)
+    assert not ratio["met"] and ratio["missed_by"] == pytest.approx(1.8 - 4 / 3, abs=1e-3)
+    assert targets.keyframe_row({}, ours=48, naive=12, limit=None, capped=False)["met"]
+    assert not targets.keyframe_row({}, ours=48, naive=17, limit=None, capped=False)["met"]  # 2.8x
+    assert targets.main_stream_row("720p", {}, ours=3, naive=0, limit=limit, capped=False)["ratio_vs_baseline"] is None
+    fast = {"condition_to_stored_s_p95": 0.4, "orders_left_in_outbox": 0, "cameras": 8}
+    assert targets.latency_row("main_1080p", fast, "")["met"]
+    # Orders still in the outbox after the run are later than every stored one: the p95 alone would flatter.
+    assert not targets.latency_row("main_1080p", {**fast, "orders_left_in_outbox": 3}, "")["met"]
+    assert not targets.latency_row("main_1080p", None, "not run")["met"]
+
+
 def fake(capacity: int):
     calls: list[int] = []
 
