@@ -76,6 +76,13 @@ def test_target_rows_say_what_was_measured_and_by_how_much_it_missed():
     assert not targets.latency_row("main_1080p", None, "not run")["met"]
 
 
+def test_naive_counts_that_would_not_fit_in_memory_are_not_started():
+    naive = part("naive")
+    assert naive.memory_bound(8, available_mb=20_000) is None
+    why = naive.memory_bound(20, available_mb=20_000)  # 20 GB of processes in 17 GB of headroom
+    assert why.startswith("not run: 20 naive processes") and "memory-bound" in why
+
+
 def fake(capacity: int):
     calls: list[int] = []
 
