@@ -11,7 +11,9 @@ after frame and clip by design; that wait is not in these figures and is said in
 
 The deciding frame's capture time is the order's ``detected_at`` (the event's time = that
 frame's captured_at); stored is the API's ``created_at``; one machine's wall clock for both.
-Every camera starts at the same point of the clip, so their events come in bursts: a worst case.
+The cameras read copies of the clip started at LATENCY_PHASES points of the scene's 30 s showing
+(throughput_parts.scenarios.latency_runner), so their events are spread over it, as independent
+cameras' are, rather than all in the same second.
 """
 
 from __future__ import annotations

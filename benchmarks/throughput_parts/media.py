@@ -130,6 +130,26 @@ def _looped(clip: Path, loops: int) -> Path:
     return long
 
 
+def phased(clip: Path, phases: int, period_s: float) -> list[Path]:
+    """``clip`` (a looped clip) and copies of it starting ``k * period_s / phases`` seconds later
+    (stream copy, so each starts at the key frame at or before that point), for k < phases: cameras
+    given different copies reach the scene's events at different moments, as independent cameras
+    do, instead of all in the same second."""
+    duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                     str(clip)], capture_output=True, text=True, check=True).stdout.strip())
+    period_s = min(period_s, duration / 2)  # smoke clips are shorter than a showing
+    copies = [clip]
+    for k in range(1, phases):
+        offset = k * period_s / phases
+        out = clip.with_name(f"{clip.stem}-at{offset:.0f}s.mp4")
+        if not out.exists():
+            tmp = out.with_suffix(".partial.mp4")
+            _ffmpeg("-ss", f"{offset:.3f}", "-i", str(clip), "-c", "copy", "-avoid_negative_ts", "make_zero", str(tmp))
+            tmp.replace(out)
+        copies.append(out)
+    return copies
+
+
 def make_clips(resolutions: list[str], cache: Path | None = None, smoke: bool = False) -> dict[str, Path]:
     """One clip per name: "1080p", "720p", "360p" (x264 defaults: 3 B-frames; a 50-frame GOP with
     scene-cut key frames; light temporal noise so the bitrate is a camera's, ~2 Mbit/s at 1080p)

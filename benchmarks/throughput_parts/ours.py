@@ -120,17 +120,18 @@ def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, p
                     evidence=evidence)
 
 
-def _build(clip: Path, cameras: int, detector, camera_cfg, analysis_fps: float, decode: str, evidence: bool,
+def _build(clip: Path | list[Path], cameras: int, detector, camera_cfg, analysis_fps: float, decode: str, evidence: bool,
            submit_order, record_url: str | None = None):
     from inference.clock import FrameClock
     from inference.tracking import ObjectTracker
     from streams.rule_factory import build_rules
     from streams.sources.source import CameraSource, SourceOptions
 
+    clips = clip if isinstance(clip, list) else [clip]  # several: camera i reads clips[i % len]
     pipes, probes = [], []
     for i in range(cameras):
         clock = FrameClock()
-        source = CameraSource(f"cam-{i}", str(clip), analysis_fps=analysis_fps,
+        source = CameraSource(f"cam-{i}", str(clips[i % len(clips)]), analysis_fps=analysis_fps,
                               options=SourceOptions(realtime=True, loop=True, decode_threads=1, decode=decode))
         tracker = ObjectTracker(frame_rate=analysis_fps, lost_track_seconds=camera_cfg.tracker.lost_track_seconds,
                                 activation_threshold=camera_cfg.tracker.activation_threshold,
@@ -159,7 +160,7 @@ def _lag_growth(window: list[tuple[float, float]], start: float, end: float) -> 
     return statistics.median(last) - statistics.median(first) if first and last else float("inf")
 
 
-def run_ours(clip: Path, cameras: int, detector, seconds: float, warmup: float, evidence: bool = False, *,
+def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, warmup: float, evidence: bool = False, *,
              analysis_fps: float = TARGET_FPS, decode: str = "auto", rules: str = "demo",
              submit_order=lambda key, payload: None, record_url: str | None = None) -> dict:
     """One point: ``cameras`` cameras for ``warmup`` + ``seconds``; sustained or not (common.is_sustained).

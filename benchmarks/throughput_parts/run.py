@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from throughput_parts.models import auto_backend, export_onnx, ours_detector
 from throughput_parts import scenarios as sc
 from throughput_parts import targets
 
-LATENCY_NOTE = ("measured once per config at its highest sustained count (not at every count), emergency tier "
+LATENCY_NOTE = ("measured with evidence on (the production worker) at the config's highest sustained count, stepped "
+                "down (x0.7, at most 3 tries) until that point is itself sustained with evidence; cameras spread over "
+                "8 starting points of the scene (not at every count), emergency tier "
                 "(the order goes on its deciding frame; a normal-tier order adds post_s = 3 s of stream by design)")
 
 
@@ -100,17 +103,28 @@ def _end_to_end(args, plan, results: dict, clips: dict, ours: sc.Ours, weights: 
     return rows, latency_jobs
 
 
+LATENCY_TRIES = 3
+
+
 def _latency(plan, results: dict, ours: sc.Ours, jobs: list, phase) -> list:
     rows = []
     results["latency"] = {}
     for name, clip, keyframes, cameras, record_clip in jobs:
-        latency = None
-        if cameras:
-            with phase(results, f"latency_{name}"):
+        latency, tries = None, []
+        while cameras:
+            # Evidence is on here (the production worker), which the sweep's count may not sustain: a
+            # backlog would be measured as latency. Step down until the point itself is sustained.
+            with phase(results, f"latency_{name}_{cameras}"):
                 latency = measure_latency(sc.latency_runner(ours, clip, plan, keyframes, record_clip), cameras,
                                           plan.latency_seconds)
-            log.info("latency %s at %d cameras: p95 %s s over %d orders", name, cameras,
-                     latency["condition_to_stored_s_p95"], latency["orders_stored"])
+            log.info("latency %s at %d cameras: p95 %s s over %d orders (point sustained: %s)", name, cameras,
+                     latency["condition_to_stored_s_p95"], latency["orders_stored"], latency["point"]["sustained"])
+            tries.append(latency)
+            if latency["point"]["sustained"] or len(tries) == LATENCY_TRIES or cameras == 1:
+                break
+            cameras = max(1, math.floor(cameras * 0.7))
+        if latency is not None:
+            latency["tries"] = [{k: t[k] for k in ("cameras", "condition_to_stored_s_p95", "point")} for t in tries]
         results["latency"][name] = latency
         rows.append(targets.latency_row(name, latency, LATENCY_NOTE if cameras else "no sustained count to run at"))
     return rows

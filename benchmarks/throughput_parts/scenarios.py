@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from throughput_parts.common import KEYFRAME_FPS, TARGET_FPS
-from throughput_parts.media import KEYFRAME_CLIP
+from throughput_parts.media import KEYFRAME_CLIP, phased
 from throughput_parts.models import fresh_metrics
 from throughput_parts.naive import run_naive
 from throughput_parts.ours import run_ours
 from throughput_parts.sweep import sweep
 
+# The scene's one showing (the rendered clip's 30 s, looped), and how many starting points the
+# latency phase spreads its cameras over.
+SCENE_PERIOD_S = 30.0
+LATENCY_PHASES = 8
 KEYFRAME_STEPS = [8, 16, 24, 32, 40, 48, 56, 64]
 NAIVE_KEYFRAME_STEPS = [2, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32]
 
@@ -66,12 +70,17 @@ def _ours_point(ours: Ours, clip: Path, plan: Plan, *, keyframes: bool = False, 
 
 
 def latency_runner(ours: Ours, clip: Path, plan: Plan, keyframes: bool, record_clip: Path | None = None):
-    """run_point(cameras, seconds, submit_order) for throughput_parts.latency."""
+    """run_point(cameras, seconds, submit_order) for throughput_parts.latency. The cameras read
+    LATENCY_PHASES copies of the clip started at different points of the scene's showing, so their
+    events are spread over it as independent cameras' are; every camera at the same point (the
+    sustained sweeps) puts all of a showing's events into the same second, a burst no street makes."""
+    phases = phased(clip, LATENCY_PHASES, SCENE_PERIOD_S)
+
     def run_point(n: int, seconds: float, submit_order) -> dict:
         fresh_metrics(ours.detector)
         fps, decode = (KEYFRAME_FPS, "keyframes") if keyframes else (TARGET_FPS, "auto")
         with record_stream(record_clip) as (record_url, _why):
-            return run_ours(clip, n, ours.detector, seconds, 0.0, True, analysis_fps=fps, decode=decode,
+            return run_ours(phases, n, ours.detector, seconds, 0.0, True, analysis_fps=fps, decode=decode,
                             rules="latency", submit_order=submit_order, record_url=record_url)
 
     return run_point
