@@ -1,8 +1,8 @@
 """Cameras per machine: GridSight's batched pipeline against a naive ultralytics loop, side by side,
 measured against issue 16's targets in one run.
 
-    .venv/bin/python benchmarks/throughput.py --quick --out /tmp/tp   # ~14 min on 2 quiet CPU cores
-    .venv/bin/python benchmarks/throughput.py                         # ~25 min: longer windows, + PyTorch
+    .venv/bin/python benchmarks/throughput.py --quick --out /tmp/tp   # ~19 min on 2 quiet CPU cores
+    .venv/bin/python benchmarks/throughput.py                         # ~30 min: longer windows, + PyTorch
     .venv/bin/python benchmarks/throughput.py --smoke --out /tmp/tp   # ~1-2 min: the plumbing only (tests)
 
 Outside pytest; one command; needs ffmpeg. It
@@ -32,10 +32,10 @@ is (frames - 1) over the span of their completion times in the window. The naive
 file as fast as it can, so for it "sustained" is: each camera processes >= 95 % of 25 / vid_stride
 frames per second, i.e. keeps up with a live 25 fps camera (its lag would not grow).
 
-Time on this 2-core machine, quiet (estimates, not measured runs: an ours point ~14 s, ~25 s at the
-key-frame rate, a naive point ~25-40 s with its processes' start-up, ~3-4 points per config, four
-latency runs of ~40 s): --quick ~14 min (clips cached; the first run renders, encodes and exports
-~3-4 min more), full ~25 min.
+Time on this 2-core machine, quiet: --quick measured 19 min twice (2026-12-02, clips cached; the
+first run renders, encodes and exports ~3-4 min more; the naive vid_stride 50 points, ~1.5 min
+each with their processes' start-up, and up to three latency runs per scenario are the long parts);
+the full run is estimated at ~30 min.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def phase(results: dict, name: str):
 
 def _args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="10 s windows (16 s at the key-frame rate), ~14 min")
+    ap.add_argument("--quick", action="store_true", help="10 s windows (16 s at the key-frame rate), ~19 min")
     ap.add_argument("--smoke", action="store_true", help="2 s windows, <= 2 cameras, tiny clips: the plumbing only")
     ap.add_argument("--seconds", type=float, default=15.0, help="measured wall time per 5 fps point (full run)")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before each point's window opens (full run)")
