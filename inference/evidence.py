@@ -98,6 +98,11 @@ def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
     return buf.tobytes()
 
 
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """A BGR image from JPEG bytes this module encoded (buffered evidence and record frames)."""
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
 def render_snapshot(image: np.ndarray, zone: PolygonZone, triggering: Detections, *, quality: int = 85, **drawing) -> bytes:
     """Annotated JPEG: zone polygon (translucent), triggering boxes in red, other boxes in grey.
     ``drawing``: the keywords of :func:`annotate` (context, caption, captured_at, box_scale, time_zone)."""

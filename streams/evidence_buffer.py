@@ -28,7 +28,7 @@ import numpy as np
 
 from inference import site_time
 from inference.detections import Detections
-from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapshot
+from inference.evidence import annotate, decode_jpeg, encode_jpeg, encode_mp4, render_snapshot
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
 from api.contract.wire import JPEG, MP4, EvidenceItem
@@ -90,7 +90,7 @@ class BufferedFrame:
         return len(self.jpeg)
 
     def image(self) -> np.ndarray:
-        return cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        return decode_jpeg(self.jpeg)
 
 
 class FrameRingBuffer:

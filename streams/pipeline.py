@@ -378,8 +378,8 @@ class CameraPipeline:
         }
         if self.governor is not None:
             out["analysis_fps"] = round(self.governor.fps, 3)
-        if self._evidence.record is not None:  # a dead record stream must not be silent
-            out.update(self._evidence.record.stats())
+        if (record := self.record_stream_state) is not None:  # a dead record stream must not be silent
+            out.update(record)
         return out
 
     @property

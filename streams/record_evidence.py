@@ -12,11 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from inference.detections import Detections
-from inference.evidence import render_snapshot
+from inference.evidence import decode_jpeg, render_snapshot
 from inference.zones import PolygonZone
 from streams.sources.record import RecordFrame
 
@@ -60,7 +59,7 @@ class MappedFrame:
     frame_id: int = -1  # not an analysed frame
 
     def image(self) -> np.ndarray:
-        return cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        return decode_jpeg(self.jpeg)
 
 
 @dataclass(frozen=True)

@@ -135,25 +135,25 @@ class WorkerRuntime:
             found["analysis"] = analysis
         if video := damaged_video(pipelines):
             found["video"] = video
-        if record := failed_record_streams(pipelines):
+        records = {p.camera_id: state for p in pipelines if (state := getattr(p, "record_stream_state", None))}
+        if record := failed_record_streams(records):
             found["record"] = record
         degraded = {key: found[key] for key in DEGRADED_ORDER if key in found}
         report = {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras,
                   "spool_pending": pending, "analysis_rates": {p.camera_id: analysis_rate(p) for p in pipelines}}
         if self.actions is not None:
             report["actions"] = self.actions.stats()
-        records = {p.camera_id: state for p in pipelines if (state := getattr(p, "record_stream_state", None))}
         if records:  # cameras with a record_url: last capture ok / failed, and why
             report["record_streams"] = records
         return report
 
 
-def failed_record_streams(pipelines) -> str | None:
-    """One line for ``/health``'s ``record``: each camera whose last record stream capture failed, and why
-    (its events then carry evidence at the analysed stream's resolution)."""
-    states = {p.camera_id: getattr(p, "record_stream_state", None) for p in pipelines}
+def failed_record_streams(states: dict[str, dict]) -> str | None:
+    """One line for ``/health``'s ``record`` from each camera's record stream state (camera id -> state):
+    each camera whose last capture failed, and why (its events then carry evidence at the analysed
+    stream's resolution)."""
     lines = [f"{camera}: record stream: {state['record_reason']}" for camera, state in states.items()
-             if state and state["record_stream"] == "failed"]
+             if state["record_stream"] == "failed"]
     return " | ".join(lines) if lines else None
 
 

@@ -21,12 +21,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from api.contract.redact import redact_text, redact_url
 from inference.clock import Clock, SystemClock
-from inference.evidence import encode_jpeg
+from inference.evidence import decode_jpeg, encode_jpeg
 from streams.sources.failures import describe_failure
 from streams.sources.opener import ContainerOpener
 from streams.sources.source import LIVE_SCHEMES, SourceOptions
@@ -54,7 +53,7 @@ class RecordFrame:
     height: int
 
     def image(self) -> np.ndarray:
-        return cv2.imdecode(np.frombuffer(self.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        return decode_jpeg(self.jpeg)
 
 
 class RecordCapture:
