@@ -96,6 +96,7 @@ class CameraPipeline:
     # Set by the worker for shadowed cameras (streams.shadow.ShadowRunner): sees every
     # analysed frame and this frame's live events; it has no way to file an order.
     shadow = None
+    harvest = None  # streams.harvest.CameraHarvester (factory): picks frames to label; encodes off this thread
 
     def __init__(
         self,
@@ -235,6 +236,8 @@ class CameraPipeline:
                 self._on_event(event, template, frame, tracked, rule)
         if self.shadow is not None:
             self.shadow.observe(frame, emitted)
+        if self.harvest is not None:  # keeps references only: the raw frame, boxes before and after tracking
+            self.harvest.observe(frame, detections, tracked, self._detector)
         done = time.perf_counter()
         if self._last_done is not None and done > self._last_done:
             rate = 1.0 / (done - self._last_done)
