@@ -13,11 +13,14 @@ log = logging.getLogger(__name__)
 
 
 class ApiClient:
-    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport``: httpx's, for tests (httpx.MockTransport); absent: the network."""
         headers = {"User-Agent": "gridsight-worker"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s)
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s,
+                                    transport=transport)
 
     def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult:
         return self._request("POST", "/api/v1/work-orders", payload, {"Idempotency-Key": idempotency_key})
@@ -25,6 +28,10 @@ class ApiClient:
     def send_event_end(self, payload: dict, idempotency_key: str) -> SendResult:
         """The rule event ended (zone empty again): lets the API re-check the order by camera."""
         return self._request("POST", "/api/v1/events/end", payload, {"Idempotency-Key": idempotency_key})
+
+    def send_harvest_batch(self, payload: dict) -> SendResult:
+        """Frames worth labelling (api.contract.harvest.HarvestBatch.to_wire(); streams.harvest)."""
+        return self._request("POST", "/api/v1/harvest/frames", payload, {})
 
     def put_camera_status(self, camera_id: str, status: dict) -> SendResult:
         return self._request("PUT", f"/api/v1/cameras/{camera_id}/status", status, {})
