@@ -12,7 +12,8 @@ every request that has a body before a byte of it is read:
 * the body must fit the limit of its route class: ``max_snapshot_bytes`` for
   ``PUT /api/v1/cameras/{id}/snapshot``, ``max_evidence_body_bytes`` for the
   routes that carry base64 evidence (``POST /work-orders``,
-  ``/work-orders/{id}/transitions``, ``/events/end``), ``max_json_body_bytes``
+  ``/work-orders/{id}/transitions``, ``/events/end``), ``max_model_upload_bytes``
+  for a model upload and its comparison (admin; issue 18), ``max_json_body_bytes``
   for everything else. A Content-Length above it is refused before reading;
   a chunked body is counted as it streams in and refused the moment it passes.
 
@@ -38,6 +39,7 @@ from api.settings import Settings
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 _writer = require_writer
 _operator = require_role(Role.OPERATOR, write=True)
+_admin = require_role(Role.ADMIN, write=True)
 
 # (method, path pattern) -> (route class, role check); paths without their trailing slash.
 _ROUTES: list[tuple[str, re.Pattern[str], str, Callable[[Principal], Principal] | None]] = [
@@ -47,16 +49,19 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, Callable[[Principal], Principal] 
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/transitions$"), "evidence", _operator),
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/status$"), "json", _writer),
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/(comments|verdict)$"), "json", _operator),
+    ("POST", re.compile(r"^/api/v1/models$"), "model", _admin),
+    ("PUT", re.compile(r"^/api/v1/models/[^/]+/[^/]+/comparison$"), "model", _admin),
 ]
 _SETTING = {
     "snapshot": "GRIDSIGHT_MAX_SNAPSHOT_BYTES",
     "evidence": "GRIDSIGHT_MAX_EVIDENCE_BODY_BYTES",
     "json": "GRIDSIGHT_MAX_JSON_BODY_BYTES",
+    "model": "GRIDSIGHT_MAX_MODEL_UPLOAD_BYTES",
 }
 
 
 def route_class(method: str, path: str) -> tuple[str, Callable[[Principal], Principal] | None]:
-    """The size class of a request ('snapshot', 'evidence' or 'json') and the role check
+    """The size class of a request ('snapshot', 'evidence', 'model' or 'json') and the role check
     of its route, if it is an upload route."""
     path = path.rstrip("/") or "/"
     for route_method, pattern, kind, check in _ROUTES:
@@ -70,6 +75,8 @@ def body_limit(settings: Settings, kind: str) -> int:
         return min(settings.max_snapshot_bytes, settings.max_evidence_bytes)
     if kind == "evidence":
         return settings.max_evidence_body_bytes
+    if kind == "model":
+        return settings.max_model_upload_bytes
     return settings.max_json_body_bytes
 
 

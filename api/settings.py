@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024,
         description="Largest camera frame, PUT /cameras/{id}/snapshot (max_evidence_bytes applies too if lower)",
     )
+    # Issue 18: the model registry's files (manifest, weights, exports) and its upload limit.
+    model_dir: Path = Field(default=Path("var/models"),
+                            description="Where the model registry stores uploaded model versions, one directory each")
+    max_model_upload_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=1024 * 1024, le=16 * 1024 * 1024 * 1024,
+        description="Largest model upload, POST /models (manifest, weights and exports together), and largest "
+        "comparison body, PUT /models/{name}/{version}/comparison (which is also held to 2 MB)",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Open API for local demos: requests without a token act as admin. `gridsight serve` turns it on "
