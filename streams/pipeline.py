@@ -12,6 +12,9 @@ reopens after its END went to the API is filed again as a sighting (:func:`reope
 
 Edge actions (``on_rule_event``: streams.actions' dispatcher) see every event on the frame
 that fired it, before its evidence or outbox, so a lift's warning never waits for either.
+
+The model can be swapped while the camera runs (:meth:`CameraPipeline.replace_detector`, the
+registry's assignment: streams.sync.models): between two frames, never during one.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 from inference.clock import FrameClock
@@ -35,58 +38,10 @@ from streams.record_evidence import map_boxes
 from inference.frames import VideoFrame
 from api.contract.wire import ContractError, Priority
 from streams.delivery.orders import event_end_payload, work_order_payload
+from streams.shared_detector import SharedDetector  # noqa: F401 - re-exported: its home before streams.shared_detector
+from streams.work_order_template import NO_WAIT_PRIORITIES, WorkOrderTemplate, reopen_report
 
 log = logging.getLogger(__name__)
-
-
-# Orders of this tier go out at once: an emergency must not wait for its clip's tail.
-_NO_WAIT_PRIORITIES = frozenset({"emergency"})
-
-
-@dataclass(frozen=True)
-class WorkOrderTemplate:
-    """What a rule's events become: the category and tier an operations centre files them under."""
-
-    category_code: str
-    category_name: str
-    priority: str
-    grid_cell: str | None
-    address: str | None
-
-
-class SharedDetector:
-    """One model instance shared by every camera on the worker; the lock
-    serialises calls because an ultralytics predictor is not thread-safe."""
-
-    def __init__(self, detector: Detector) -> None:
-        self._detector = detector
-        self._lock = threading.Lock()
-        self.name = detector.name
-        self.version = detector.version
-        self.class_confidence = dict(getattr(detector, "class_confidence", {}) or {})
-
-    def detect(self, images):
-        with self._lock:
-            return self._detector.detect(images)
-
-    def detect_timed(self, images):
-        """(detections, inference seconds, seconds spent waiting for the other cameras)."""
-        asked = time.perf_counter()
-        with self._lock:
-            started = time.perf_counter()
-            result = self._detector.detect(images)
-            return result, time.perf_counter() - started, started - asked
-
-
-def reopen_report(event: RuleEvent) -> RuleEvent:
-    """A reopened incident as a sighting of its own, filed like a START.
-
-    The API has had the incident's END, which it may have taken as the camera's proof that
-    the zone is clear. The report, with its own evidence, reaches the open order as a merged
-    repeat (or, if the order was closed meanwhile, as a recurrence). Its id is derived from
-    the reopen time, so a retry or a replay files the same report; the incident's later END
-    keeps the original id and still finds the original order."""
-    return replace(event, event_id=f"{event.event_id}@{round(event.at * 1000)}", phase=EventPhase.START)
 
 
 class CameraPipeline:
@@ -117,6 +72,10 @@ class CameraPipeline:
         self.camera_id = camera_id
         self.source = source
         self._detector = detector
+        # Held for one frame's analysis; a model swap takes it, so no frame sees two models.
+        self._frame_lock = threading.Lock()
+        self.model_assignment_id: int | None = None  # the registry's assignment it runs; None: the config's model
+        self.model_swaps = 0
         self._tracker = tracker
         self._rules = rules
         self._clock = clock
@@ -145,12 +104,32 @@ class CameraPipeline:
         # from then on this pipeline files no more orders.
         self.analysis_stopped = threading.Event()
         self._evidence = evidence if evidence is not None else EvidenceRecorder()
-        # START events whose order waits for its evidence: event id -> (event, template at START).
-        self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate]] = {}
+        # START events whose order waits for its evidence: event id -> (event, template and model at START).
+        self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate, tuple[str, str]]] = {}
 
     def replace_rules(self, rules: list[tuple[Rule, WorkOrderTemplate]]) -> None:
         """Swap the zone rules of a running camera (edited zones/rules); the source keeps running."""
         self._rules = list(rules)
+
+    def replace_detector(self, detector: Detector, assignment_id: int | None = None) -> Detector:
+        """Run ``detector`` from the next frame on (waits for the frame in progress); returns the old one.
+
+        Orders of events started before keep the model that saw them; the tracker keeps its tracks,
+        as labels are canonical whichever model produced them (docs/configuration.md)."""
+        with self._frame_lock:
+            old, self._detector = self._detector, detector
+            self.model_assignment_id = assignment_id
+            self.model_swaps += 1
+        return old
+
+    @property
+    def detector(self) -> Detector:
+        return self._detector
+
+    @property
+    def model_version(self) -> str:
+        """The model analysing this camera's frames now, as "<name> <version>"."""
+        return f"{self._detector.name} {self._detector.version}"
 
     @property
     def rules(self) -> list[tuple[Rule, WorkOrderTemplate]]:
@@ -202,15 +181,22 @@ class CameraPipeline:
         return frame.captured_at if frame is not None else None
 
     def process(self, frame: VideoFrame) -> list[RuleEvent]:
-        started = time.perf_counter()
-        if self.first_frame_at is None:
-            self.first_frame_at = frame.captured_at
+        with self._frame_lock:  # one model for the whole frame (replace_detector waits for it)
+            return self._analyse(frame)
+
+    def _detect(self, frame: VideoFrame, started: float) -> tuple[Detections, float]:
         if hasattr(self._detector, "detect_timed"):
             batch, inference_s, _waited_s = self._detector.detect_timed([frame.image])
         else:
             batch = self._detector.detect([frame.image])
             inference_s = time.perf_counter() - started
-        detections = batch[0]
+        return batch[0], inference_s
+
+    def _analyse(self, frame: VideoFrame) -> list[RuleEvent]:
+        started = time.perf_counter()
+        if self.first_frame_at is None:
+            self.first_frame_at = frame.captured_at
+        detections, inference_s = self._detect(frame, started)
         self._inference_ms_total += inference_s * 1000
         if self._observe_inference is not None:
             self._observe_inference(inference_s)
@@ -305,7 +291,7 @@ class CameraPipeline:
             event = reopen_report(event)
         elif event.phase is not EventPhase.START:
             return  # UPDATEs belong to an order already filed
-        self._awaiting[event.event_id] = (event, template)
+        self._awaiting[event.event_id] = (event, template, (self._detector.name, self._detector.version))
         self._submit_evidence(self._evidence.open(
             event,
             zone=rule.spec.zone,
@@ -313,12 +299,12 @@ class CameraPipeline:
             tracked=tracked,
             caption=f"{self.camera_id} / {event.rule_id} / {template.category_code}",
             # Priority(...).value: a str enum prints as "Priority.EMERGENCY", not its value.
-            wait=Priority(template.priority).value not in _NO_WAIT_PRIORITIES,
+            wait=Priority(template.priority).value not in NO_WAIT_PRIORITIES,
         ))
 
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
         for evidence in ready:
-            event, template = self._awaiting.pop(evidence.event.event_id)
+            event, template, (model_name, model_version) = self._awaiting.pop(evidence.event.event_id)
             if evidence.boxes_to is not None:  # the frame is the record stream's: the boxes go in its pixels
                 event = replace(event, detections=map_boxes(event.detections, *evidence.boxes_to))
             try:
@@ -327,8 +313,8 @@ class CameraPipeline:
                     category_code=template.category_code,
                     category_name=template.category_name,
                     priority=template.priority,
-                    model_name=self._detector.name,
-                    model_version=self._detector.version,
+                    model_name=model_name,
+                    model_version=model_version,
                     grid_cell=template.grid_cell,
                     address=template.address,
                     evidence=evidence.items,
@@ -377,6 +363,8 @@ class CameraPipeline:
             "confirmed_boxes": self.confirmed_boxes,
             "confirmed_tracks": self.confirmed_tracks_now,
             "rule_evaluations": self.rule_evaluations,
+            "model": self.model_version,
+            "model_assignment_id": self.model_assignment_id,
             **{k: v for k, v in source_stats.items() if k != "camera_id"},
         }
         if self.governor is not None:

@@ -13,13 +13,14 @@ from streams.config import CameraConfig, GridSightConfig
 from inference.clock import FrameClock
 from inference.models.detector import YoloDetector
 from inference.tracking import ObjectTracker
-from streams.batching import BatchingDetector, resolve_device
+from streams.batching import resolve_device
 from streams.sources.buffer import DropPolicy
 from api.contract.wire import CameraStatusEvent
 from streams.metrics import WorkerMetrics
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
-from streams.pipeline import CameraPipeline, SharedDetector
+from streams.pipeline import CameraPipeline
 from streams.rule_factory import build_rules
+from streams.shared_detector import SharedDetector, share, warm_up
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.analysis_health import AnalysisWatch
 from streams.shedding import FpsGovernor
@@ -181,8 +182,6 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
 
     One inference on a blank frame warms each model up, so a camera's first real
     frame (at start, or right after a takeover) is not the slow one."""
-    import numpy as np
-
     detectors = {}
     for model_id, model in config.models.items():
         if model_id not in set(model_ids):
@@ -190,10 +189,6 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
         detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
                                               iou=model.iou, device=resolve_device(model.device),
                                               class_confidence=dict(model.class_confidence))
-        detector.detect([np.zeros((240, 320, 3), np.uint8)])
-        if model.max_batch > 1:  # cameras' frames batched into one inference (streams.batching)
-            detectors[model_id] = BatchingDetector(detector, max_batch=model.max_batch,
-                                                   batch_deadline_ms=model.batch_deadline_ms, name=f"model-{model_id}")
-        else:
-            detectors[model_id] = SharedDetector(detector)
+        warm_up(detector)
+        detectors[model_id] = share(detector, model, f"model-{model_id}")  # batched when max_batch > 1
     return detectors
