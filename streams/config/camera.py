@@ -14,6 +14,7 @@ from inference.rules.schedule import DEFAULT_TIMEZONE
 from inference.site_time import check_zone_name
 from inference.zones import ZoneGeometryError, validate_polygon
 from streams.config.base import Identifier, Strict
+from streams.config.harvest import CameraHarvestConfig
 from streams.config.rules import RuleConfig
 from streams.sources.source import SourceOptions
 
@@ -160,6 +161,10 @@ class CameraConfig(Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracking behaviour")
     zones: dict[Identifier, ZoneConfig] = Field(min_length=1, description="Zones by id")
     rules: dict[Identifier, RuleConfig] = Field(min_length=1, description="Rules by id: a preset (with overrides) or a full kind")
+    harvest: CameraHarvestConfig | None = Field(
+        default=None, description="This camera's overrides of the harvest section (frames worth labelling); absent: "
+                                  "the global section as it is",
+    )
     _fps_why: str | None = PrivateAttr(default=None)  # set when analysis_fps was auto
 
     @field_validator("timezone")

@@ -8,6 +8,7 @@ from inference.site_time import zone_problem
 from streams.config.actions import ActionsConfig, check_route_rules
 from streams.config.base import Identifier, Strict
 from streams.config.camera import CameraConfig, ModelConfig
+from streams.config.harvest import HarvestConfig
 from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
 
 
@@ -24,6 +25,11 @@ class GridSightConfig(Strict):
     )
     actions: ActionsConfig = Field(
         default_factory=ActionsConfig, description="Edge actions: MQTT and local hooks fired as a rule fires; absent: none",
+    )
+    harvest: HarvestConfig = Field(
+        default_factory=HarvestConfig,
+        description="Frames worth labelling sent to the API (uncertain, flickering, time of day, scene change); "
+                    "off unless enabled here or in a camera's harvest section",
     )
 
     def shadows(self, camera_id: str) -> bool:
