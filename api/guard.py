@@ -46,6 +46,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, Callable[[Principal], Principal] 
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/snapshot$"), "snapshot", _writer),
     ("POST", re.compile(r"^/api/v1/work-orders$"), "evidence", _writer),
     ("POST", re.compile(r"^/api/v1/events/end$"), "evidence", _writer),
+    ("POST", re.compile(r"^/api/v1/harvest/frames$"), "evidence", _writer),  # base64 JPEGs, issue 18
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/transitions$"), "evidence", _operator),
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/status$"), "json", _writer),
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/(comments|verdict)$"), "json", _operator),

@@ -159,6 +159,17 @@ class Settings(BaseSettings):
         description="Largest model upload, POST /models (manifest, weights and exports together), and largest "
         "comparison body, PUT /models/{name}/{version}/comparison (which is also held to 2 MB)",
     )
+    # Issue 18: frames worth labelling (POST /harvest/frames), bounded on disk and per camera per day.
+    harvest_dir: Path = Field(default=Path("var/harvest"), description="Where harvested frames (raw JPEGs) are stored")
+    harvest_max_bytes: int = Field(
+        default=2 * 1024**3, ge=16 * 1024, le=2**44,
+        description="Most bytes of harvested frames kept: beyond it the oldest frames still 'new' are evicted first",
+    )
+    harvest_camera_daily_max: int = Field(
+        default=2000, ge=1, le=1_000_000,
+        description="Most frames one camera may have accepted per site day, a backstop to the workers' own budgets; "
+        "more are answered as over_budget and not stored (false-positive verdicts' frames are not capped)",
+    )
     dev_mode: bool = Field(
         default=False,
         description="Open API for local demos: requests without a token act as admin. `gridsight serve` turns it on "
