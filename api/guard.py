@@ -13,7 +13,7 @@ every request that has a body before a byte of it is read:
   ``PUT /api/v1/cameras/{id}/snapshot``, ``max_evidence_body_bytes`` for the
   routes that carry base64 evidence (``POST /work-orders``,
   ``/work-orders/{id}/transitions``, ``/events/end``), ``max_model_upload_bytes``
-  for a model upload and its comparison (admin; issue 18), ``max_json_body_bytes``
+  for a model upload and 2 MiB for a model's comparison (both admin; issue 18), ``max_json_body_bytes``
   for everything else. A Content-Length above it is refused before reading;
   a chunked body is counted as it streams in and refused the moment it passes.
 
@@ -51,18 +51,20 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, Callable[[Principal], Principal] 
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/status$"), "json", _writer),
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/(comments|verdict)$"), "json", _operator),
     ("POST", re.compile(r"^/api/v1/models$"), "model", _admin),
-    ("PUT", re.compile(r"^/api/v1/models/[^/]+/[^/]+/comparison$"), "model", _admin),
+    ("PUT", re.compile(r"^/api/v1/models/[^/]+/[^/]+/comparison$"), "comparison", _admin),
 ]
 _SETTING = {
     "snapshot": "GRIDSIGHT_MAX_SNAPSHOT_BYTES",
     "evidence": "GRIDSIGHT_MAX_EVIDENCE_BODY_BYTES",
     "json": "GRIDSIGHT_MAX_JSON_BODY_BYTES",
     "model": "GRIDSIGHT_MAX_MODEL_UPLOAD_BYTES",
+    "comparison": "a model comparison's fixed 2 MiB",
 }
+MAX_COMPARISON_BYTES = 2 * 1024 * 1024  # `gridsight compare`'s JSON, PR curves included, is far below
 
 
 def route_class(method: str, path: str) -> tuple[str, Callable[[Principal], Principal] | None]:
-    """The size class of a request ('snapshot', 'evidence', 'model' or 'json') and the role check
+    """The size class of a request ('snapshot', 'evidence', 'model', 'comparison' or 'json') and the role check
     of its route, if it is an upload route."""
     path = path.rstrip("/") or "/"
     for route_method, pattern, kind, check in _ROUTES:
@@ -78,6 +80,8 @@ def body_limit(settings: Settings, kind: str) -> int:
         return settings.max_evidence_body_bytes
     if kind == "model":
         return settings.max_model_upload_bytes
+    if kind == "comparison":
+        return MAX_COMPARISON_BYTES
     return settings.max_json_body_bytes
 
 

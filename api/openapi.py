@@ -49,6 +49,8 @@ _GUARD_SETTING = {
     "snapshot": "GRIDSIGHT_MAX_SNAPSHOT_BYTES (or GRIDSIGHT_MAX_EVIDENCE_BYTES if lower)",
     "evidence": "GRIDSIGHT_MAX_EVIDENCE_BODY_BYTES",
     "json": "GRIDSIGHT_MAX_JSON_BODY_BYTES",
+    "model": "GRIDSIGHT_MAX_MODEL_UPLOAD_BYTES",
+    "comparison": "2 MiB, fixed",
 }
 
 
