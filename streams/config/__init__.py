@@ -10,7 +10,7 @@ options), that object owns its default and the field here reads it from there,
 so the two cannot disagree (tests/unit/test_config_defaults.py).
 
 Modules, outside in: load (YAML, env, errors, paths) -> root (the whole file) ->
-service (api, worker, redis, shadow), actions (MQTT, hooks, routes) and camera (model, source, tracker, zones)
+service (api, worker, model_sync, redis, shadow), actions (MQTT, hooks, routes) and camera (model, source, tracker, zones)
 -> rules (the rule kinds, presets) -> base; labels checks rules against models.
 """
 
@@ -26,11 +26,11 @@ from streams.config.rules import (
     CoOccurrenceRuleConfig, ContinuityConfig, DwellRuleConfig, KOfNRuleConfig, LitteringRuleConfig, RuleConfig,
     ScheduleWindowConfig,
 )
-from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
+from streams.config.service import ApiConfig, ModelSyncConfig, RedisConfig, ShadowConfig, WorkerConfig
 
 __all__ = [
     "ENV_OVERRIDES", "ActionsConfig", "ApiConfig", "CameraConfig", "CoOccurrenceRuleConfig", "ConfigError", "ContinuityConfig",
-    "DwellRuleConfig", "GridSightConfig", "HookConfig", "Identifier", "KOfNRuleConfig", "LitteringRuleConfig", "ModelConfig",
+    "DwellRuleConfig", "GridSightConfig", "HookConfig", "Identifier", "KOfNRuleConfig", "LitteringRuleConfig", "ModelConfig", "ModelSyncConfig",
     "MqttBrokerConfig", "MqttTargetConfig", "RedisConfig", "RouteConfig", "RuleConfig", "ScheduleWindowConfig", "ShadowConfig", "SourceConfig", "TrackerConfig", "WorkerConfig",
     "ZoneConfig", "apply_env", "check_camera_labels", "check_model_labels", "load_config", "model_labels",
     "parse_camera", "parse_config", "unmapped_labels",

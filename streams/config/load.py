@@ -81,7 +81,8 @@ def _resolve_paths(config: GridSightConfig, base: Path) -> GridSightConfig:
 
     models = {mid: m.model_copy(update={"manifest": resolve(m.manifest)}) for mid, m in config.models.items()}
     worker = config.worker.model_copy(update={"spool_dir": resolve(config.worker.spool_dir)})
-    update = {"models": models, "worker": worker}
+    model_sync = config.model_sync.model_copy(update={"cache_dir": resolve(config.model_sync.cache_dir)})
+    update = {"models": models, "worker": worker, "model_sync": model_sync}
     if config.shadow is not None:
         update["shadow"] = config.shadow.model_copy(update={"log_dir": resolve(config.shadow.log_dir)})
     return config.model_copy(update=update)

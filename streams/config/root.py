@@ -9,7 +9,7 @@ from streams.config.actions import ActionsConfig, check_route_rules
 from streams.config.base import Identifier, Strict
 from streams.config.camera import CameraConfig, ModelConfig
 from streams.config.harvest import HarvestConfig
-from streams.config.service import ApiConfig, RedisConfig, ShadowConfig, WorkerConfig
+from streams.config.service import ApiConfig, ModelSyncConfig, RedisConfig, ShadowConfig, WorkerConfig
 
 
 class GridSightConfig(Strict):
@@ -22,6 +22,10 @@ class GridSightConfig(Strict):
     )
     shadow: ShadowConfig | None = Field(
         default=None, description="Shadow mode: compare a candidate model with the live one; absent: off",
+    )
+    model_sync: ModelSyncConfig = Field(
+        default_factory=ModelSyncConfig,
+        description="Models assigned by the API's registry, fetched, checked and swapped in while the worker runs",
     )
     actions: ActionsConfig = Field(
         default_factory=ActionsConfig, description="Edge actions: MQTT and local hooks fired as a rule fires; absent: none",

@@ -20,6 +20,30 @@ class ApiConfig(Strict):
     timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per-request timeout")
 
 
+class ModelSyncConfig(Strict):
+    """The worker asks the API's model registry which model each of its cameras should run, and swaps it in."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Fetch each camera's assigned model from the API (api.url) and swap it in without a restart; "
+                    "false: the cameras run the models the config names",
+    )
+    interval_s: float = Field(default=30.0, ge=1, le=3600, description="How often the assignments are asked for")
+    retry_max_s: float = Field(
+        default=120.0, ge=1, le=3600,
+        description="Longest wait between tries while the API cannot be reached (backoff from 1 s); the cameras "
+                    "keep their models meanwhile",
+    )
+    cache_dir: Path = Field(
+        default=Path("var/model-cache"),
+        description="Where assigned models' files are kept (<name>/<version>/...), each checked against its sha256; "
+                    "a file already there with the right checksum is not fetched again",
+    )
+    max_model_mb: int = Field(
+        default=2048, ge=1, le=65536, description="Largest model (all its files together) the worker fetches, in MiB",
+    )
+
+
 class WorkerConfig(Strict):
     name: str = Field(default="worker-1", min_length=1, max_length=64, description="Worker name, in logs and metrics")
     spool_dir: Path = Field(default=Path("var/spool"), description="Durable outbox for work orders the API has not yet acknowledged")
