@@ -158,7 +158,32 @@ def pipeline_families(pipelines) -> list:
             else:
                 fam.add_metric([cam], st.get(key, 0) or 0)
         _add_camera(others, p, st, now)
-    return [*fams.values(), *others.values()]
+    return [*fams.values(), *others.values(), *harvest_families(pipelines)]
+
+
+def harvest_families(pipelines) -> list:
+    """Harvesting (streams.harvest): frames picked per camera and reason, and the uploader's
+    sent, dropped (by why) and failed posts; nothing while no camera harvests."""
+    harvesters = [(p.camera_id, h) for p in pipelines if (h := getattr(p, "harvest", None)) is not None]
+    if not harvesters:
+        return []
+    picked = CounterMetricFamily("gridsight_worker_harvest_frames", "Frames picked for labelling, by reason",
+                                 labels=["camera", "reason"])
+    for camera, harvester in harvesters:
+        for reason, count in harvester.sampler.picked.items():
+            picked.add_metric([camera, reason], count)
+    uploader = harvesters[0][1].uploader  # one per worker
+    sent = CounterMetricFamily("gridsight_worker_harvest_sent", "Harvested frames the API acknowledged")
+    sent.add_metric([], uploader.sent)
+    dropped = CounterMetricFamily("gridsight_worker_harvest_dropped",
+                                  "Harvested frames dropped (queue_full, spool_full: drop_oldest; refused; invalid)",
+                                  labels=["why"])
+    for why, count in uploader.dropped.items():
+        dropped.add_metric([why], count)
+    failed = CounterMetricFamily("gridsight_worker_harvest_failed", "Posts of harvested frames the API did not take "
+                                 "(no answer or a retryable status; retried)")
+    failed.add_metric([], uploader.failed_attempts)
+    return [picked, sent, dropped, failed]
 
 
 def _add_camera(fams: dict, p, st: dict, now: float) -> None:

@@ -22,6 +22,7 @@ from streams.pipeline import CameraPipeline
 from streams.rule_factory import build_rules
 from streams.shared_detector import SharedDetector, share, warm_up
 from streams.shadow import ShadowLog, ShadowRunner
+from streams.harvest.service import HarvestService
 from streams.analysis_health import AnalysisWatch
 from streams.shedding import FpsGovernor
 from streams.sources.record import RecordCapture, RecordLimits
@@ -107,6 +108,7 @@ class PipelineFactory:
         self._submit_event_end = submit_event_end
         self._metrics = metrics
         self._shadow_log: ShadowLog | None = None
+        self.harvest = HarvestService.from_config(config)  # None: no camera harvests frames for labelling
 
     # One rule builder for every mode (streams.rule_factory); cluster mode passes the
     # previous config and running rules so unchanged rules keep their state.
@@ -154,6 +156,8 @@ class PipelineFactory:
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
         pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)
+        if self.harvest is not None:  # frames worth labelling, on the camera's stream clock (streams.harvest)
+            pipeline.harvest = self.harvest.for_camera(camera_id, camera, clock)
         if self.config.shadows(camera_id):
             pipeline.shadow = self._shadow_runner(camera_id, camera)
         return pipeline

@@ -34,6 +34,7 @@ from streams.backoff import Backoff
 from streams.config import GridSightConfig
 from streams.delivery.outbox import DurableOutbox, OutboxPusher, Sender
 from streams.delivery.status import StatusReporter
+from streams.harvest.service import harvest_problem, harvest_stats
 from streams.metrics import MetricsServer, WorkerMetrics, pipeline_families
 from streams.pipeline import CameraPipeline
 from streams.sources.source import damaged_video
@@ -45,8 +46,8 @@ log = logging.getLogger(__name__)
 
 # /health's degraded entries, in this order: the mode's link (cluster: redis), the cameras,
 # the mode's config (cluster: refused Redis configs), the spool, the edge actions' sinks, then the
-# analysis and the video.
-DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "actions", "analysis", "video", "record")
+# analysis, the video, the record streams and harvesting.
+DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "actions", "analysis", "video", "record", "harvest")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ class WorkerRuntime:
         records = {p.camera_id: state for p in pipelines if (state := getattr(p, "record_stream_state", None))}
         if record := failed_record_streams(records):
             found["record"] = record
+        if harvest := harvest_problem(pipelines):  # harvesting is on but the API refuses (or cannot take) it
+            found["harvest"] = harvest
         degraded = {key: found[key] for key in DEGRADED_ORDER if key in found}
         report = {"status": "degraded" if degraded else "ok", "degraded": degraded, "cameras": cameras,
                   "spool_pending": pending, "analysis_rates": {p.camera_id: analysis_rate(p) for p in pipelines}}
@@ -145,6 +148,8 @@ class WorkerRuntime:
             report["actions"] = self.actions.stats()
         if records:  # cameras with a record_url: last capture ok / failed, and why
             report["record_streams"] = records
+        if (harvested := harvest_stats(pipelines)) is not None:  # frames for labelling: sent, dropped, per camera
+            report["harvest"] = harvested
         return report
 
 

@@ -82,7 +82,9 @@ def broken_camera():
     """A pipeline with every kind of trouble /health reports."""
     return SimpleNamespace(camera_id="lift-01", source=SimpleNamespace(state="error", degraded_reason="h264 damaged"),
                            health_problems=lambda: ["no detector"],
-                           record_stream_state={"record_stream": "failed", "record_reason": "connection refused"})
+                           record_stream_state={"record_stream": "failed", "record_reason": "connection refused"},
+                           harvest=SimpleNamespace(stats=dict, uploader=SimpleNamespace(
+                               stats=dict, problem=lambda: "harvesting is on but the API refuses it: HTTP 403")))
 
 
 def test_health_is_degraded_with_actions_in_its_place_and_reports_their_stats(tmp_path):
