@@ -288,6 +288,7 @@ def _add_weights_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from gridsight.actions_cli import add_commands as add_actions_commands
     from gridsight.ml.cli import add_commands as add_lifecycle_commands
+    from gridsight.models_cli import add_commands as add_model_commands
 
     parser = argparse.ArgumentParser(prog="gridsight", description="Video analytics for city grid governance")
     parser.add_argument("--log-level", default=os.environ.get("GRIDSIGHT_LOG_LEVEL", "INFO"))
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay, shadow-report
     _add_weights_commands(sub)
     add_actions_commands(sub)  # actions test
+    add_model_commands(sub)  # models upload, list, group, promote, rollback (the API's registry)
     return parser
 
 
