@@ -32,6 +32,8 @@ from api.openapi import complete_spec
 from api.openapi import install as install_openapi_truths
 from api.openapi import install_docs
 from api.routes import cameras, dashboard, events, grid, handling, health, snapshots, stats, webhooks, work_orders
+from api.routes import datasets, harvest
+from api.routes import models as model_registry
 from api.services.filing import FilingService, count_refused_before_filing
 from api.settings import Settings, load_settings
 from api.workflow import TransitionError
@@ -120,6 +122,9 @@ OPENAPI_TAGS = [
     {"name": "grid", "description": "Grid cells and teams: the routing map"},
     {"name": "stats", "description": "Counts for charts and baseline warnings"},
     {"name": "webhooks", "description": "Signed outgoing webhooks for city hotline systems"},
+    {"name": "harvest", "description": "Frames worth labelling that workers harvest, and their counts"},
+    {"name": "datasets", "description": "Dataset versions made from imported annotations"},
+    {"name": "models", "description": "Model registry: versions, comparisons, promotion to camera groups, rollback"},
     {"name": "health", "description": "Liveness and database reachability"},
 ]
 
@@ -166,7 +171,8 @@ def _install(app: FastAPI) -> None:
     app.add_middleware(RequestGuard)
     api_metrics.install(app)
     app.include_router(health.router)
-    for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks):
+    for module in (work_orders, handling, cameras, snapshots, grid, events, stats, webhooks, harvest, datasets,
+                   model_registry):
         app.include_router(module.router, prefix=API_V1)
     dashboard.install(app)  # the operations-centre pages at /dashboard (and / redirects there)
     install_docs(app)  # /docs and /redoc from the package's own files, under the dashboard's CSP (no CDN)

@@ -160,7 +160,10 @@ class Settings(BaseSettings):
         "comparison body, PUT /models/{name}/{version}/comparison (which is also held to 2 MB)",
     )
     # Issue 18: frames worth labelling (POST /harvest/frames), bounded on disk and per camera per day.
-    harvest_dir: Path = Field(default=Path("var/harvest"), description="Where harvested frames (raw JPEGs) are stored")
+    harvest_dir: Path | None = Field(
+        default=None, description="Where harvested frames (raw JPEGs) are stored; unset: a 'harvest' folder beside "
+        "the evidence directory (var/harvest by default)",
+    )
     harvest_max_bytes: int = Field(
         default=2 * 1024**3, ge=16 * 1024, le=2**44,
         description="Most bytes of harvested frames kept: beyond it the oldest frames still 'new' are evicted first",
@@ -320,6 +323,11 @@ class Settings(BaseSettings):
             return None
         raise ValueError("is no longer read (a fixed offset cannot follow daylight saving): unset it and set "
                          "GRIDSIGHT_SITE_TIMEZONE to the site's IANA time zone, e.g. Asia/Shanghai (the default)")
+
+    @property
+    def harvest_root(self) -> Path:
+        """Where harvested frames are stored: ``harvest_dir``, else beside the evidence directory."""
+        return self.harvest_dir if self.harvest_dir is not None else self.evidence_dir.parent / "harvest"
 
     @property
     def site_zone(self) -> ZoneInfo:

@@ -150,9 +150,11 @@ def comment(session: Session, order: WorkOrder, actor: Actor, text: str, now: dt
     session.commit()
 
 
-def verdict(session: Session, order: WorkOrder, principal: Principal, body: VerdictIn, now: dt.datetime) -> WorkOrder:
+def verdict(session: Session, order: WorkOrder, principal: Principal, body: VerdictIn, now: dt.datetime,
+            harvest: Callable[[Session, WorkOrder, dt.datetime], object] | None = None) -> WorkOrder:
     """Record whether the detection was right; an unfiled order follows the verdict
-    (false positive -> rejected, confirmed -> filed). Feeds model evaluation."""
+    (false positive -> rejected, confirmed -> filed). Feeds model evaluation; ``harvest``
+    (issue 18) then takes a false positive's key frame for labelling, after the commit."""
     actor = Actor.of(principal)
     order.verdict = body.verdict.value
     order.verdict_reason = body.reason
@@ -172,6 +174,8 @@ def verdict(session: Session, order: WorkOrder, principal: Principal, body: Verd
         record(session, order, now, actor, Change("transition", current.value, follow.value, body.reason,
                                                   {"by": "verdict"}))
     session.commit()
+    if harvest is not None and body.verdict is Verdict.FALSE_POSITIVE:
+        harvest(session, order, now)  # never raises: the verdict stands whatever becomes of the frame
     return order
 
 

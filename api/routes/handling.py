@@ -14,6 +14,7 @@ from api.crud import work_orders as crud
 from api.crud.timeline import Actor
 from api.deps import ClockDep, EvidenceStoreDep, OperatorDep, ReaderDep, SessionDep, SettingsDep, WriteSessionDep
 from api.evidence import EvidenceError, decode_evidence
+from api.routes.harvest import FalsePositiveHarvestDep
 from api.routes.work_orders import MAX_ID, get_visible_order
 from api.schemas import WorkOrderPublic
 from api.schemas_workflow import CommentIn, TimelineEntryPublic, TimelinePage, TransitionIn, VerdictIn
@@ -89,16 +90,18 @@ def post_comment(
     description=(
         "`confirmed` or `false_positive`, with a reason (kept for model evaluation). An order still `detected` "
         "follows the verdict: false_positive -> rejected, confirmed -> filed; a `filed` one is rejected on "
-        "false_positive. Role: operator+ (own grid cells)."
+        "false_positive. A false positive's unannotated key frame (evidence kind `frame`) and boxes become a "
+        "harvest frame for labelling (reason false_positive). Role: operator+ (own grid cells)."
     ),
     responses={404: {"description": "No such work order (or not in your grid cells)"}},
 )
 def post_verdict(
-    order_id: OrderId, body: VerdictIn, session: WriteSessionDep, principal: OperatorDep, clock: ClockDep
+    order_id: OrderId, body: VerdictIn, session: WriteSessionDep, principal: OperatorDep, clock: ClockDep,
+    harvest: FalsePositiveHarvestDep,
 ) -> WorkOrderPublic:
     order = get_visible_order(session, principal, order_id)
     now = clock()
-    handling.verdict(session, order, principal, body, now)
+    handling.verdict(session, order, principal, body, now, harvest=harvest)
     return crud.to_public(order, now=now, viewer=principal)
 
 

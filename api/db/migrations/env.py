@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from api.db.models import Base
+import api.db.models_harvest  # noqa: F401,E402  (the harvest and dataset tables join Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata
