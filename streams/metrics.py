@@ -75,6 +75,15 @@ class WorkerMetrics:
         self.config_reloads = Counter(
             "gridsight_worker_config_reloads", "Camera config changes applied without a restart", ["kind"], registry=r
         )
+        self.model_swaps = Counter(
+            "gridsight_worker_model_swaps", "Models the registry assigned, swapped in without a restart", ["camera"],
+            registry=r,
+        )
+        self.model_load_failures = Counter(
+            "gridsight_worker_model_load_failures",
+            "Assigned models not loaded (checksum, corrupt weights, labels, fetch); the camera kept its model",
+            ["camera"], registry=r,
+        )
         self._sources: list[Callable[[], list]] = []
         r.register(_Collector(self))
 
@@ -139,6 +148,8 @@ _OTHERS = {
                       "Share of the frames decoded lately (the source's corrupt_window_s) that were corrupt", ["camera"]),
     "damaged": ("gauge", "gridsight_worker_video_damaged",
                 "1 while the camera's corrupt share is above its max_corrupt_ratio", ["camera"]),
+    "model": ("gauge", "gridsight_worker_model_info", "1 for the model (name and version) the camera runs now",
+              ["camera", "model"]),
 }
 
 
@@ -202,6 +213,8 @@ def _add_camera(fams: dict, p, st: dict, now: float) -> None:
     fams["corrupt_ratio"].add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
     fams["damaged"].add_metric([cam], 1.0 if st.get("degraded") else 0.0)
     fams["tracks"].add_metric([cam], st.get("confirmed_tracks", 0) or 0)
+    if st.get("model"):
+        fams["model"].add_metric([cam, st["model"]], 1.0)
     problems = getattr(p, "problem_kinds", lambda: [])()
     for reason in ANALYSIS_PROBLEMS:
         fams["problems"].add_metric([cam, reason], 1.0 if reason in problems else 0.0)

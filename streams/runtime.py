@@ -40,14 +40,15 @@ from streams.pipeline import CameraPipeline
 from streams.sources.source import damaged_video
 from streams.sync.snapshots import SnapshotUploader
 from streams.sync.registration import CameraRegistrar
+from streams.sync.models import ModelSync
 from streams.sync.zones import ZoneSync
 
 log = logging.getLogger(__name__)
 
 # /health's degraded entries, in this order: the mode's link (cluster: redis), the cameras,
-# the mode's config (cluster: refused Redis configs), the spool, the edge actions' sinks, then the
-# analysis, the video, the record streams and harvesting.
-DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "actions", "analysis", "video", "record", "harvest")
+# the mode's config (cluster: refused Redis configs), the spool, the edge actions' sinks, assigned models
+# not loaded (streams.sync.models), then the analysis, the video, the record streams and harvesting.
+DEGRADED_ORDER = ("redis", "cameras", "config", "spool", "actions", "model", "analysis", "video", "record", "harvest")
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,9 @@ class Worker:
                  stats_interval_s: float = 60.0) -> None:
         self.runtime = runtime
         self.cameras = cameras
-        self.services = list(services)  # background helpers with start()/stop() (snapshots, zone sync)
+        # Background helpers with start()/stop() (snapshots, zone sync, model sync); one may add problems()
+        # (degraded entries) and health_fields() to /health.
+        self.services = list(services)
         self.stats_interval_s = stats_interval_s
         if runtime.metrics is not None:
             runtime.metrics.add_collector(lambda: pipeline_families(self.cameras.pipelines()))
@@ -210,7 +213,13 @@ class Worker:
         return self.cameras.pipelines()
 
     def health(self) -> dict:
-        report = self.runtime.health(self.cameras.pipelines(), self.cameras.problems())
+        """The runtime's report with the strategy's and the services' problems and fields (model sync)."""
+        problems = dict(self.cameras.problems())
+        for service in self.services:
+            problems.update(getattr(service, "problems", dict)())
+        report = self.runtime.health(self.cameras.pipelines(), problems)
+        for service in self.services:
+            report.update(getattr(service, "health_fields", dict)())
         return self.cameras.health(report)
 
     def run(self, stop: threading.Event) -> None:
@@ -259,6 +268,13 @@ def build_runtime(config: GridSightConfig, sender: Sender, reporter: StatusRepor
 def worker_metrics(config: GridSightConfig) -> WorkerMetrics | None:
     """The worker's metrics, when ``worker.metrics_port`` asks for them."""
     return WorkerMetrics(config.worker.name) if config.worker.metrics_port is not None else None
+
+
+def model_sync_service(config: GridSightConfig, pipelines: Callable[[], list], config_detectors: Mapping,
+                       metrics: WorkerMetrics | None) -> list:
+    """The registry's assigned models swapped in (streams.sync.models); [] when model_sync is off."""
+    sync = ModelSync.from_config(config, pipelines, config_detectors, metrics=metrics)
+    return [sync] if sync is not None else []
 
 
 def dashboard_services(config: GridSightConfig, client, pipelines: Callable[[], list]) -> list:

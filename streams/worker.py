@@ -21,7 +21,7 @@ from streams.delivery.status import StatusReporter
 from streams.pipeline import CameraPipeline
 from streams.pipeline_factory import PipelineFactory, load_detectors, shadow_models
 from streams.preflight import PreflightError, preflight_config
-from streams.runtime import HTTP, Worker, build_runtime, dashboard_services, worker_metrics
+from streams.runtime import HTTP, Worker, build_runtime, dashboard_services, model_sync_service, worker_metrics
 
 log = logging.getLogger(__name__)
 
@@ -87,5 +87,6 @@ def build_worker(config: GridSightConfig, *, checked: bool = False) -> Worker:
                               submit_event_end=runtime.submit_event_end, actions=runtime.actions)
     cameras = StaticCameras([factory.build(camera_id, camera) for camera_id, camera in config.cameras.items()],
                             poll_s=config.worker.stats_interval_s)
-    return Worker(runtime, cameras, services=dashboard_services(config, client, cameras.pipelines),
-                  stats_interval_s=config.worker.stats_interval_s)
+    services = [*dashboard_services(config, client, cameras.pipelines),
+                *model_sync_service(config, cameras.pipelines, factory.detectors, metrics)]
+    return Worker(runtime, cameras, services=services, stats_interval_s=config.worker.stats_interval_s)

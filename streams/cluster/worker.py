@@ -24,7 +24,7 @@ from streams.delivery.bus import RedisPublisher, make_redis
 from streams.delivery.status import StatusReporter
 from streams.metrics import WorkerMetrics
 from streams.pipeline_factory import PipelineFactory, load_detectors
-from streams.runtime import REDIS, Worker, build_runtime, dashboard_services, worker_metrics
+from streams.runtime import REDIS, Worker, build_runtime, dashboard_services, model_sync_service, worker_metrics
 from streams.sync.zones import ZoneSync
 
 
@@ -46,7 +46,8 @@ def build_cluster_worker(config: GridSightConfig) -> Worker:
                               metrics, submit_event_end=runtime.submit_event_end, actions=runtime.actions)
     slots = Slots(factory, reporter, worker_id)
     # Dashboard support, as in embedded mode, for whichever cameras this worker holds at the moment.
-    services = dashboard_services(config, api, slots.pipelines)
+    services = [*dashboard_services(config, api, slots.pipelines),
+                *model_sync_service(config, slots.pipelines, factory.detectors, metrics)]
     zone_sync = next((s for s in services if isinstance(s, ZoneSync)), None)
     cameras = LeasedCameras(config, store, slots, CameraCatalog(config, store), link, metrics=metrics,
                             zone_sync=zone_sync, pubsub_client=pubsub_client)

@@ -91,7 +91,8 @@ def test_health_is_degraded_with_actions_in_its_place_and_reports_their_stats(tm
     rt = runtime(tmp_path, FakeDispatcher([], problem="MQTT broker 127.0.0.1:1883 away for 12 s"),
                  sender_down=lambda: True)
     rt.outbox.put("k1", {"event_id": "e1"})
-    report = rt.health([broken_camera()], {"redis": "Redis unreachable", "config": "1 config refused"})
+    report = rt.health([broken_camera()], {"redis": "Redis unreachable", "config": "1 config refused",
+                                           "model": "lift-01: assigned city 5 not loaded: checksum mismatch"})
     assert report["status"] == "degraded"
     assert list(report["degraded"]) == list(DEGRADED_ORDER)  # every entry present, in the documented order
     assert DEGRADED_ORDER.index("actions") == DEGRADED_ORDER.index("spool") + 1
