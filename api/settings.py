@@ -156,8 +156,7 @@ class Settings(BaseSettings):
                             description="Where the model registry stores uploaded model versions, one directory each")
     max_model_upload_bytes: int = Field(
         default=1024 * 1024 * 1024, ge=1024 * 1024, le=16 * 1024 * 1024 * 1024,
-        description="Largest model upload, POST /models (manifest, weights and exports together), and largest "
-        "comparison body, PUT /models/{name}/{version}/comparison (which is also held to 2 MB)",
+        description="Largest model upload, POST /models (manifest, weights and exports together)",
     )
     # Issue 18: frames worth labelling (POST /harvest/frames), bounded on disk and per camera per day.
     harvest_dir: Path | None = Field(
