@@ -135,10 +135,13 @@ class ModelSync:
         return True
 
     def _due(self, pipeline, assignment: ModelAssignment) -> bool:
-        if pipeline.model_assignment_id == assignment.assignment_id:
-            return False
         with self._lock:
             known = self._state.get(pipeline.camera_id)
+        if pipeline.model_assignment_id == assignment.assignment_id:
+            if known is None or known.assignment.assignment_id != assignment.assignment_id:
+                # Back to the assignment it runs (a failed one rolled back): that failure is over.
+                self._record(pipeline.camera_id, CameraModel(assignment, "loaded"))
+            return False
         # A failure that cannot pass is not tried again until the registry assigns something new.
         return not (known is not None and known.state == "failed" and not known.retry
                     and known.assignment.assignment_id == assignment.assignment_id)

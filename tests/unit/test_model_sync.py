@@ -198,6 +198,23 @@ def test_a_checksum_mismatch_keeps_the_old_model_says_why_and_is_not_retried(reg
     assert not list((tmp_path / "cache" / "city" / "6").glob("*.pt")), "a file that failed its check is not kept"
 
 
+def test_a_failed_assignment_rolled_back_to_the_one_running_clears_the_health_line(registry, config_detector,
+                                                                                   tmp_path) -> None:
+    registry.models[("city", "5")] = model_version("city", "5")
+    registry.models[("city", "6")] = {}  # listed, never served: fails
+    registry.listed[("city", "6")] = model_version("city", "6")
+    registry.assign(["street-01"], "city", "5", 7)
+    cam = make_pipeline("street-01", config_detector)
+    sync = model_sync(registry, [cam], config_detector, tmp_path)
+    sync.sync_once()
+    registry.assign(["street-01"], "city", "6", 8)
+    sync.sync_once()
+    assert "assigned city 6 not loaded" in sync.problems()["model"] and cam.model_assignment_id == 7
+    registry.assign(["street-01"], "city", "5", 7)  # the camera scope rolled back: the "all" assignment again
+    sync.sync_once()
+    assert sync.problems() == {} and sync.health_fields()["models"]["street-01"]["state"] == "loaded"
+
+
 def test_a_model_without_the_labels_the_rules_need_is_refused_before_loading(registry, config_detector,
                                                                              tmp_path) -> None:
     registry.models[("people", "1")] = model_version("people", "1", labels={"person": "person"})
