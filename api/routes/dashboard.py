@@ -20,8 +20,10 @@ from fastapi import APIRouter, FastAPI, Path as PathParam, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.dashboard.i18n import HTML_LANG, STRINGS, pick_language
+from api.deps import ReaderDep
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "dashboard"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -57,9 +59,10 @@ PAGES = {
     "stats": "stats.html",
     "cameras": "cameras.html",
     "zones": "zones.html",
+    "models": "models.html",
 }
 NAV = [("live", "/dashboard", "nav.live"), ("map", "/dashboard/map", "nav.map"), ("orders", "/dashboard/orders", "nav.orders"),
-       ("stats", "/dashboard/stats", "nav.stats"), ("cameras", "/dashboard/cameras", "nav.cameras")]
+       ("stats", "/dashboard/stats", "nav.stats"), ("cameras", "/dashboard/cameras", "nav.cameras"), ("models", "/dashboard/models", "nav.models")]
 
 
 @functools.cache
@@ -152,8 +155,36 @@ def zones_page(request: Request, camera_id: Annotated[str, PathParam(min_length=
     return _render(request, "zones", "zones.title", camera=camera_id)
 
 
+@router.get("/dashboard/models", response_class=HTMLResponse)
+def models_page(request: Request) -> Response:
+    return _render(request, "models", "nav.models")
+
+
+# The pages cannot know the caller's role when they are rendered (the token lives in the browser's
+# localStorage), so a page that offers controls only some roles may use asks this.
+whoami_router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+class WhoamiPublic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128, description="The token's name (in dev mode 'dev-mode' or 'anonymous')")
+    role: str = Field(pattern="^(operator|supervisor|admin)$", description="The token's role: operator, supervisor or admin")
+    read_only: bool = Field(description="True for an anonymous reader in dev mode: it may read but change nothing")
+    grids: list[str] | None = Field(max_length=100_000, description="An operator's grid cells; null: every cell")
+
+
+@whoami_router.get("/whoami", response_model=WhoamiPublic, summary="Who the caller's token is",
+                   description="The name, role and grid cells of the bearer token, for pages that show a control only "
+                   "to the roles that may use it (the API still checks every call). Role: operator+.")
+async def whoami(reader: ReaderDep) -> WhoamiPublic:
+    return WhoamiPublic(name=reader.name, role=reader.role.value, read_only=reader.read_only,
+                        grids=sorted(reader.grids) if reader.grids is not None else None)
+
+
 def install(app: FastAPI) -> None:
     """Pages and their static files (mounted from the package directory, so an
-    installed package serves them as well as a checkout)."""
+    installed package serves them as well as a checkout), and the pages' who-am-I read."""
     app.include_router(router)
+    app.include_router(whoami_router)
     app.mount(STATIC_URL, StaticFiles(directory=str(STATIC_DIR)), name="dashboard-static")
