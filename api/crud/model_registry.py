@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.contract.models import ModelAssignment, ModelAssignments, ModelFile, ModelLoadReport
-from api.db.models import (
+from api.db.models_registry import (
     CameraGroup,
     CameraGroupMember,
     ModelAssignmentRecord,

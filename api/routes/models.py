@@ -18,7 +18,7 @@ from api.auth import Principal, Role
 from api.contract.models import ModelLoadReport
 from api.contract.wire import ContractError
 from api.crud import model_registry as registry
-from api.db.models import ModelVersion
+from api.db.models_registry import ModelVersion
 from api.deps import AdminDep, ClockDep, PrincipalDep, SessionDep, SettingsDep, WriteSessionDep, WriterDep, \
     on_event_loop, require_role
 from api.model_store import MAX_MANIFEST_BYTES, ModelStore, ModelUploadError, UploadTooLarge

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 
 from api.db.models import Base
 import api.db.models_harvest  # noqa: F401,E402  (the harvest and dataset tables join Base.metadata)
+import api.db.models_registry  # noqa: F401,E402  (the model registry's tables join Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata
