@@ -88,5 +88,6 @@ def build_worker(config: GridSightConfig, *, checked: bool = False) -> Worker:
     cameras = StaticCameras([factory.build(camera_id, camera) for camera_id, camera in config.cameras.items()],
                             poll_s=config.worker.stats_interval_s)
     services = [*dashboard_services(config, client, cameras.pipelines),
-                *model_sync_service(config, cameras.pipelines, factory.detectors, metrics)]
+                *model_sync_service(config, cameras.pipelines, factory.detectors, metrics),
+                *([factory.harvest] if factory.harvest is not None else [])]  # stopped after the cameras: a last flush
     return Worker(runtime, cameras, services=services, stats_interval_s=config.worker.stats_interval_s)

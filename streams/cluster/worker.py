@@ -47,7 +47,8 @@ def build_cluster_worker(config: GridSightConfig) -> Worker:
     slots = Slots(factory, reporter, worker_id)
     # Dashboard support, as in embedded mode, for whichever cameras this worker holds at the moment.
     services = [*dashboard_services(config, api, slots.pipelines),
-                *model_sync_service(config, slots.pipelines, factory.detectors, metrics)]
+                *model_sync_service(config, slots.pipelines, factory.detectors, metrics),
+                *([factory.harvest] if factory.harvest is not None else [])]  # stopped after the cameras: a last flush
     zone_sync = next((s for s in services if isinstance(s, ZoneSync)), None)
     cameras = LeasedCameras(config, store, slots, CameraCatalog(config, store), link, metrics=metrics,
                             zone_sync=zone_sync, pubsub_client=pubsub_client)

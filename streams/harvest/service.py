@@ -57,8 +57,12 @@ class HarvestService:
                  camera_id, section.budget_per_day, section.min_spacing_s)
         return CameraHarvester(camera_id, sampler, self.uploader, default_floor=model.confidence)
 
+    def start(self) -> None:
+        """A worker service (streams.runtime.Worker); the upload thread starts with the first harvesting camera."""
+
     def stop(self) -> None:
-        self.uploader.stop()
+        """After the cameras have stopped: what is still in memory gets one bounded last try."""
+        self.uploader.stop(flush_timeout_s=5.0)
 
 
 def _uploaders(pipelines) -> list[HarvestUploader]:

@@ -215,15 +215,23 @@ class HarvestUploader:
             self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread (what is still in memory is lost: harvesting is best effort)."""
+    def stop(self, timeout_s: float = 5.0, flush_timeout_s: float = 0.0) -> None:
+        """Stop the thread, then keep posting what is in memory for up to ``flush_timeout_s``
+        (while the API takes it); what is left then is lost: harvesting is best effort."""
         self._stop.set()
         with self._wake:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
-        if self._spool or self._queue:
-            log.info("harvest: stopping with %d frame(s) not sent", len(self._spool) + len(self._queue))
+        still_running = self._thread is not None and self._thread.is_alive()  # stuck in a post: never two at once
+        deadline = self._monotonic() + (0.0 if still_running else flush_timeout_s)
+        while self.pending and self.state != REFUSED and self._monotonic() < deadline:
+            self._next_attempt = 0.0  # the last flush does not wait out a backoff
+            self.pump()
+            if self.state == RETRYING:
+                break
+        if self.pending:
+            log.info("harvest: stopping with %d frame(s) not sent", self.pending)
 
     # -- what stats, metrics and health read -----------------------------------------------------
     @property

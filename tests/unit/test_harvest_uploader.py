@@ -197,3 +197,28 @@ def test_the_uploaders_thread_sends_what_cameras_offer(api):
     finally:
         up.stop()
     assert [f.detail["i"] for f in api.frames] == [1] and up.sent == 1
+
+
+def test_stopping_gives_what_is_in_memory_one_bounded_last_try(api, clock):
+    up = uploader(api, clock)
+    api.mode = "down"
+    for i in range(3):
+        up.offer(candidate(i))
+    up.pump()
+    assert up.state == RETRYING and up.pending == 3
+    api.mode = "up"
+    clock.now += 0.01  # the backoff has not run out: the last flush does not wait for it
+    up.stop(flush_timeout_s=5.0)
+    assert sorted(f.detail["i"] for f in api.frames) == [0, 1, 2] and up.pending == 0
+
+
+def test_stopping_while_the_api_is_down_gives_up_after_one_try(api, clock, caplog):
+    caplog.set_level(logging.INFO, logger="streams.harvest.uploader")
+    up = uploader(api, clock)
+    api.mode = "down"
+    up.offer(candidate(1))
+    up.pump()
+    tries = len(api.paths)
+    up.stop(flush_timeout_s=5.0)
+    assert len(api.paths) == tries + 1 and up.pending == 1
+    assert "stopping with 1 frame(s) not sent" in caplog.text
