@@ -39,6 +39,7 @@ HEADINGS = {
     "orders": ("main h1", "orders.title"),
     "stats": ("main h2", "stats.by_status"),
     "cameras": ("main h1", "cameras.title"),
+    "models": ("main h1", "models.title"),
 }
 
 
