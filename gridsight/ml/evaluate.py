@@ -45,6 +45,8 @@ class ModelEvaluation:
     target_precision: float | None = None
     pr_curve_png: str | None = None
     scenario_events: dict[str, Any] | None = field(default=None)  # event-level results, when asked for
+    # class -> [[recall, precision], ...] at IoU 0.5, 101 recall points (what the PNG draws, as data)
+    pr_curves: dict[str, list[list[float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +88,16 @@ def _plot_pr(path: Path, title: str, px: np.ndarray, prec: np.ndarray, classes: 
     plt.close(fig)
 
 
+def _pr_points(prec: np.ndarray, classes: list[ClassQuality], points: int = 101) -> dict[str, list[list[float]]]:
+    """Each class's precision at recall 0, 0.01, .. 1 (ultralytics samples it at 1000 recall values)."""
+    if prec.ndim != 2 or len(prec) != len(classes):
+        return {}
+    recall = np.linspace(0, 1, prec.shape[1])
+    at = np.linspace(0, 1, points)
+    return {c.name: [[round(float(r), 3), round(float(p), 4)] for r, p in zip(at, np.interp(at, recall, prec[i]))]
+            for i, c in enumerate(classes)}
+
+
 def evaluate_detector(weights: str | Path, data_yaml: str | Path, *, split: str = "val", imgsz: int = 320,
                       target_precision: float | None = None, plots_dir: str | Path | None = None,
                       batch: int = 16, device: str = "cpu", label: str | None = None) -> ModelEvaluation:
@@ -118,7 +130,7 @@ def evaluate_detector(weights: str | Path, data_yaml: str | Path, *, split: str 
         model=label or Path(weights).name, data=str(data_yaml), split=split, imgsz=imgsz,
         overall={"precision": round(float(box.mp), 4), "recall": round(float(box.mr), 4),
                  "map50": round(float(box.map50), 4), "map50_95": round(float(box.map), 4)},
-        classes=classes, target_precision=target_precision,
+        classes=classes, target_precision=target_precision, pr_curves=_pr_points(np.asarray(box.prec_values), classes),
     )
     if plots_dir is not None:
         out = Path(plots_dir)
