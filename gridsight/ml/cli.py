@@ -1,4 +1,4 @@
-"""The engineers' subcommands: train, eval, export, verdicts, replay, shadow-report.
+"""The engineers' subcommands: train, eval, export, verdicts, replay, shadow-report, compare.
 
 Kept apart from ``gridsight.cli`` (the operators' serve/worker/demo commands) so each
 command's arguments sit beside the code that runs it.
@@ -23,37 +23,43 @@ def _fail(message: str) -> int:
 
 def cmd_train(args) -> int:
     from gridsight.ml.dataset_check import DatasetError, check_dataset
+    from gridsight.ml.replay_mix import prepare_fine_tune
     from gridsight.ml.trainer import train_detector, write_manifest
     from inference.labels import CANONICAL_LABELS
+    from inference.models.manifest import ManifestError
 
     try:
         report = check_dataset(args.data)
-    except DatasetError as exc:
+        print(report.summary())
+        if not report.ok:
+            return _fail(f"the dataset has {len(report.errors)} kind(s) of error (listed above); fix them before training")
+        data, init, replay = prepare_fine_tune(Path(args.data), args.init, args.replay_data, args.replay_share,
+                                               Path(args.out), args.seed)
+    except (DatasetError, ManifestError, ValueError) as exc:
         return _fail(str(exc))
-    print(report.summary())
-    if not report.ok:
-        return _fail(f"the dataset has {len(report.errors)} kind(s) of error (listed above); fix them before training")
-    overrides = {"pretrained": str(Path(args.init).resolve())} if args.init else {}
+    overrides = {"pretrained": str(init.weights)} if init else {}
+    overrides.update({k: v for k, v in (("freeze", args.freeze), ("warmup_epochs", args.warmup_epochs)) if v is not None})
     result = train_detector(
-        Path(args.data), Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-        seed=args.seed, name=args.name, **overrides,
+        data, Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+        seed=args.seed, name=args.name, workers=args.workers, **overrides,
     )
-    classes = list(result.class_names)
-    unmapped = [c for c in classes if c not in CANONICAL_LABELS]
+    classes = list(init.classes) if init else list(result.class_names)
+    canonical = dict(init.canonical_labels) if init else {c: c for c in classes if c in CANONICAL_LABELS}
+    unmapped = [c for c in classes if c not in canonical]
     if unmapped:
         print(f"warning: classes {unmapped} are not canonical labels and stay unmapped in the manifest; "
               "edit its canonical_labels to map them", file=sys.stderr)
     training = result.training
     training["dataset"].update({
-        "fingerprint": report.fingerprint, "images": report.images, "instances": report.instances,
-        "warnings": [str(f) for f in report.warnings],
+        "data": str(Path(args.data).resolve()), "fingerprint": report.fingerprint, "images": report.images,
+        "instances": report.instances, "warnings": [str(f) for f in report.warnings],
     })
-    if args.init:
-        training["init"] = str(args.init)
-    manifest = write_manifest(
-        result.weights_path, args.name, args.version, classes, {c: c for c in classes if c not in unmapped},
-        args.imgsz, result.metrics, training,
-    )
+    if init:
+        training["init"] = str(args.init)  # as given (kept for older readers); init_model says what it was
+        training["init_model"] = init.provenance()
+        training["replay"] = replay
+    manifest = write_manifest(result.weights_path, args.name, args.version, classes, canonical, args.imgsz, result.metrics,
+                              training)
     print(f"weights {result.weights_path} (mAP50 {result.map50:.3f} on val); manifest written: {manifest}")
     return 0
 
@@ -63,10 +69,18 @@ def _add_train(sub) -> None:
     p.add_argument("--data", required=True, help="YOLO dataset yaml (path, train, val, names)")
     p.add_argument("--out", required=True, help="directory for the weights and manifest")
     p.add_argument("--model", default="yolo11n.yaml", help="architecture yaml (never a hub .pt name)")
-    p.add_argument("--init", help="fine-tune: start from these weights (layers with matching shapes are copied)")
+    p.add_argument("--init", help="fine-tune from this model: a manifest (checksum verified) or a .pt; the new model "
+                                  "keeps its class list and order")
+    p.add_argument("--replay-data", help="with --init: the synthetic set's data.yaml to replay from")
+    p.add_argument("--replay-share", type=float, default=0.0,
+                   help="fraction of the training images drawn from --replay-data (deterministic by --seed), e.g. 0.3")
+    p.add_argument("--freeze", type=int, default=None, help="freeze the first N layers (10: the yolo11 backbone)")
+    p.add_argument("--warmup-epochs", type=float, default=None, help="learning-rate warm-up (ultralytics default 3; a short "
+                                                                       "fine-tune wants less)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="gridsight-detector", help="weights <name>.pt and manifest <name>.yaml")
     p.add_argument("--version", default="1")
@@ -305,6 +319,61 @@ def _add_shadow(sub) -> None:
     p.set_defaults(func=cmd_shadow_report)
 
 
+# --------------------------------------------------------------------------- compare
+
+
+def cmd_compare(args) -> int:
+    from gridsight.ml.compare import Margins, compare_models, format_summary, put_comparison
+    from gridsight.ml.dataset_check import DatasetError
+    from inference.models.manifest import ManifestError
+
+    try:
+        margins = Margins(args.event_recall_margin, args.map50_margin, args.event_recall_tolerance, args.map50_tolerance,
+                          args.event_precision_tolerance)
+        comparison = compare_models(Path(args.candidate), Path(args.current), Path(args.data), Path(args.scenarios),
+                                    split=args.split, shadow=Path(args.shadow_report) if args.shadow_report else None,
+                                    margins=margins)
+    except (DatasetError, ManifestError, FileNotFoundError, ValueError) as exc:
+        return _fail(str(exc))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(comparison, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(format_summary(comparison))
+    print(f"comparison written: {out}")
+    if args.api:
+        try:
+            put_comparison(comparison, args.api, os.environ.get(args.token_env) or None)
+        except ValueError as exc:
+            return _fail(f"the comparison is in {out} but was not stored: {exc}")
+        cand = comparison["candidate"]
+        print(f"stored with {cand['name']} v{cand['version']} at {args.api.rstrip('/')}")
+    return 0
+
+
+def _add_compare(sub) -> None:
+    from gridsight.ml.api_client import TOKEN_ENV
+    from gridsight.ml.compare import Margins
+
+    d = Margins()
+    p = sub.add_parser("compare", help="candidate vs current model: per class on a held-out split, per rule on scenario clips, "
+                                       "the shadow report, and a verdict; optionally stored with the candidate in the API")
+    p.add_argument("--candidate", required=True, help="the candidate's manifest")
+    p.add_argument("--current", required=True, help="the current model's manifest")
+    p.add_argument("--data", required=True, help="held-out labelled set (YOLO data.yaml)")
+    p.add_argument("--split", default="val", choices=["val", "test"])
+    p.add_argument("--scenarios", required=True, help="directory of scenario clips (<name>.mp4 + <name>.json)")
+    p.add_argument("--shadow-report", default=None, help="JSON from `gridsight shadow-report --out`")
+    p.add_argument("--out", required=True, help="write the comparison JSON here")
+    p.add_argument("--api", default=None, help="also PUT it to this API (root URL) with the candidate")
+    p.add_argument("--token-env", default=TOKEN_ENV, help=f"environment variable holding the admin token (default {TOKEN_ENV})")
+    p.add_argument("--event-recall-margin", type=float, default=d.event_recall_margin)
+    p.add_argument("--map50-margin", type=float, default=d.map50_margin)
+    p.add_argument("--event-recall-tolerance", type=float, default=d.event_recall_tolerance)
+    p.add_argument("--map50-tolerance", type=float, default=d.map50_tolerance)
+    p.add_argument("--event-precision-tolerance", type=float, default=d.event_precision_tolerance)
+    p.set_defaults(func=cmd_compare)
+
+
 def add_commands(sub) -> None:
-    for add in (_add_train, _add_eval, _add_export, _add_verdicts, _add_replay, _add_shadow):
+    for add in (_add_train, _add_eval, _add_export, _add_verdicts, _add_replay, _add_shadow, _add_compare):
         add(sub)

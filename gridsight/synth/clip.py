@@ -32,6 +32,7 @@ from gridsight.synth.render import (
     render_frame,
     stable_style,
 )
+from gridsight.synth.render.domain import DomainScene, DomainShift, sample_domain_scene
 from gridsight.synth.scenario import Scenario, Track
 
 STRIDE_M = 1.4  # metres per gait cycle (two steps)
@@ -148,9 +149,19 @@ def _things(scenario: Scenario, styles: dict, L, t: float, size, hands: dict) ->
     return objects
 
 
-def scenario_frames(scenario: Scenario, fps: int = 15, size=(640, 360), seed: int = 0) -> Iterator[ClipFrame]:
-    """Yield every frame of the scenario (deterministic for a seed)."""
+def clip_domain_scene(scenario: Scenario, size, seed: int, domain: DomainShift | None) -> DomainScene | None:
+    """The shifted family's fixed parts (warp, lamps) for the whole clip; None without a domain."""
+    if domain is None:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, 2_000_000]))
+    return sample_domain_scene(rng, (int(size[0]), int(size[1])), domain)
+
+
+def scenario_frames(scenario: Scenario, fps: int = 15, size=(640, 360), seed: int = 0,
+                    domain: DomainShift | None = None) -> Iterator[ClipFrame]:
+    """Yield every frame of the scenario (deterministic for a seed), in the shifted ``domain`` if given."""
     scene = build_scene(scenario, size, seed)
+    dscene = clip_domain_scene(scenario, size, seed, domain)
     styles = {}
     for tr in scenario.tracks:
         srng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, tr.id]))
@@ -163,7 +174,7 @@ def scenario_frames(scenario: Scenario, fps: int = 15, size=(640, 360), seed: in
         objects, hands = _people(scenario, styles, scene.layout, t, size, walked_m, last_px)
         objects += _things(scenario, styles, scene.layout, t, size, hands)
         frng = np.random.default_rng(np.random.SeedSequence([seed, scenario.background_seed, 1_000_000 + i]))
-        image, anns = render_frame(scene, objects, frng)
+        image, anns = render_frame(scene, objects, frng, dscene)
         yield ClipFrame(i, t, image, anns)
 
 
@@ -182,11 +193,21 @@ def _ffmpeg_cmd(out_path: Path, fps: int, size: tuple[int, int], ffmpeg: str) ->
     ]
 
 
-def ground_truth(scenario: Scenario, fps: int, size, seed: int, boxes: dict[int, dict[int, list[float]]]) -> dict:
+def _warped(dscene: DomainScene | None, points: list) -> list[list[float]]:
+    if dscene is None or not points:
+        return [list(p) for p in points]
+    return [[round(float(x), 4), round(float(y), 4)] for x, y in dscene.warp_points(points)]
+
+
+def ground_truth(scenario: Scenario, fps: int, size, seed: int, boxes: dict[int, dict[int, list[float]]],
+                 dscene: DomainScene | None = None) -> dict:
+    """The sidecar; with a shifted ``dscene`` its positions and zones are those of the warped frame."""
     W, H = size
     objects = []
     for tr in scenario.tracks:
         static = tr.static_intervals()
+        for span, (x, y) in zip(static, _warped(dscene, [(sp["x"], sp["y"]) for sp in static])):
+            span["x"], span["y"] = x, y
         obj = {
             "id": tr.id,
             "class": _label(tr) or tr.cls,
@@ -201,7 +222,7 @@ def ground_truth(scenario: Scenario, fps: int, size, seed: int, boxes: dict[int,
             "boxes": {str(k): v for k, v in sorted(boxes.get(tr.id, {}).items())},  # frame -> [x1,y1,x2,y2] normalised
         }
         objects.append(obj)
-    return {
+    doc = {
         "scenario": scenario.name,
         "fps": fps,
         "size": [W, H],
@@ -209,14 +230,18 @@ def ground_truth(scenario: Scenario, fps: int, size, seed: int, boxes: dict[int,
         "frame_count": int(round(scenario.duration * fps)),
         "seed": seed,
         "anchor": "bottom-centre, normalised 0..1 (x right, y down)",
-        "zones": {k: [list(p) for p in v] for k, v in scenario.zones.items()},
+        "zones": {k: _warped(dscene, list(v)) for k, v in scenario.zones.items()},
         "objects": objects,
     }
+    if dscene is not None:
+        doc["domain"] = {"name": dscene.shift.name, "strength": dscene.shift.strength}
+    return doc
 
 
-def write_clip(out_path: Path, scenario: Scenario, fps: int = 15, size=(640, 360), seed: int = 0, ffmpeg: str | None = None) -> Path:
+def write_clip(out_path: Path, scenario: Scenario, fps: int = 15, size=(640, 360), seed: int = 0, ffmpeg: str | None = None,
+               domain: DomainShift | None = None) -> Path:
     """Render the scenario to an H.264 mp4 at ``out_path`` and its ground truth
-    to :func:`ground_truth_path` (``<clip stem>.json``). Returns ``out_path``."""
+    to :func:`ground_truth_path` (``<clip stem>.json``), in the shifted ``domain`` if given. Returns ``out_path``."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     size = (int(size[0]), int(size[1]))
@@ -228,7 +253,7 @@ def write_clip(out_path: Path, scenario: Scenario, fps: int = 15, size=(640, 360
     boxes: dict[int, dict[int, list[float]]] = {}
     W, H = size
     try:
-        for frame in scenario_frames(scenario, fps, size, seed):
+        for frame in scenario_frames(scenario, fps, size, seed, domain):
             for a in frame.annotations:
                 x1, y1, x2, y2 = a.box
                 boxes.setdefault(a.track_id, {})[frame.index] = [round(x1 / W, 4), round(y1 / H, 4), round(x2 / W, 4), round(y2 / H, 4)]
@@ -243,7 +268,7 @@ def write_clip(out_path: Path, scenario: Scenario, fps: int = 15, size=(640, 360
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"ffmpeg failed (exit {rc}): {err.strip()[-2000:]}")
     tmp.replace(out_path)
-    gt = ground_truth(scenario, fps, size, seed, boxes)
+    gt = ground_truth(scenario, fps, size, seed, boxes, clip_domain_scene(scenario, size, seed, domain))
     ground_truth_path(out_path).write_text(json.dumps(gt, indent=1), encoding="utf-8")
     return out_path
 

@@ -11,6 +11,7 @@ import numpy as np
 import yaml
 
 from gridsight.synth.render import CLASSES, Annotation, random_image
+from gridsight.synth.render.domain import DomainShift, parse_domain
 
 NEGATIVE_FRACTION = 0.08  # images with no labelled object at all (distractors only)
 
@@ -34,18 +35,19 @@ def _image_seed(seed: int, split: str, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, {"train": 0, "val": 1}[split], index])
 
 
-def render_dataset_image(seed: int, split: str, index: int, size=(640, 360)) -> tuple[np.ndarray, list[Annotation], int]:
-    """(image, annotations, jpeg quality) of one dataset image."""
+def render_dataset_image(seed: int, split: str, index: int, size=(640, 360),
+                         domain: DomainShift | None = None) -> tuple[np.ndarray, list[Annotation], int]:
+    """(image, annotations, jpeg quality) of one dataset image, in the shifted ``domain`` if given."""
     rng = np.random.default_rng(_image_seed(seed, split, index))
     negative = bool(rng.random() < NEGATIVE_FRACTION)
     quality = int(rng.integers(65, 96))
-    image, anns = random_image(rng, size, negative=negative)
+    image, anns = random_image(rng, size, negative=negative, domain=domain)
     return image, anns, quality
 
 
-def _write_image(job: tuple[Path, int, str, int, tuple[int, int]]) -> None:
-    out_dir, seed, split, i, size = job
-    image, anns, quality = render_dataset_image(seed, split, i, size)
+def _write_image(job: tuple[Path, int, str, int, tuple[int, int], DomainShift | None]) -> None:
+    out_dir, seed, split, i, size, domain = job
+    image, anns, quality = render_dataset_image(seed, split, i, size, domain)
     stem = f"{split}_{i:06d}"
     img_path = out_dir / "images" / split / f"{stem}.jpg"
     if not cv2.imwrite(str(img_path), image, [cv2.IMWRITE_JPEG_QUALITY, quality]):
@@ -54,19 +56,23 @@ def _write_image(job: tuple[Path, int, str, int, tuple[int, int]]) -> None:
     (out_dir / "labels" / split / f"{stem}.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
 
-def generate_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, size=(640, 360), workers: int = 1) -> Path:
+def generate_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, size=(640, 360), workers: int = 1,
+                     domain: str | DomainShift | None = None) -> Path:
     """Render ``n_train`` + ``n_val`` images into ``out_dir`` (images/{train,val},
     labels/{train,val}, data.yaml) and return the path of data.yaml.
 
-    Deterministic for a given (seed, size), whatever ``workers`` (processes rendering in
-    parallel); train and val images come from disjoint random streams."""
+    Deterministic for a given (seed, size, domain), whatever ``workers`` (processes rendering in
+    parallel); train and val images come from disjoint random streams. ``domain`` (e.g.
+    ``"night_sodium"`` or ``"night_sodium:1.5"``, see :mod:`gridsight.synth.render.domain`)
+    renders a shifted scene family; data.yaml records it."""
+    domain = parse_domain(domain) if isinstance(domain, str) or domain is None else domain
     out_dir = Path(out_dir).resolve()
     size = (int(size[0]), int(size[1]))
     jobs = []
     for split, n in (("train", n_train), ("val", n_val)):
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
-        jobs += [(out_dir, seed, split, i, size) for i in range(n)]
+        jobs += [(out_dir, seed, split, i, size, domain) for i in range(n)]
     if workers > 1 and len(jobs) > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for _ in pool.imap_unordered(_write_image, jobs, chunksize=8):
@@ -80,7 +86,8 @@ def generate_dataset(out_dir: Path, n_train: int, n_val: int, seed: int = 0, siz
         "val": "images/val",
         "names": {i: name for i, name in enumerate(CLASSES)},
         "nc": len(CLASSES),
-        "synthetic": {"generator": "gridsight.synth", "seed": seed, "n_train": n_train, "n_val": n_val, "size": list(size)},
+        "synthetic": {"generator": "gridsight.synth", "seed": seed, "n_train": n_train, "n_val": n_val, "size": list(size),
+                      "domain": None if domain is None else {"name": domain.name, "strength": domain.strength}},
     }
     data_yaml = out_dir / "data.yaml"
     data_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -21,6 +21,7 @@ from gridsight.synth.render.background import (
 )
 from gridsight.synth.render.common import _pick
 from gridsight.synth.render.distractors import DISTRACTOR_WEIGHTS
+from gridsight.synth.render.domain import DomainScene, shift_frame
 from gridsight.synth.render.indoor import render_indoor, sample_indoor_layout
 from gridsight.synth.render.registry import OBJECTS
 from gridsight.synth.render.sprite import Sprite
@@ -154,8 +155,9 @@ def _contact_shadow(img: np.ndarray, p: Placed, look: Look) -> None:
     img[y0:y1, x0:x1] *= (1 - look.shadow * m)[..., None]
 
 
-def compose(base: np.ndarray, items: list[Placed], look: Look, rng: np.random.Generator) -> tuple[np.ndarray, list[Annotation]]:
-    """Paste sprites far-to-near, apply the look; return (uint8 BGR frame, annotations)."""
+def _paste_all(base: np.ndarray, items: list[Placed], look: Look) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, int]]]:
+    """Paste sprites far-to-near with contact shadows: (float image before the look, id map of
+    which item drew each pixel (-1 none), each pasted item's origin)."""
     img = base.copy()
     H, W = img.shape[:2]
     idmap = np.full((H, W), -1, np.int32)
@@ -168,6 +170,20 @@ def compose(base: np.ndarray, items: list[Placed], look: Look, rng: np.random.Ge
         o = _paste(img, idmap, p.sprite, p.x, p.y, i)
         if o is not None:
             origins[i] = o
+    return img, idmap, origins
+
+
+def _tight_box(mine: np.ndarray, x0: int, y0: int) -> tuple[float, float, float, float] | None:
+    rows, cols = np.where(mine.any(1))[0], np.where(mine.any(0))[0]
+    box = (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1), float(y0 + rows[-1] + 1))
+    return None if box[2] - box[0] < 3 or box[3] - box[1] < 3 else box
+
+
+def _annotations(items: list[Placed], idmap: np.ndarray, origins: dict[int, tuple[int, int]],
+                 shown: np.ndarray | None = None) -> list[Annotation]:
+    """Labelled items visible enough in ``idmap``; boxes from ``shown`` (an id map of the frame as
+    finally shown, e.g. after a warp) when given, else from ``idmap``."""
+    H, W = idmap.shape
     anns: list[Annotation] = []
     for i, p in enumerate(items):
         if p.label is None or i not in origins:
@@ -180,13 +196,28 @@ def compose(base: np.ndarray, items: list[Placed], look: Look, rng: np.random.Ge
         seen = int(mine.sum())
         if total == 0 or seen == 0 or seen / total < p.min_visible:
             continue
-        rows, cols = np.where(mine.any(1))[0], np.where(mine.any(0))[0]
-        box = (float(x0 + cols[0]), float(y0 + rows[0]), float(x0 + cols[-1] + 1), float(y0 + rows[-1] + 1))
-        if box[2] - box[0] < 3 or box[3] - box[1] < 3:
-            continue
-        anns.append(Annotation(p.label, box, seen / total, p.track_id))
-    return apply_look(img, look, rng), anns
+        if shown is not None:
+            mine, x0, y0 = shown == i, 0, 0
+            if not mine.any():
+                continue
+        box = _tight_box(mine, x0, y0)
+        if box is not None:
+            anns.append(Annotation(p.label, box, seen / total, p.track_id))
+    return anns
 
 
-def render_frame(scene: Scene, objects: list[Placed], rng: np.random.Generator) -> tuple[np.ndarray, list[Annotation]]:
-    return compose(scene.base, scene.statics + objects, scene.look, rng)
+def compose(base: np.ndarray, items: list[Placed], look: Look, rng: np.random.Generator,
+            domain: DomainScene | None = None) -> tuple[np.ndarray, list[Annotation]]:
+    """Paste sprites far-to-near, apply the look; return (uint8 BGR frame, annotations).
+    With ``domain`` the frame is then shifted (:func:`.domain.shift_frame`) and the boxes are
+    taken from the pixels still visible after its warp."""
+    img, idmap, origins = _paste_all(base, items, look)
+    if domain is None:
+        return apply_look(img, look, rng), _annotations(items, idmap, origins)
+    shifted, shown = shift_frame(apply_look(img, look, rng), idmap, domain, rng)
+    return shifted, _annotations(items, idmap, origins, shown)
+
+
+def render_frame(scene: Scene, objects: list[Placed], rng: np.random.Generator,
+                 domain: DomainScene | None = None) -> tuple[np.ndarray, list[Annotation]]:
+    return compose(scene.base, scene.statics + objects, scene.look, rng, domain)

@@ -28,6 +28,7 @@ from gridsight.synth.render.compose import (
     render_background,
     render_frame,
 )
+from gridsight.synth.render.domain import DomainShift, sample_domain_scene
 from gridsight.synth.render.objects import draw_bag, sample_bag, sample_litter
 from gridsight.synth.render.people import draw_person, sample_person
 from gridsight.synth.render.registry import OBJECTS
@@ -289,12 +290,15 @@ def random_objects(rng: np.random.Generator, scene: Scene, negative: bool = Fals
     return _indoor_objects(rng, scene)
 
 
-def random_image(rng: np.random.Generator, size=(640, 360), negative: bool = False, scene: str | None = None) -> tuple[np.ndarray, list[Annotation]]:
+def random_image(rng: np.random.Generator, size=(640, 360), negative: bool = False, scene: str | None = None,
+                 domain: DomainShift | None = None) -> tuple[np.ndarray, list[Annotation]]:
     """One random annotated image; ``scene`` = street / corridor / elevator (default: by
-    :data:`SCENE_WEIGHTS`). A ``negative`` image has no labelled object at all."""
+    :data:`SCENE_WEIGHTS`). A ``negative`` image has no labelled object at all. ``domain``
+    renders it in a shifted family (:mod:`.domain`); without it the image is as before."""
     name = scene or _pick(rng, list(SCENE_WEIGHTS), list(SCENE_WEIGHTS.values()))
     bg = render_background(rng, size, scene=name)
     if negative:
         bg = Scene(bg.layout, bg.base, [p for p in bg.statics if p.label is None], bg.look)
     objects = random_objects(rng, bg, negative=negative)
-    return render_frame(bg, objects, rng)
+    dscene = None if domain is None else sample_domain_scene(rng, (int(size[0]), int(size[1])), domain)
+    return render_frame(bg, objects, rng, dscene)

@@ -6,6 +6,8 @@ vendor passing through without stopping, a wheelchair and a stroller in the lift
 
 * :func:`ci_cases`: short (10-20 s), 384x216 at 4 fps, dwell shortened to seconds; rendered
   into ``tests/data/scenarios`` and committed.
+* :func:`shifted_cases`: some of the CI stories in a shifted scene family (night, sodium lamps,
+  rain, a high oblique camera), for fine-tuning and comparison; generated, not committed.
 * :func:`long_cases`: the same stories slowed down ``factor`` times, 640x360 at 5 fps, with
   dwell scaled alike; generated for the benchmark, not committed.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from gridsight.synth.render.domain import DomainShift, parse_domain
 from gridsight.synth.scenarios import ebike, littering, street
 from gridsight.synth.scenarios.spec import Expected, RuleLine, ScenarioCase, ZoneSpec
 
@@ -59,4 +62,23 @@ def long_cases(factor: float = 4.0) -> list[ScenarioCase]:
     return [stretched(c, factor) for c in ci_cases()]
 
 
-__all__ = ["CI_DIR", "Expected", "RuleLine", "ScenarioCase", "ZoneSpec", "ci_cases", "long_cases", "stretched"]
+#: The shifted set: littering, exposed garbage, e-bike and street-fence stories the demo
+#: weights report in the normal domain, plus negatives.
+SHIFTED_NAMES = ("littering-drop", "littering-can", "exposed-garbage-bag", "exposed-garbage-pile", "littering-passers-by",
+                 "ebike-in-elevator", "ebike-in-corridor", "person-in-elevator", "occupy-road-stall", "illegal-parking-car")
+
+
+def shifted_cases(domain: str | DomainShift = "night_sodium", names: tuple[str, ...] | None = SHIFTED_NAMES) -> list[ScenarioCase]:
+    """CI cases re-rendered in a shifted scene family (``<name>-<family>``, e.g.
+    ``littering-drop-night``); ``names=None`` shifts every CI case."""
+    shift = parse_domain(domain) if isinstance(domain, str) else domain
+    if shift is None:
+        raise ValueError("shifted_cases needs a domain, e.g. night_sodium")
+    suffix = shift.name.split("_")[0]
+    picked = [c for c in ci_cases() if names is None or c.name in names]
+    return [dataclasses.replace(c, name=f"{c.name}-{suffix}", domain=shift,
+                                scenario=dataclasses.replace(c.scenario, name=f"{c.scenario.name}-{suffix}"))
+            for c in picked]
+
+
+__all__ = ["CI_DIR", "Expected", "RuleLine", "ScenarioCase", "ZoneSpec", "ci_cases", "long_cases", "shifted_cases", "stretched"]

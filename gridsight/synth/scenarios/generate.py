@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gridsight.synth.clip import ground_truth_path, write_clip
+from gridsight.synth.clip import clip_domain_scene, ground_truth_path, write_clip
 from gridsight.synth.scenarios.spec import ScenarioCase
 
 SIDECAR_KEY = "gridsight_scenario"
@@ -40,20 +40,25 @@ def render_case(case: ScenarioCase, out_dir: Path, crf: int | None = CI_CRF) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     video = out_dir / f"{case.name}.mp4"
     if crf is None:
-        write_clip(video, case.scenario, fps=case.fps, size=case.size, seed=case.seed)
+        write_clip(video, case.scenario, fps=case.fps, size=case.size, seed=case.seed, domain=case.domain)
     else:
         raw = out_dir / f"{case.name}.raw.mp4"
-        write_clip(raw, case.scenario, fps=case.fps, size=case.size, seed=case.seed)
+        write_clip(raw, case.scenario, fps=case.fps, size=case.size, seed=case.seed, domain=case.domain)
         _reencode(raw, video, case.fps, crf)
         ground_truth_path(raw).replace(ground_truth_path(video))
         raw.unlink()
     sidecar = ground_truth_path(video)
     data = json.loads(sidecar.read_text(encoding="utf-8"))
+    camera = case.camera_config(url=video.name)
+    dscene = clip_domain_scene(case.scenario, case.size, case.seed, case.domain)
+    if dscene is not None:  # the zones as the warped camera sees them (the sidecar's zones are warped alike)
+        for zone in camera["zones"].values():
+            zone["polygon"] = [[round(float(x), 4), round(float(y), 4)] for x, y in dscene.warp_points(zone["polygon"])]
     data[SIDECAR_KEY] = {
         "name": case.name,
         "description": case.description,
         "scene": case.scene,
-        "camera": case.camera_config(url=video.name),
+        "camera": camera,
         "events": case.ground_truth(),
     }
     sidecar.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gridsight.synth.render.domain import DomainShift
 from gridsight.synth.scenario import Point, Scenario
 
 #: Zone kinds the rule presets know (a preset may insist on one).
@@ -67,6 +68,7 @@ class ScenarioCase:
     fps: int = 4  # rendered and analysed at this rate: every frame is analysed
     size: tuple[int, int] = (384, 216)
     seed: int = 0
+    domain: DomainShift | None = None  # a shifted scene family (gridsight.synth.render.domain); None: the normal one
 
     def __post_init__(self) -> None:
         for rule_id, rule in self.rules.items():
