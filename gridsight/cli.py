@@ -287,6 +287,7 @@ def _add_weights_commands(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from gridsight.actions_cli import add_commands as add_actions_commands
+    from gridsight.ml.label_cli import add_commands as add_label_commands
     from gridsight.ml.cli import add_commands as add_lifecycle_commands
     from gridsight.models_cli import add_commands as add_model_commands
 
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lifecycle_commands(sub)  # train, eval, export, verdicts, replay, shadow-report
     _add_weights_commands(sub)
     add_actions_commands(sub)  # actions test
+    add_label_commands(sub)  # label export/import (Label Studio), dataset import (COCO, YOLO, CVAT)
     add_model_commands(sub)  # models upload, list, group, promote, rollback (the API's registry)
     return parser
 
