@@ -118,7 +118,13 @@ def load_detector(manifest_path: Path, model: ModelConfig, name: str):
                                               class_confidence=dict(model.class_confidence))
         warm_up(detector)
     except (ManifestError, NotAModelError) as exc:
-        raise ModelLoadError(str(exc)) from None
+        raise ModelLoadError(_relative(str(exc), manifest_path)) from None
     except Exception as exc:  # noqa: BLE001 - whatever the runtime raises, the old model stays: one line
-        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from None
+        raise ModelLoadError(_relative(f"{type(exc).__name__}: {exc}", manifest_path)) from None
     return share(detector, model, name)
+
+
+def _relative(message: str, manifest_path: Path) -> str:
+    """The message with the cache directory left out of its paths: the file's name within the version is
+    what a reader of /health needs, and a reason has a few hundred characters at most."""
+    return message.replace(f"{Path(manifest_path).parent}/", "")

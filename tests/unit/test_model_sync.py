@@ -239,6 +239,7 @@ def test_a_file_the_registry_does_not_have_keeps_the_old_model(registry, config_
     assert "HTTP 404: no such file" in sync.problems()["model"]
 
 
+@pytest.mark.slow  # imports torch and ultralytics (about 10 s on 2 busy cores)
 def test_corrupt_weights_with_matching_checksums_fail_to_load_with_one_line(registry, config_detector,
                                                                             tmp_path) -> None:
     """The real loader (inference.models.detector) on a file that is no model at all."""
@@ -252,6 +253,7 @@ def test_corrupt_weights_with_matching_checksums_fail_to_load_with_one_line(regi
     assert cam.detector is config_detector
     reason = registry.reports[-1].reason
     assert "is not a YOLO model" in reason and "\n" not in reason and "Traceback" not in reason
+    assert str(tmp_path) not in reason, "the cache directory is left out of the reason"
 
 
 def test_an_unreachable_api_keeps_what_runs_and_logs_once_per_change(registry, config_detector, tmp_path,
@@ -381,3 +383,55 @@ def test_an_order_collecting_evidence_across_a_swap_keeps_the_model_that_saw_it(
         cam.process(frame(i))
     [order] = cam.outbox
     assert (order["model_name"], order["model_version"]) == ("gridsight-demo-v1", "1")
+
+
+def test_cameras_batched_on_one_model_move_to_the_new_batcher_and_the_old_one_stops(registry, config_detector,
+                                                                                    tmp_path) -> None:
+    """max_batch 8 (the demo's): the assigned model is a BatchingDetector of its own; cameras keep
+    analysing through the swap, each on one batcher at a time, and the unused one is closed."""
+    from streams.batching import BatchingDetector
+    from streams.shared_detector import share
+
+    models = camera_models()
+    old = share(config_detector, models["demo"], "model-demo")
+    loaded: list = []
+
+    def load(manifest_path, model, name):
+        loaded.append(share(FakeDetector("city", "5"), model, name))
+        return loaded[-1]
+
+    registry.models[("city", "5")] = model_version("city", "5")
+    registry.assign(["street-01", "street-02"], "city", "5", 7)
+    cams = [make_pipeline(c, old) for c in ("street-01", "street-02")]
+    sync = model_sync(registry, cams, old, tmp_path, load=load)
+    stop, counts = threading.Event(), {c.camera_id: 0 for c in cams}
+
+    def feed(cam) -> None:
+        while not stop.is_set():
+            cam.process(frame(counts[cam.camera_id] % 200))
+            counts[cam.camera_id] += 1
+
+    threads = [threading.Thread(target=feed, args=(c,)) for c in cams]
+    for t in threads:
+        t.start()
+    try:
+        wait = threading.Event()
+        while min(counts.values()) < 5:
+            wait.wait(0.01)
+        sync.sync_once()
+        [new] = loaded
+        seen = dict(counts)
+        while min(counts[c] - seen[c] for c in counts) < 5:
+            wait.wait(0.01)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert isinstance(new, BatchingDetector) and all(c.detector is new for c in cams)
+    assert new.stats()["images"] >= 10 and new.stats()["errors"] == 0
+    assert [c.frames_analysed for c in cams] == [counts[c.camera_id] for c in cams], "every frame analysed"
+    registry.assigned.clear()
+    sync.sync_once()
+    sync.sync_once()
+    assert new.closed and all(c.detector is old for c in cams) and not old.closed
+    old.close()
