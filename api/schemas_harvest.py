@@ -87,7 +87,9 @@ class HarvestBatchIn(JsonInput):
     """``POST /harvest/frames``: the wire shape of :class:`api.contract.harvest.HarvestBatch`."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(default=HARVEST_VERSION, ge=1, description=f"Harvest batch shape (this API reads up to {HARVEST_VERSION})")
+    # The bounds are stated, not enforced here: the contract's check_version answers a newer one in one line.
+    version: int = Field(default=1, json_schema_extra={"minimum": 1, "maximum": HARVEST_VERSION},
+                         description=f"Harvest batch shape (1 when absent; this API reads up to {HARVEST_VERSION})")
     worker: str = Field(min_length=1, max_length=128, description="The sending worker's name")
     # The count is the contract's check (one line: "a batch holds 1-32 frames"); the schema only states it.
     frames: list[HarvestFrameIn] = Field(json_schema_extra={"minItems": 1, "maxItems": MAX_FRAMES_PER_BATCH},

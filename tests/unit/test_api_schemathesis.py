@@ -25,6 +25,8 @@ operation:
   both are sent (422);
 * ``extend_minutes`` goes only with the move that grants an extension, and some moves need a
   ``reason`` (422).
+* a harvest frame's ``jpeg_b64`` must be a JPEG of its ``width`` and ``height``, and a box's corners
+  ordered (x1 < x2, y1 < y2) (422).
 
 Negative cases are left alone. The SSE stream is left out: it is an endless
 response by design (its own tests read it with ``timeout_s``). Run time stays
@@ -112,6 +114,10 @@ def _meet_content_rules(case) -> None:
                 body["idempotency_key"] = header_key
             elif header_key is None and body.get("idempotency_key") is None:
                 body["idempotency_key"] = "schemathesis-key"
+        if path == "/api/v1/harvest/frames":
+            for frame in body.get("frames") or []:
+                if isinstance(frame, dict):
+                    frame.update(jpeg_b64=base64.b64encode(JPEG).decode("ascii"), width=16, height=16, boxes=[])
         if path == "/api/v1/work-orders/{order_id}/transitions":
             body["extend_minutes"] = None  # whether it applies depends on the order's state
             if body.get("to") in {s.value for s in REASON_REQUIRED} and not body.get("reason"):
