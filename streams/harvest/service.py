@@ -63,6 +63,9 @@ class HarvestService:
     def stop(self) -> None:
         """After the cameras have stopped: what is still in memory gets one bounded last try."""
         self.uploader.stop(flush_timeout_s=5.0)
+        up = self.uploader
+        log.info("harvest: sent %d frame(s) in %d batch(es) this run; %d dropped %s; %d not sent",
+                 up.sent, up.batches_sent, sum(up.dropped.values()), dict(up.dropped) or "", up.pending)
 
 
 def _uploaders(pipelines) -> list[HarvestUploader]:
