@@ -14,7 +14,7 @@ APT_PACKAGES := ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugin
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
 	chromium fonts-wqy-microhei mosquitto
 
-.PHONY: demo test test-fast lint setup system-deps services venv clean
+.PHONY: demo test test-fast lint setup system-deps services venv labelstudio clean
 
 # The database is kept between runs; `make demo DEMO_ARGS=--fresh` starts clean
 # (any `gridsight demo` option: `make demo DEMO_ARGS="--api-port 8080"`).
@@ -22,7 +22,7 @@ DEMO_ARGS ?=
 demo: setup
 	$(VENV)/bin/gridsight demo $(DEMO_ARGS)
 
-test: setup services lint
+test: setup services lint labelstudio
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The layers of docs/architecture.md (.importlinter); tests/unit/test_architecture.py adds
@@ -76,6 +76,25 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
+
+# Label Studio for the labelling round trip's integration test (issue 18): its own virtualenv,
+# since its Django and pydantic pins clash with the project's, and an empty database migrated
+# once (var/labelstudio-template), which each test server copies instead of migrating anew.
+# Offline at run time: the version check, analytics and Sentry are off.
+LABEL_STUDIO_VERSION := 1.23.2
+LS_VENV := var/labelstudio-venv
+LS_OFFLINE := LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false SENTRY_DSN= FRONTEND_SENTRY_DSN=
+labelstudio: var/labelstudio-template/label_studio.sqlite3
+
+$(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install -q label-studio==$(LABEL_STUDIO_VERSION)
+	touch $@
+
+var/labelstudio-template/label_studio.sqlite3: $(LS_VENV)/.installed-$(LABEL_STUDIO_VERSION)
+	rm -rf var/labelstudio-template.tmp
+	$(LS_OFFLINE) $(LS_VENV)/bin/label-studio version --data-dir var/labelstudio-template.tmp >/dev/null
+	rm -rf var/labelstudio-template && mv var/labelstudio-template.tmp var/labelstudio-template
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
