@@ -105,11 +105,14 @@ def _replay_config(config: GridSightConfig, camera_id: str, clip: Path, model_ma
     # dwell replays in however long decoding takes.
     source = camera.source.model_copy(update={"realtime": False, "loop": False})
     # The clip is the only stream: a camera's detect or record stream would be the live camera's.
-    camera = camera.model_copy(update={"url": str(clip), "detect_url": None, "record_url": None, "source": source})
+    # Nothing leaves this process: no frames harvested for labelling either (issue 18).
+    camera = camera.model_copy(update={"url": str(clip), "detect_url": None, "record_url": None, "source": source,
+                                       "harvest": None})
     models = dict(config.models)
     if model_manifest is not None:
         models[camera.model] = models[camera.model].model_copy(update={"manifest": model_manifest.resolve()})
-    return config.model_copy(update={"cameras": {camera_id: camera}, "models": models})
+    return config.model_copy(update={"cameras": {camera_id: camera}, "models": models,
+                                     "harvest": config.harvest.model_copy(update={"enabled": False})})
 
 
 def replay_clip(config: GridSightConfig, camera_id: str, clip: str | Path, *, model_manifest: Path | None = None,

@@ -82,3 +82,13 @@ def test_a_bad_harvest_section_is_one_clear_error(section, expected):
 def test_a_camera_section_takes_no_worker_wide_settings():
     with pytest.raises(ConfigError, match=r"street-01\.harvest\.spool_max_frames"):
         demo(None, {"spool_max_frames": 3})
+
+
+def test_a_replay_harvests_nothing_whatever_the_site_config_says(tmp_path):
+    from gridsight.ml.replay import _replay_config
+
+    config = demo({"enabled": True}, {"enabled": True})
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    replayed = _replay_config(config, "street-01", clip, None)
+    assert HarvestService.from_config(replayed) is None  # nothing leaves a replay's process
