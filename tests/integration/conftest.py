@@ -99,3 +99,12 @@ def start_worker(tmp_path):
     for worker in started:
         worker.stop()
 
+
+@pytest.fixture(scope="module")
+def label_studio(tmp_path_factory):
+    """A real Label Studio (tests.support.labelstudio: its own virtualenv from `make labelstudio`) on a
+    free loopback port with its own data directory, an admin user and a legacy API token; stopped after."""
+    from tests.support.labelstudio import LabelStudioServer
+
+    with LabelStudioServer(tmp_path_factory.mktemp("label-studio")) as server:
+        yield server
