@@ -165,6 +165,11 @@ class HarvestUploader:
     def _post(self, frames: list[HarvestFrame]) -> None:
         body = HarvestBatch(worker=self.worker_name, frames=tuple(frames)).to_wire()
         result = self._sender.send_harvest_batch(body)
+        if result.status_code == 413 and len(frames) > 1:  # too large for the API: smaller batches, nothing lost
+            self.batch_max_frames = len(frames) // 2
+            log.warning("harvest: the API finds a batch of %d frame(s) too large; sending %d at a time",
+                        len(frames), self.batch_max_frames)
+            return
         if result.delivered or result.permanent_failure:
             with self._wake:
                 for _ in frames:

@@ -222,3 +222,20 @@ def test_stopping_while_the_api_is_down_gives_up_after_one_try(api, clock, caplo
     up.stop(flush_timeout_s=5.0)
     assert len(api.paths) == tries + 1 and up.pending == 1
     assert "stopping with 1 frame(s) not sent" in caplog.text
+
+
+def test_a_batch_too_large_for_the_api_is_split_not_dropped(clock):
+    api = FakeApi()
+
+    def at_most_four(request):
+        if len(json.loads(request.content)["frames"]) > 4:
+            return httpx.Response(413, json={"detail": "request body too large"})
+        return api(request)
+
+    client = ApiClient("http://api.test", transport=httpx.MockTransport(at_most_four))
+    up = HarvestUploader(client, "worker-7", monotonic=clock, queue_max_frames=64)
+    for i in range(10):
+        up.offer(candidate(i))
+    drain(up, clock)
+    assert [len(b.frames) for b in api.batches] == [2] * 5 and up.dropped == {}  # 10 refused, 5 refused, then 2s
+    assert sorted(f.detail["i"] for f in api.frames) == list(range(10))
