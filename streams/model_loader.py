@@ -77,7 +77,7 @@ class ModelFiles:
         if target.is_file() and target.stat().st_size == file.size and sha256_file(target) == file.sha256:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")  # workers on one host may share the cache
         try:
             self._fetch(assignment, file, partial)
             size = partial.stat().st_size

@@ -322,7 +322,10 @@ class ModelSync:
         self._thread.start()
 
     def stop(self) -> None:
+        """After the cameras have stopped (streams.runtime.Worker): the thread, the loaded models, the client."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        for loaded in self._loaded.values():
+            getattr(loaded.detector, "close", lambda: None)()
         self._client.close()

@@ -195,7 +195,8 @@ def test_a_checksum_mismatch_keeps_the_old_model_says_why_and_is_not_retried(reg
     assert registry.file_gets.count("city.pt") == 1, "a checksum failure is not fetched again for the same assignment"
     assert caplog.text.count("not loaded") == 1
     assert metrics.registry.get_sample_value("gridsight_worker_model_load_failures_total", {"camera": "street-01"}) == 1
-    assert not list((tmp_path / "cache" / "city" / "6").glob("*.pt")), "a file that failed its check is not kept"
+    kept = sorted(p.name for p in (tmp_path / "cache" / "city" / "6").iterdir())
+    assert kept == ["city.yaml"], "a file that failed its check is not kept, nor its partial download"
 
 
 def test_a_failed_assignment_rolled_back_to_the_one_running_clears_the_health_line(registry, config_detector,
