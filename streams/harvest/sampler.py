@@ -72,8 +72,10 @@ class Pick:
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:
-    """A 64 x 36 grey thumbnail in 0..1 (downscaled first: cheap on a 1080p frame)."""
-    small = cv2.resize(image, THUMB_SIZE, interpolation=cv2.INTER_AREA)
+    """A 64 x 36 grey thumbnail in 0..1. Every n-th pixel is read first (still 4 x 4 samples per
+    thumbnail pixel): an area resize of a whole 1080p frame costs ~20 ms, this ~2 ms."""
+    step = max(1, min(image.shape[0] // (THUMB_SIZE[1] * 4), image.shape[1] // (THUMB_SIZE[0] * 4)))
+    small = cv2.resize(image[::step, ::step], THUMB_SIZE, interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
     return grey.astype(np.float32) / 255.0
 
