@@ -239,3 +239,36 @@ def test_a_batch_too_large_for_the_api_is_split_not_dropped(clock):
     drain(up, clock)
     assert [len(b.frames) for b in api.batches] == [2] * 5 and up.dropped == {}  # 10 refused, 5 refused, then 2s
     assert sorted(f.detail["i"] for f in api.frames) == list(range(10))
+
+
+def test_the_pipeline_hook_hands_over_references_with_the_model_that_saw_the_frame(api, clock):
+    from types import SimpleNamespace
+
+    from inference.clock import FakeClock
+    from inference.frames import VideoFrame
+    from streams.harvest.camera import CameraHarvester
+    from streams.harvest.sampler import HarvestSampler, SamplerSettings
+    from streams.metrics import harvest_families
+
+    up = uploader(api, clock)
+    stream = FakeClock(1_760_000_000.0)
+    harvester = CameraHarvester("street-01", HarvestSampler(SamplerSettings(), stream), up, default_floor=0.35)
+    c = candidate(5)
+    frame = VideoFrame(image=c.image, frame_id=1, captured_at=stream.now(), camera_id="street-01")
+    model = SimpleNamespace(name="gridsight-demo", version="v5", class_confidence={"person": 0.38})
+    harvester.observe(frame, c.detections, c.tracked, model)
+    assert harvester.offered == 1 and api.paths == []  # handed over, not yet encoded or sent
+    assert up._queue[0].image is c.image  # a reference: nothing copied on the analysis thread
+    # A detector that breaks the sampler costs the camera nothing: counted, logged once.
+    harvester.observe(frame, c.detections, c.tracked, SimpleNamespace(class_confidence=42))
+    assert harvester.errors == 1
+    drain(up, clock)
+    sent = api.frames[0]
+    assert (sent.model_name, sent.model_version, sent.reasons) == ("gridsight-demo", "v5", ("uncertain", "time_of_day"))
+    assert sent.detail["uncertain_labels"] == ["person"]  # 0.4 is within 0.1 of the model's person floor 0.38
+
+    families = {f.name: f for f in harvest_families([SimpleNamespace(camera_id="street-01", harvest=harvester)])}
+    picked = {tuple(s.labels.values()): s.value for s in families["gridsight_worker_harvest_frames"].samples}
+    assert picked == {("street-01", "uncertain"): 1, ("street-01", "time_of_day"): 1}
+    assert families["gridsight_worker_harvest_sent"].samples[0].value == 1
+    assert harvest_families([SimpleNamespace(camera_id="gate", harvest=None)]) == []
