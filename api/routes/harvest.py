@@ -66,7 +66,7 @@ def frame_public(row: HarvestFrameRecord) -> HarvestFramePublic:
         "Body: `api.contract.harvest.HarvestBatch.to_wire()` (1-32 raw JPEG frames with the model's normalised "
         "boxes and why each was picked). Every JPEG must decode, within GRIDSIGHT_MAX_IMAGE_PIXELS, at the width "
         "and height it declares; a contract error is one line (422) and nothing is stored. A frame already held "
-        "(the same bytes, or a dHash within 4 bits of a frame of the same camera within an hour) counts as a "
+        "(the same bytes, or a dHash within 4 bits of a frame of the same camera captured within 5 s) counts as a "
         "duplicate, one over the camera's daily cap (GRIDSIGHT_HARVEST_CAMERA_DAILY_MAX) as over_budget; neither "
         "is stored. The oldest `new` frames are evicted to stay within GRIDSIGHT_HARVEST_MAX_BYTES. "
         "Role: worker (or admin)."

@@ -87,9 +87,10 @@ def test_exact_and_near_duplicates_are_counted_not_stored(harvest_client: TestCl
     reencoded = jpeg(image, 60)
     assert reencoded != original
     assert posted(harvest_client, frame(original))["accepted"] == 1
-    again = posted(harvest_client, frame(original), frame(reencoded, at=T0 + dt.timedelta(minutes=20)))
+    again = posted(harvest_client, frame(original), frame(reencoded, at=T0 + dt.timedelta(seconds=2)))
     assert again["accepted"] == 0 and again["duplicates"] == 2
-    # The same view two hours later, or on another camera, is new; so is another scene.
+    # The same view a minute later (a fixed camera's next moment), or on another camera, is new; so is another scene.
+    assert posted(harvest_client, frame(jpeg(image, 80), at=T0 + dt.timedelta(minutes=1)))["accepted"] == 1
     (other,) = distinct_scenes(1, first_seed=40)
     later = posted(harvest_client, frame(reencoded, at=T0 + dt.timedelta(hours=2)),
                    frame(jpeg(image, 75), camera="cam-2"), frame(other))
@@ -97,7 +98,7 @@ def test_exact_and_near_duplicates_are_counted_not_stored(harvest_client: TestCl
     # Within one batch too: the second copy is caught by the first.
     twice = posted(harvest_client, frame(jpeg(scene(90))), frame(jpeg(scene(90), 70)))
     assert twice["accepted"] == 1 and twice["duplicates"] == 1
-    assert len(listed(harvest_client)) == 5
+    assert len(listed(harvest_client)) == 6
     assert harvest_client.get("/api/v1/harvest/summary").json()["duplicates"] == 3
 
 
