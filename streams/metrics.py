@@ -181,7 +181,7 @@ def harvest_families(pipelines) -> list:
     picked = CounterMetricFamily("gridsight_worker_harvest_frames", "Frames picked for labelling, by reason",
                                  labels=["camera", "reason"])
     for camera, harvester in harvesters:
-        for reason, count in harvester.sampler.picked.items():
+        for reason, count in list(harvester.sampler.picked.items()):  # a copy: the camera thread adds reasons
             picked.add_metric([camera, reason], count)
     uploader = harvesters[0][1].uploader  # one per worker
     sent = CounterMetricFamily("gridsight_worker_harvest_sent", "Harvested frames the API acknowledged")
@@ -189,7 +189,7 @@ def harvest_families(pipelines) -> list:
     dropped = CounterMetricFamily("gridsight_worker_harvest_dropped",
                                   "Harvested frames dropped (queue_full, spool_full: drop_oldest; refused; invalid)",
                                   labels=["why"])
-    for why, count in uploader.dropped.items():
+    for why, count in list(uploader.dropped.items()):
         dropped.add_metric([why], count)
     failed = CounterMetricFamily("gridsight_worker_harvest_failed", "Posts of harvested frames the API did not take "
                                  "(no answer or a retryable status; retried)")
