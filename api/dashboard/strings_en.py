@@ -313,7 +313,7 @@ EN: dict[str, str] = {
     "models.col.created": "Created",
     "models.col.class": "Class",
     "models.col.rule": "Rule",
-    "models.col.counts": "TP / FP / FN",
+    "models.col.counts": "TP / FP / FN: candidate · current",
     "models.splits": "{train} / {val} / {test}",
     "models.versions": "Model versions",
     "models.versions.none": "No model uploaded yet (POST /api/v1/models).",

@@ -311,7 +311,7 @@ ZH: dict[str, str] = {
     "models.col.created": "创建",
     "models.col.class": "类别",
     "models.col.rule": "规则",
-    "models.col.counts": "命中 / 误报 / 漏报",
+    "models.col.counts": "命中 / 误报 / 漏报：候选 · 现用",
     "models.splits": "{train} / {val} / {test}（张）",
     "models.versions": "模型版本",
     "models.versions.none": "尚未上传模型（POST /api/v1/models）。",

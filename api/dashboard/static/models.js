@@ -118,7 +118,7 @@
   }
 
   function metricTable(kind, firstCol, rows, metrics, extra) {
-    const head1 = [h("th", { rowspan: 2 }, firstCol)].concat(extra ? [h("th", { rowspan: 2 }, extra.title)] : [])
+    const head1 = [h("th", { rowspan: 2 }, firstCol)].concat(extra ? [h("th", { rowspan: 2, class: "num" }, extra.title)] : [])
       .concat(metrics.map((m) => h("th", { colspan: 2, class: "num" }, T("models.m." + m))));
     const head2 = metrics.flatMap(() => [h("th", { class: "num" }, T("models.who.candidate")), h("th", { class: "num" }, T("models.who.current"))]);
     const body = rows.map(([key, label, pair]) => h("tr", { "data-key": key, class: key === "__overall" ? "overall" : "" },
