@@ -348,6 +348,42 @@ def test_migration_0007_adds_the_harvest_tables_and_takes_them_away(tmp_path: Pa
     assert current(engine) == "0006" and not tables & set(inspect(engine).get_table_names())
     upgrade(engine)
     assert current(engine) == head()
+    assert harvest_schema_drift(engine) == []
+
+
+HARVEST_TABLES = {"harvest_batches", "harvest_frames", "dataset_versions"}
+
+
+def harvest_schema_drift(engine) -> list:
+    """What alembic autogenerate would still change in the harvest tables (the ORM vs the migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.db.models import Base
+
+    def table_of(diff) -> str | None:
+        item = diff[0] if isinstance(diff, list) else diff
+        for part in item[1:]:
+            name = getattr(part, "name", None) if not isinstance(part, str) else part
+            table = getattr(part, "table", None)
+            if table is not None:
+                return table.name
+            if name in HARVEST_TABLES:
+                return name
+        return None
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    return [d for d in diffs if table_of(d) in HARVEST_TABLES]
+
+
+def test_the_drift_check_sees_a_planted_difference(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'drift.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_harvest_frames_sha256")
+        conn.exec_driver_sql("ALTER TABLE dataset_versions ADD COLUMN extra INTEGER")
+    assert sorted(d[0] for d in harvest_schema_drift(engine)) == ["add_index", "remove_column"]
 
 
 def test_harvest_and_datasets_on_postgresql(pg_database: str, tmp_path: Path, app_clock: FakeClock) -> None:
@@ -355,6 +391,7 @@ def test_harvest_and_datasets_on_postgresql(pg_database: str, tmp_path: Path, ap
     frames = distinct_scenes(4)
     with TestClient(create_app(settings, clock=app_clock)) as client:
         assert current(client.app.state.engine) == head()
+        assert harvest_schema_drift(client.app.state.engine) == []
         result = posted(client, *(frame(f) for f in frames), frame(frames[0]))
         assert (result["accepted"], result["duplicates"], result["over_budget"]) == (3, 1, 1)
         assert len(listed(client, reason="uncertain", camera_id="cam-1")) == 3
