@@ -5,18 +5,21 @@ dataclasses of :mod:`api.contract.models`; the rest is here."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import JsonInput, UtcDatetime
 
 SCOPE_DESCRIPTION = "'all' (every camera), 'group:<name>' (a camera group: a canary) or 'camera:<camera_id>'"
+# Camera ids: no controls, spaces or '/'; spelt out, not \s, so Python and the schema's ECMA regex agree.
+CAMERA_ID_PATTERN = r"^[^\x00-\x20\x7f-\xa0/]{1,64}$"
 Scope = Annotated[str, Field(min_length=3, max_length=80, pattern=r"^(all|group:[0-9A-Za-z][0-9A-Za-z_.-]{0,63}|"
-                                                                  r"camera:[^\s/\x00-\x1f\x7f]{1,64})$",
+                                                                  r"camera:[^\x00-\x20\x7f-\xa0/]{1,64})$",
                              description=SCOPE_DESCRIPTION)]
 Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why, for the audit timeline")]
-CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s/\x00-\x1f\x7f]+$")]
+CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=CAMERA_ID_PATTERN)]
+ModelNameText = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,127}$")]
 
 
 class PromoteCreate(JsonInput):
@@ -35,6 +38,35 @@ class CameraGroupCreate(JsonInput):
     model_config = ConfigDict(extra="forbid")
     cameras: list[CameraId] = Field(max_length=1000, description="The group's cameras (replaces the members)")
     description: Annotated[str, Field(max_length=256)] | None = Field(default=None, description="What the group is for")
+
+
+class LoadReportBody(JsonInput):
+    """``api.contract.models.ModelLoadReport.to_wire()``, as a schema (the route then reads it with
+    ``ModelLoadReport.from_wire``, the one parser both sides share)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(default=1, ge=1, le=1, description="Wire version of the report")
+    camera_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(description="The camera")
+    worker: Annotated[str, Field(min_length=1, max_length=128)] = Field(description="The worker's name")
+    assignment_id: int = Field(ge=1, le=2**31 - 1, description="The assignment it tried")
+    model_name: ModelNameText = Field(description="The assignment's model")
+    model_version: ModelNameText = Field(description="Its version")
+    state: Literal["loaded", "failed"] = Field(description="loaded: it runs now; failed: it kept its previous model")
+    at: float = Field(ge=0, le=253402300799, description="When it tried, unix seconds")
+    running_version: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="The version it runs after the attempt")
+    reason: Annotated[str, Field(max_length=500)] | None = Field(default=None, description="Why it failed, one line")
+
+
+class ComparisonBody(JsonInput):
+    """``gridsight compare``'s result. Stored as sent: extra="allow" on purpose, the registry keeps
+    what compare writes (detection, events, shadow ...) without owning its shape."""
+
+    model_config = ConfigDict(extra="allow")
+    version: int = Field(ge=1, le=1000, description="The comparison's format version")
+    candidate: dict[str, Any] = Field(description="The candidate: name, version, sha256")
+    current: dict[str, Any] | None = Field(description="The model it is compared with; null when none ran")
+    verdict: dict[str, Any] = Field(description="better: bool and reasons: [str]")
 
 
 class CameraGroupPublic(BaseModel):

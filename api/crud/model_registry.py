@@ -32,7 +32,7 @@ from api.db.models_registry import (
 from api.model_store import ModelStore, StagedModel
 
 GROUP_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$")
-CAMERA_ID = re.compile(r"^[^\s/\x00-\x1f\x7f]{1,64}$")
+CAMERA_ID = re.compile(r"^[^\x00-\x20\x7f-\xa0/]{1,64}$")  # as api.schemas_models.CAMERA_ID_PATTERN
 COMPARISON_KEYS = ("version", "candidate", "current", "verdict")
 
 

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, HTTPException, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,9 @@ from api.schemas_models import (
     CameraGroupCreate,
     CameraGroupList,
     CameraGroupPublic,
+    ComparisonBody,
     LoadReportAccepted,
+    LoadReportBody,
     ModelList,
     ModelRecordPublic,
     PromoteCreate,
@@ -133,10 +135,10 @@ def get_assignments(session: SessionDep, _reader: ModelReaderDep,
              description="Body: `api.contract.models.ModelLoadReport`. The latest report per camera and assignment "
              "is kept and shows in the model's running_on / failed_on. Role: worker (or admin).",
              responses={422: {"description": "Not a load report (one line)"}})
-def post_load_report(body: Annotated[Any, Body(description="ModelLoadReport.to_wire()")],
-                     session: WriteSessionDep, clock: ClockDep, worker: WriterDep) -> LoadReportAccepted:
+def post_load_report(body: LoadReportBody, session: WriteSessionDep, clock: ClockDep,
+                     worker: WriterDep) -> LoadReportAccepted:
     try:
-        report = ModelLoadReport.from_wire(body)
+        report = ModelLoadReport.from_wire(body.model_dump())
     except ContractError as exc:
         raise HTTPException(422, str(exc)) from None
     registry.record_load(session, report, worker.name, clock())
@@ -205,11 +207,11 @@ def get_model_file(name: ModelName, version: ModelVersionPath, path: str, sessio
             "`verdict` (docs/api.md has its shape); stored as sent, replacing an earlier one. Role: admin.",
             responses={**NOT_FOUND, 422: {"description": "Not a comparison object (one line)"}})
 def put_comparison(name: ModelName, version: ModelVersionPath,
-                   body: Annotated[Any, Body(description="The comparison object")],
+                   body: ComparisonBody,
                    session: WriteSessionDep, clock: ClockDep, admin: AdminDep) -> ModelRecordPublic:
     with _refusals():
         model = registry.get_model(session, name, version)
-        registry.set_comparison(session, model, body, admin.name, clock())
+        registry.set_comparison(session, model, body.model_dump(mode="json"), admin.name, clock())
     return _record(session, model)
 
 

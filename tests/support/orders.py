@@ -94,6 +94,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'db' / 'gridsight.db'}",
         "evidence_dir": tmp_path / "evidence",
+        "model_dir": tmp_path / "models",  # the model registry's files (issue 18), never the checkout's var/
         "api_token": None,
         # Open like the demo; role tests build their own settings with tokens.
         "dev_mode": True,

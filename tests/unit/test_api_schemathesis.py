@@ -27,6 +27,8 @@ operation:
   ``reason`` (422).
 * a harvest frame's ``jpeg_b64`` must be a JPEG of its ``width`` and ``height``, and a box's corners
   ordered (x1 < x2, y1 < y2) (422).
+* a model upload's ``manifest`` must be a manifest whose weights are the ``files`` sent, with their
+  checksum (422).
 
 Negative cases are left alone. The SSE stream is left out: it is an endless
 response by design (its own tests read it with ``timeout_s``). Run time stays
@@ -35,6 +37,7 @@ bounded: ``max_examples`` per operation, derandomized."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -53,6 +56,11 @@ from tests.support.orders import JPEG, MP4, PNG  # noqa: E402
 
 MAX_EXAMPLES = 8
 MEDIA = {"image/jpeg": JPEG, "image/png": PNG, "video/mp4": MP4}
+# A model upload the registry accepts: schemathesis names each file part after its field, so the
+# weights are sent as "files" and the manifest says so.
+MODEL_WEIGHTS = b"schemathesis weights"
+MODEL_MANIFEST = (f"name: schemathesis\nversion: '1'\nfile: files\nsha256: {hashlib.sha256(MODEL_WEIGHTS).hexdigest()}\n"
+                  "input_size: 320\nclasses: [person]\ncanonical_labels: {person: person}\n").encode()
 TRIANGLE = [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]
 CELL_RING = [[120.95, 31.38], [120.954, 31.38], [120.954, 31.384], [120.95, 31.38]]
 REFERENCES = ("grid_cell", "team_code")
@@ -122,6 +130,8 @@ def _meet_content_rules(case) -> None:
             body["extend_minutes"] = None  # whether it applies depends on the order's state
             if body.get("to") in {s.value for s in REASON_REQUIRED} and not body.get("reason"):
                 body["reason"] = "schemathesis"
+    if path == "/api/v1/models" and case.operation.method.upper() == "POST":
+        case.body = {"manifest": MODEL_MANIFEST, "files": [MODEL_WEIGHTS]}
     query = case.query
     if isinstance(query, dict):
         if path == "/api/v1/stats/timeseries" and (query.get("unit") is None) != (query.get("key") is None):
@@ -137,7 +147,8 @@ def _schema(include_worker_operations_only: bool = False):
     loaded = loaded.exclude(path_regex="^/(health|metrics)$")  # no token, no body: nothing to learn here
 
     if include_worker_operations_only:
-        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/end|cameras/\{camera_id\}/(status|registration|snapshot|zones))$",
+        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/end|cameras/\{camera_id\}/(status|registration|snapshot|zones)"
+                                           r"|models/(assignments|load-reports))$",
                                 method_regex="^(POST|PUT|GET)$")
     return loaded
 

@@ -221,10 +221,11 @@ def test_load_reports_show_where_a_version_runs_and_where_it_failed(reg, tmp_pat
     reg.post("/api/v1/models/load-reports", json=fixed, headers=WORKER)
     record = reg.get("/api/v1/models/gs-test/2", headers=SUP).json()
     assert (record["running_on"], record["failed_on"]) == (["cam-1", "cam-2"], [])
-    for bad in ({**fixed, "state": "exploded"}, {**fixed, "assignment_id": 0}, {"camera_id": "cam-1"}, [1, 2]):
+    for bad in ({**fixed, "state": "exploded"}, {**fixed, "assignment_id": 0}, {"camera_id": "cam-1"}, [1, 2],
+                {**fixed, "at": 1e300}, {**fixed, "extra": 1}, {**fixed, "version": 2}):
         refused = reg.post("/api/v1/models/load-reports", json=bad, headers=WORKER)
         assert refused.status_code == 422, bad
-        one_line(refused)
+    assert reg.get("/api/v1/models/gs-test/2", headers=SUP).json()["running_on"] == ["cam-1", "cam-2"]
 
 
 def test_the_audit_timeline_lists_every_change_newest_first_by_name_never_token(reg, tmp_path, clock) -> None:
@@ -257,8 +258,10 @@ def test_the_audit_timeline_lists_every_change_newest_first_by_name_never_token(
 def test_comparisons_must_be_objects_with_their_key_fields_and_at_most_2_mib(reg, tmp_path: Path) -> None:
     upload(reg, write_model(tmp_path / "src"), ADMIN)
     url = "/api/v1/models/gs-test/1/comparison"
-    assert "missing: current, verdict" in one_line(reg.put(url, json={"version": 1, "candidate": {}}, headers=ADMIN))
-    assert "JSON object" in one_line(reg.put(url, json=[1, 2], headers=ADMIN))
+    refused = reg.put(url, json={"version": 1, "candidate": {}}, headers=ADMIN)
+    assert refused.status_code == 422 and {e["loc"][-1] for e in refused.json()["detail"]} == {"current", "verdict"}
+    assert reg.put(url, json=[1, 2], headers=ADMIN).status_code == 422
+    assert reg.get("/api/v1/models/gs-test/1", headers=SUP).json()["comparison"] is None
     huge = {"version": 1, "candidate": {}, "current": {}, "verdict": {}, "pad": "x" * (2 * 1024 * 1024)}
     assert reg.put(url, json=huge, headers=ADMIN).status_code == 413
     assert reg.put("/api/v1/models/gs-test/9/comparison", json=huge | {"pad": ""}, headers=ADMIN).status_code == 404
