@@ -99,7 +99,8 @@ class HarvestBatchIn(JsonInput):
 class HarvestBatchResult(BaseModel):
     batch_id: int = Field(description="Id of the stored batch")
     accepted: int = Field(description="Frames stored")
-    duplicates: int = Field(description="Frames already held: the same bytes, or the same view (dHash) within an hour")
+    duplicates: int = Field(
+        description="Frames already held: the same bytes, or the same moment (dHash, captured within 5 s)")
     over_budget: int = Field(description="Frames over the camera's daily cap (GRIDSIGHT_HARVEST_CAMERA_DAILY_MAX)")
 
 
