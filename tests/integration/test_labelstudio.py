@@ -108,7 +108,10 @@ def test_export_annotate_import_round_trip(harvest_api, label_studio, tmp_path):
         assert len(outcome["accepted"]) == sum(right) > 0 and outcome["corrected"]
 
         version = import_project(api, ls, PROJECT, out=tmp_path / "v1", name="harbour-night", version="1")
-        _check_version(version, tmp_path / "v1", frames, truths, frame_of)
+        # an accepted frame keeps the model's (nudged) boxes, a corrected one gets the ground truth
+        labelled = [[LabelledBox(b.label, b.x1, b.y1, b.x2, b.y2) for b in f.boxes] if ok else truth
+                    for f, truth, ok in zip(frames, truths, right)]
+        _check_version(version, tmp_path / "v1", frames, labelled, frame_of)
         stored = api.get("/api/v1/datasets").json()["items"]
         assert [(d["name"], d["version"], d["fingerprint"]) for d in stored] == [
             ("harbour-night", "1", version.fingerprint)]
@@ -138,6 +141,7 @@ def _check_tasks(ls, server, project_id: int, frames, frame_of) -> None:
 
 
 def _check_version(version, out, frames, truths, frame_of) -> None:
+    """Counts, cameras, splits and every label file against the boxes each frame was labelled with."""
     expected = Counter(b.label for truth in truths for b in truth)
     assert version.images == len(frames) and version.instances == sum(expected.values())
     assert version.classes == {label: expected[label] for label in CLASS_ORDER if expected[label]}
