@@ -2,11 +2,14 @@
 under the dashboard's CSP, sits in the navigation, every string it names exists in both
 languages (the registry's statuses, audit actions and harvest reasons included), its
 promote/rollback controls start hidden and are built only for an admin, and GET /whoami
-tells the page which role its token has."""
+tells the page which role its token has. The PR curves' point checks run under node."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -145,3 +148,19 @@ def test_whoami_in_dev_mode(tmp_path: Path) -> None:
 def test_whoami_is_documented(secured: TestClient) -> None:
     operation = secured.get("/openapi.json").json()["paths"]["/api/v1/whoami"]["get"]
     assert {"200", "401", "403"} <= set(operation["responses"])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node to run the page's script outside a browser")
+def test_pr_curve_points_are_checked_clamped_and_thinned() -> None:
+    """A comparison is stored as sent: points that are not two finite numbers are dropped, the rest
+    clamped to 0..1, and a long curve thinned to 200 points keeping both ends."""
+    script = (STATIC_DIR / "prcurves.js").read_text(encoding="utf-8")
+    probe = ("const window = {GS: {s() {}, h() {}, T: (k) => k}};\n" + script + "\n"
+             "const clean = window.GS.prcurves.cleanPoints;\n"
+             "const long = Array.from({length: 1000}, (_, i) => [i / 999, 1 - i / 999]);\n"
+             "const thinned = clean(long);\n"
+             "console.log(JSON.stringify({junk: clean([[0, 1], [NaN, 1], 'x', [2, -1], [0.5], null]),"
+             " none: clean({}), n: thinned.length, first: thinned[0], last: thinned[thinned.length - 1]}));")
+    done = subprocess.run(["node", "-e", probe], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"junk": [[0, 1], [1, 0]], "none": [], "n": 200, "first": [0, 1], "last": [1, 0]}

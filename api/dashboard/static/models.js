@@ -9,6 +9,7 @@
   const state = { admin: false, groups: [], models: [] };
 
   function enc(v) { return encodeURIComponent(v); }
+  function byKey(a, b) { return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0; }
   function num(v, digits) { return Number.isFinite(v) ? v.toFixed(digits === undefined ? 3 : digits) : "–"; }
 
   function fmtBytes(n) {
@@ -69,7 +70,7 @@
     $("h-evicted").textContent = sum.evicted;
     $("h-duplicates").textContent = sum.duplicates;
     const tbody = clear($("harvest-cameras"));
-    for (const [cam, counts] of Object.entries(sum.by_camera || {}).sort()) {
+    for (const [cam, counts] of Object.entries(sum.by_camera || {}).sort(byKey)) {
       tbody.appendChild(h("tr", { "data-camera-id": cam }, h("td", {}, cam),
         h("td", { class: "num" }, String(counts.today)), h("td", { class: "num" }, String(counts.total))));
     }
@@ -139,9 +140,9 @@
     const name = (m) => (m ? `${m.name} ${m.version}` : "–");
     const det = cmp.detection || {}, ev = cmp.events || {};
     const detRows = [["__overall", T("models.overall"), det.overall || {}]]
-      .concat(Object.entries(det.per_class || {}).sort().map(([label, pair]) => [label, label, pair]));
+      .concat(Object.entries(det.per_class || {}).sort(byKey).map(([label, pair]) => [label, label, pair]));
     const evRows = [["__overall", T("models.overall"), ev.overall || {}]]
-      .concat(Object.entries(ev.per_rule || {}).sort().map(([rule, pair]) => [rule, rule, pair]));
+      .concat(Object.entries(ev.per_rule || {}).sort(byKey).map(([rule, pair]) => [rule, rule, pair]));
     const curves = h("div", { class: "pr-curves" });
     GS.prcurves.draw(curves, det.pr_curves);
     return h("div", { class: "comparison" },
