@@ -258,6 +258,9 @@ def test_bad_batches_are_one_line_422s_and_store_nothing(harvest_client: TestCli
     garbage = b"\xff\xd8\xff" + bytes(range(256)) * 8
     broken = {**wire, "frames": [{**wire["frames"][0], "jpeg_b64": base64.b64encode(garbage).decode()}]}
     assert _one_line(harvest_client.post(FRAMES, json=broken)).startswith("frames[0]: ")
+    truncated = {**wire, "frames": [{**wire["frames"][0], "jpeg_b64": base64.b64encode(good.jpeg[:len(good.jpeg) // 2])
+                                     .decode()}]}
+    assert _one_line(harvest_client.post(FRAMES, json=truncated)).startswith("frames[0]: ")
     wrong_size = {**wire, "frames": [{**wire["frames"][0], "width": 640}]}
     assert "320x192" in _one_line(harvest_client.post(FRAMES, json=wrong_size))
     bad_box = {**wire, "frames": [{**wire["frames"][0], "boxes": [{"label": "bag", "confidence": 0.5, "x1": 0.6,
