@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.contract.models import ModelAssignment, ModelAssignments, ModelFile, ModelLoadReport
@@ -100,7 +101,13 @@ def add_model(session: Session, store: ModelStore, staged: StagedModel, actor: s
     session.add(model)
     audit(session, now, actor, "upload", model=model, files=len(staged.files),
           bytes=sum(f.size for f in staged.files), sha256=manifest.sha256)
-    session.flush()  # a concurrent upload of the same version fails here, before any file moves
+    try:
+        session.flush()  # a concurrent upload of the same version fails here, before any file moves
+    except IntegrityError:
+        session.rollback()
+        store.discard(staged)
+        raise ModelRegistryError(409, f"model {manifest.name} version {manifest.version} was uploaded by "
+                                      "another request at the same time; list the models to see it") from None
     store.publish(staged)
     try:
         session.commit()
