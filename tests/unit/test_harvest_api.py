@@ -8,6 +8,7 @@ the same on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import base64
 from pathlib import Path
 
 import cv2
@@ -219,6 +220,16 @@ def test_a_false_positive_verdict_adds_its_key_frame_with_the_orders_boxes(harve
     assert harvest_client.get(item["image_url"]).content == key_frame
 
 
+def test_a_png_key_frame_is_harvested_as_jpeg(harvest_client: TestClient) -> None:
+    png = cv2.imencode(".png", scene(8))[1].tobytes()
+    evidence = [{"kind": "frame", "content_type": "image/png", "data_b64": base64.b64encode(png).decode()}]
+    order = post_order(harvest_client, order_body(event_id="evt-png", evidence=evidence), "key-harvest-fp-04").json()
+    harvest_client.post(f"/api/v1/work-orders/{order['id']}/verdict", json={"verdict": "false_positive", "reason": "x"})
+    (item,) = listed(harvest_client, reason="false_positive")
+    image = harvest_client.get(item["image_url"]).content
+    assert image[:3] == b"\xff\xd8\xff" and (item["width"], item["height"]) == (320, 192)
+
+
 def test_a_verdict_stands_when_there_is_no_frame_to_harvest(harvest_client: TestClient, caplog) -> None:
     bare = post_order(harvest_client, order_body(event_id="evt-bare"), "key-harvest-fp-02").json()
     confirmed = post_order(harvest_client, order_body(event_id="evt-ok", evidence=[jpeg_evidence(
@@ -250,8 +261,6 @@ def test_bad_batches_are_one_line_422s_and_store_nothing(harvest_client: TestCli
     assert "1-32 frames" in _one_line(harvest_client.post(FRAMES, json=too_many))
     bad_b64 = {**wire, "frames": [{**wire["frames"][0], "jpeg_b64": "not base64!!"}]}
     assert "base64" in _one_line(harvest_client.post(FRAMES, json=bad_b64))
-    import base64
-
     png_bytes = cv2.imencode(".png", scene(1))[1].tobytes()
     not_jpeg = {**wire, "frames": [{**wire["frames"][0], "jpeg_b64": base64.b64encode(png_bytes).decode()}]}
     assert "not a JPEG" in _one_line(harvest_client.post(FRAMES, json=not_jpeg))
