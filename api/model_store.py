@@ -16,8 +16,10 @@ nothing of the upload echoed beyond its file names.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ from inference.models.manifest import ModelManifest, sha256_path
 MAX_MANIFEST_BYTES = 256 * 1024  # a manifest is a page of YAML; more is not one
 MAX_FILES = 64  # ModelAssignment lists at most 64 files
 _CHUNK = 1 << 20
+STALE_INCOMING_S = 24 * 3600
 
 
 class ModelUploadError(ValueError):
@@ -139,6 +142,7 @@ class ModelStore:
         manifest = parse_manifest(manifest_data)
         names = [name for name, _ in uploads]
         self._check_names(manifest, manifest_name, names)
+        self._sweep_incoming()
         directory = self.root / ".incoming" / uuid.uuid4().hex
         directory.mkdir(parents=True)
         try:
@@ -168,6 +172,15 @@ class ModelStore:
 
     def remove(self, name: str, version: str) -> None:
         shutil.rmtree(self.version_dir(name, version), ignore_errors=True)
+
+    def _sweep_incoming(self) -> None:
+        """Remove what uploads cut off by a crash left in ``.incoming`` (older than a day: no live upload is)."""
+        incoming = self.root / ".incoming"
+        cutoff = time.time() - STALE_INCOMING_S
+        for leftover in incoming.iterdir() if incoming.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     @staticmethod
     def _check_names(manifest: ModelManifest, manifest_name: str, names: list[str]) -> None:

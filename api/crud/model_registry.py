@@ -305,9 +305,10 @@ def latest_loads(session: Session) -> dict[str, ModelLoadRecord]:
     return latest
 
 
-def model_state(session: Session, model: ModelVersion, loads: dict[str, ModelLoadRecord]) -> dict[str, Any]:
-    """status, scopes, running_on and failed_on of one model version."""
-    scopes = [r.scope for r in in_force(session) if r.model_id == model.id]
+def model_state(session: Session, model: ModelVersion, loads: dict[str, ModelLoadRecord],
+                records: list[ModelAssignmentRecord] | None = None) -> dict[str, Any]:
+    """status, scopes, running_on and failed_on of one model version (``records``: those in force, if read already)."""
+    scopes = [r.scope for r in (in_force(session) if records is None else records) if r.model_id == model.id]
     ever = scopes or session.scalar(select(ModelAssignmentRecord.id).where(
         ModelAssignmentRecord.model_id == model.id).limit(1)) is not None
     status = "active" if "all" in scopes else "canary" if scopes else "retired" if ever else "candidate"

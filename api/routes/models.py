@@ -72,8 +72,9 @@ def _store(settings: Settings) -> ModelStore:
     return ModelStore(settings.model_dir, settings.max_model_upload_bytes)
 
 
-def _record(session: Session, model: ModelVersion, loads: dict | None = None) -> ModelRecordPublic:
-    state = registry.model_state(session, model, registry.latest_loads(session) if loads is None else loads)
+def _record(session: Session, model: ModelVersion, loads: dict | None = None,
+            records: list | None = None) -> ModelRecordPublic:
+    state = registry.model_state(session, model, registry.latest_loads(session) if loads is None else loads, records)
     return ModelRecordPublic(name=model.name, version=model.version, manifest=model.manifest,
                              files=[f.to_wire() for f in registry.model_files(model)], uploaded_at=model.uploaded_at,
                              uploaded_by=model.uploaded_by, comparison=model.comparison, **state)
@@ -113,8 +114,8 @@ def upload_model(manifest: Annotated[UploadFile, File(description="The manifest 
 @router.get("/models", response_model=ModelList, summary="Every model version with its status and comparison",
             description="Newest upload first. Role: supervisor or admin.")
 def list_models(session: SessionDep, _reader: SupervisorReaderDep) -> ModelList:
-    loads = registry.latest_loads(session)
-    return ModelList(items=[_record(session, m, loads) for m in registry.list_models(session)])
+    loads, records = registry.latest_loads(session), registry.in_force(session)
+    return ModelList(items=[_record(session, m, loads, records) for m in registry.list_models(session)])
 
 
 @router.get("/models/assignments", summary="Which model each camera should run (workers)",

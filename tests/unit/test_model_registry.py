@@ -5,6 +5,8 @@ reports, the audit timeline, roles, and hostile input."""
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -323,3 +325,14 @@ def test_the_registry_works_on_postgresql(pg_database: str, tmp_path: Path) -> N
         assert client.get("/api/v1/models/gs-test/1", headers=SUP).json()["running_on"] == ["cam-1"]
         assert yaml.safe_load(client.get(f"/api/v1/models/gs-test/1/files/gs-test-v1.yaml",
                                          headers=WORKER).text)["name"] == "gs-test"
+
+
+def test_an_upload_clears_what_crashed_uploads_left_in_incoming(reg, tmp_path: Path) -> None:
+    incoming = tmp_path / "models" / ".incoming"
+    stale, live = incoming / "crashed", incoming / "in-progress"
+    for d in (stale, live):
+        d.mkdir(parents=True)
+        (d / "part.pt").write_bytes(b"half")
+    os.utime(stale, (time.time() - 2 * 24 * 3600,) * 2)
+    assert upload(reg, write_model(tmp_path / "src"), ADMIN).status_code == 201
+    assert not stale.exists() and (live / "part.pt").exists()
