@@ -100,8 +100,12 @@ def test_export_annotate_import_round_trip(harvest_api, label_studio, tmp_path):
         assert sorted(exported.exported) == sorted(frame_of) and not exported.already
         assert fetch_frames(api, status="new") == [] and len(fetch_frames(api, status="exported")) == len(frames)
         _check_tasks(ls, label_studio, exported.project_id, frames, frame_of)
-        again = export_batch(api, ls, PROJECT, frames=fetch_frames(api, status="exported"))
-        assert again.exported == {} and sorted(again.already) == sorted(frame_of)  # no task twice
+        again = _cli(harvest_api, label_studio, "export", "--project", PROJECT, "--status", "exported")
+        assert f"0 tasks created, {len(frames)} frames already there" in again  # no task twice
+
+        label_studio.stop()  # tasks, uploaded images and the token survive a restart of Label Studio
+        label_studio.start()
+        _check_tasks(ls, label_studio, exported.project_id, frames, frame_of)
 
         outcome = annotate(ls, exported.project_id, truth_of)
         assert sorted(outcome["corrected"]) == sorted(f for f, ok in zip(frame_of, right) if not ok)
@@ -118,9 +122,10 @@ def test_export_annotate_import_round_trip(harvest_api, label_studio, tmp_path):
         assert stored[0]["classes"] == version.classes and stored[0]["splits"] == version.splits
         assert len(fetch_frames(api, status="labelled")) == len(frames)
 
-    rerun = _cli_import(harvest_api, label_studio, tmp_path / "v1-again")
+    rerun = _cli(harvest_api, label_studio, "import", "--project", PROJECT, "--out", str(tmp_path / "v1-again"),
+                 "--name", "harbour-night", "--version", "1")
+    assert "harbour-night 1" in rerun
     assert json.loads((tmp_path / "v1-again" / "version.json").read_text())["fingerprint"] == version.fingerprint
-    assert label_studio.token not in rerun and ADMIN_TOKEN not in rerun
 
 
 def _check_tasks(ls, server, project_id: int, frames, frame_of) -> None:
@@ -160,13 +165,13 @@ def _check_version(version, out, frames, truths, frame_of) -> None:
         assert np.allclose([g[1:] for g in got], [w[1:] for w in want], atol=2e-6) if want else not got
 
 
-def _cli_import(harvest_api, label_studio, out) -> str:
-    """`gridsight label import` again, tokens from the environment only; returns what it printed."""
+def _cli(harvest_api, label_studio, *args: str) -> str:
+    """`gridsight label ...` with the tokens in the environment only; returns what it printed (no token in it)."""
     env = {**os.environ, "GRIDSIGHT_API_TOKEN": ADMIN_TOKEN, "LS_TOKEN": label_studio.token}
-    run = subprocess.run([sys.executable, "-m", "gridsight.cli", "label", "import", "--project", PROJECT,
-                          "--out", str(out), "--name", "harbour-night", "--version", "1", "--api-url", harvest_api.url,
+    run = subprocess.run([sys.executable, "-m", "gridsight.cli", "label", *args, "--api-url", harvest_api.url,
                           "--ls-url", label_studio.url, "--ls-token-env", "LS_TOKEN"],
                          capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr
-    assert "harbour-night 1" in run.stdout
-    return run.stdout + run.stderr
+    printed = run.stdout + run.stderr
+    assert label_studio.token not in printed and ADMIN_TOKEN not in printed
+    return printed

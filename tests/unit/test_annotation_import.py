@@ -105,3 +105,25 @@ def test_cli_dataset_import_errors_are_one_line(tmp_path):
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [run.stderr.strip()] and "sedan" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_label_studio_percent_boxes_round_trip_and_config():
+    from gridsight.ml.dataset_version import CLASS_ORDER
+    from gridsight.ml.labelstudio import LabelStudioError, boxes_of, labelling_config, prediction_of
+
+    config = labelling_config()
+    assert all(f'<Label value="{label}"/>' in config for label in CLASS_ORDER) and 'value="$image"' in config
+    frame = {"id": 9, "width": 640, "height": 360, "model_name": "gridsight-demo", "model_version": "v4",
+             "boxes": [{"label": "car", "confidence": 0.3, "x1": 0.1, "y1": 0.2, "x2": 0.35, "y2": 0.6},
+                       {"label": "not-a-label", "confidence": 0.9, "x1": 0.1, "y1": 0.1, "x2": 0.2, "y2": 0.2},
+                       {"label": "bin", "confidence": 0.5, "x1": 0.5, "y1": 0.5, "x2": 0.9, "y2": 1.0}]}
+    prediction = prediction_of(frame)
+    assert prediction["model_version"] == "gridsight-demo:v4" and prediction["score"] == pytest.approx(0.4)
+    value = prediction["result"][0]["value"]
+    assert (value["x"], value["y"], value["width"], value["height"]) == pytest.approx((10, 20, 25, 40))
+    back = boxes_of(prediction["result"], "task 1")
+    assert [(b.label, round(b.x1, 6), round(b.y1, 6), round(b.x2, 6), round(b.y2, 6)) for b in back] == [
+        ("car", 0.1, 0.2, 0.35, 0.6), ("bin", 0.5, 0.5, 0.9, 1.0)]
+    wrong = [{**prediction["result"][0], "value": {**value, "rectanglelabels": ["sedan"]}}]
+    with pytest.raises(LabelStudioError, match="task 3 uses labels that are not canonical: sedan"):
+        boxes_of(wrong, "task 3")
