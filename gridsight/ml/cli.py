@@ -38,7 +38,8 @@ def cmd_train(args) -> int:
     except (DatasetError, ManifestError, ValueError) as exc:
         return _fail(str(exc))
     overrides = {"pretrained": str(init.weights)} if init else {}
-    overrides.update({k: v for k, v in (("freeze", args.freeze), ("warmup_epochs", args.warmup_epochs)) if v is not None})
+    tuning = (("freeze", args.freeze), ("warmup_epochs", args.warmup_epochs), ("optimizer", args.optimizer), ("lr0", args.lr0))
+    overrides.update({k: v for k, v in tuning if v is not None})
     result = train_detector(
         data, Path(args.out), model_cfg=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
         seed=args.seed, name=args.name, workers=args.workers, **overrides,
@@ -80,6 +81,9 @@ def _add_train(sub) -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--optimizer", choices=["SGD", "AdamW", "auto"], default=None, help="default auto (AdamW at a small lr "
+                                                                                        "for short runs; --lr0 is ignored then)")
+    p.add_argument("--lr0", type=float, default=None, help="initial learning rate, with --optimizer SGD or AdamW")
     p.add_argument("--workers", type=int, default=2, help="data-loading worker processes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="gridsight-detector", help="weights <name>.pt and manifest <name>.yaml")
