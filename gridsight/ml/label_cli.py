@@ -41,8 +41,10 @@ def cmd_label_export(args) -> int:
                                   batch_id=args.batch, limit=args.limit)
     except ValueError as exc:
         return _fail(str(exc))
-    except (LabelStudioError, httpx.HTTPError) as exc:
-        return _fail(" ".join(str(exc).split()) or type(exc).__name__, 1)
+    except LabelStudioError as exc:
+        return _fail(str(exc), 1)
+    except httpx.HTTPError as exc:
+        return _fail(_unreachable(exc), 1)
     except Exception as exc:  # the SDK's ApiError and friends: one line, never a traceback
         return _fail(f"Label Studio refused: {_one_line(exc)}", 1)
     print(result.summary(args.project))
@@ -61,8 +63,10 @@ def cmd_label_import(args) -> int:
                                        register=not args.no_register)
     except (ValueError, DatasetVersionError) as exc:
         return _fail(str(exc))
-    except (LabelStudioError, httpx.HTTPError) as exc:
-        return _fail(" ".join(str(exc).split()) or type(exc).__name__, 1)
+    except LabelStudioError as exc:
+        return _fail(str(exc), 1)
+    except httpx.HTTPError as exc:
+        return _fail(_unreachable(exc), 1)
     except Exception as exc:  # the SDK's ApiError and friends: one line, never a traceback
         return _fail(f"Label Studio refused: {_one_line(exc)}", 1)
     print(described.summary())
@@ -97,6 +101,16 @@ def cmd_dataset_import(args) -> int:
         return _fail(f"the dataset is written but the API at {args.api_url} did not take it: {_one_line(exc)}", 1)
     print(f"registered with the API as {described.name} {described.version}")
     return 0
+
+
+def _unreachable(exc: httpx.HTTPError) -> str:
+    """Which server did not answer: the request's URL without its query (never a header, so never a token)."""
+    try:
+        url = exc.request.url
+        where = f"{url.scheme}://{url.host}:{url.port}" if url.port else f"{url.scheme}://{url.host}"
+    except RuntimeError:  # an error raised before its request was made
+        where = "the server"
+    return f"cannot reach {where}: {_one_line(exc)}"
 
 
 def _one_line(exc: BaseException) -> str:
