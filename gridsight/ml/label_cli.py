@@ -78,13 +78,16 @@ def cmd_label_import(args) -> int:
 def cmd_dataset_import(args) -> int:
     from gridsight.ml.annotation_import import AnnotationImportError, read_export
     from gridsight.ml.api_client import api_client, token_from_env
-    from gridsight.ml.dataset_version import DatasetVersionError, register_dataset, write_dataset_version
+    from pathlib import Path
+
+    from gridsight.ml.dataset_version import DatasetVersionError, fingerprint, register_dataset, write_dataset_version
 
     try:
         images = read_export(args.format, args.file, images_dir=args.images, map_file=args.map,
                              camera_id=args.camera)
-        described = write_dataset_version(images, args.out, name=args.name, version=args.version,
-                                          source=args.format)
+        name = args.name or Path(args.file).resolve().stem
+        version = args.version or fingerprint(images)[:12]
+        described = write_dataset_version(images, args.out, name=name, version=version, source=args.format)
     except (AnnotationImportError, DatasetVersionError, OSError) as exc:
         return _fail(_one_line(exc))
     print(described.summary())
@@ -128,11 +131,13 @@ def _add_connection(p) -> None:
                         "a legacy token or a personal access token")
 
 
-def _add_version_names(p) -> None:
+def _add_version_names(p, required: bool = True) -> None:
     p.add_argument("--out", required=True, help="the dataset version's directory (images/, labels/, data.yaml, "
                                                 "version.json); an earlier version there is replaced")
-    p.add_argument("--name", required=True, help="dataset name, e.g. the site: harbour-district")
-    p.add_argument("--version", required=True, help="dataset version, e.g. 2026-12-03")
+    p.add_argument("--name", required=required, help="dataset name, e.g. the site: harbour-district"
+                   + ("" if required else " (default: the export's file or folder name)"))
+    p.add_argument("--version", required=required, help="dataset version, e.g. 2026-12-03"
+                   + ("" if required else " (default: the first 12 hex digits of the fingerprint)"))
     p.add_argument("--no-register", action="store_true", help="write the version only; do not POST it to the API")
 
 
@@ -161,7 +166,7 @@ def add_commands(sub) -> None:
     m.add_argument("--images", help="the export's image directory (default: beside the file, or its images/)")
     m.add_argument("--map", help="YAML mapping of the export's class names to canonical labels (null drops a class)")
     m.add_argument("--camera", default="import", help="camera id recorded for these images (default: import)")
-    _add_version_names(m)
+    _add_version_names(m, required=False)
     from gridsight.ml.api_client import default_api_url
 
     m.add_argument("--api-url", default=default_api_url(), help="the GridSight API (token in $GRIDSIGHT_API_TOKEN)")

@@ -100,11 +100,19 @@ def test_same_export_twice_same_fingerprint(tmp_path):
 def test_cli_dataset_import_errors_are_one_line(tmp_path):
     path = _coco(tmp_path, car_name="sedan")
     run = subprocess.run([sys.executable, "-m", "gridsight.cli", "dataset", "import", "--format", "coco", str(path),
-                          "--out", str(tmp_path / "out"), "--name", "n", "--version", "1", "--no-register"],
+                          "--out", str(tmp_path / "out"), "--no-register"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [run.stderr.strip()] and "sedan" in run.stderr
     assert not (tmp_path / "out").exists()
+    (tmp_path / "map.yaml").write_text("sedan: car\n")
+    run = subprocess.run([sys.executable, "-m", "gridsight.cli", "dataset", "import", "--format", "coco", str(path),
+                          "--map", str(tmp_path / "map.yaml"), "--out", str(tmp_path / "out"), "--no-register"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    stored = json.loads((tmp_path / "out" / "version.json").read_text())
+    assert stored["name"] == "instances" and stored["version"] == stored["fingerprint"][:12]
+    assert stored["classes"] == {"person": 1, "car": 1} and stored["images"] == 2
 
 
 def test_label_studio_percent_boxes_round_trip_and_config():
