@@ -92,12 +92,25 @@ def _images(data_yaml: Path, split: str) -> tuple[list[Path], list[str]]:
     return images, _names(data)
 
 
-def _class_map(names: list[str], classes: list[str], where: Path) -> dict[int, int]:
-    unknown = [n for n in names if n not in classes]
+def _used_ids(images: list[Path]) -> set[int]:
+    """The class ids that have at least one box in these images' label files."""
+    used = set()
+    for image in images:
+        src = label_path(image)
+        if src.is_file():
+            used.update(int(line.split()[0]) for line in src.read_text(encoding="utf-8").splitlines() if line.strip())
+    return used
+
+
+def _class_map(names: list[str], classes: list[str], where: Path, used: set[int] | None = None) -> dict[int, int]:
+    """Dataset class id -> init model class id. A name the init model lacks is refused only when
+    the dataset has a box of it (``used``; None: every name counts): a dataset version names every
+    canonical label (gridsight.ml.dataset_version.CLASS_ORDER), most of them with no box at all."""
+    unknown = [n for i, n in enumerate(names) if n not in classes and (used is None or i in used)]
     if unknown:
         raise DatasetError(f"{where}: classes {unknown} are not in the init model's class list; "
                            "a fine-tune keeps the init model's classes")
-    return {i: classes.index(n) for i, n in enumerate(names)}
+    return {i: classes.index(n) for i, n in enumerate(names) if n in classes}
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -143,7 +156,7 @@ def build_replay_mix(data_yaml: Path, classes: list[str], out_dir: Path, *, repl
     val, _ = _images(data_yaml, "val")
     if not train or not val:
         raise DatasetError(f"{data_yaml}: a fine-tune needs train and val images (found {len(train)} and {len(val)})")
-    mapping = _class_map(names, classes, data_yaml)
+    mapping = _class_map(names, classes, data_yaml, _used_ids(train + val))
     n_dataset = _add(train, mapping, out_dir, "train", "site")
     n_val = _add(val, mapping, out_dir, "val", "site")
     n_replay = 0

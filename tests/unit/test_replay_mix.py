@@ -58,9 +58,18 @@ def test_the_mix_has_the_share_the_seed_and_the_init_class_order(tmp_path):
 
 
 def test_a_class_the_init_model_lacks_is_refused(tmp_path):
-    site = _dataset(tmp_path / "site", ["person", "dog"], 2, 1)
+    site = _dataset(tmp_path / "site", ["person", "dog"], 2, 1, cls=1)
     with pytest.raises(DatasetError, match=r"classes \['dog'\] are not in the init model's class list"):
         build_replay_mix(site, CLASSES, tmp_path / "mix")
+
+
+def test_a_class_the_init_model_lacks_but_no_box_has_is_left_out(tmp_path):
+    # A dataset version names every canonical label (motorcycle too, which the demo weights lack).
+    site = _dataset(tmp_path / "site", ["person", "motorcycle", "litter"], 2, 1, cls=2)
+    mix = build_replay_mix(site, CLASSES, tmp_path / "mix")
+    assert mix.n_dataset == 2
+    label = next((tmp_path / "mix" / "labels" / "train").glob("*.txt")).read_text()
+    assert label.split()[0] == str(CLASSES.index("litter"))
 
 
 def test_a_replay_set_too_small_for_the_share_is_refused(tmp_path):
