@@ -175,3 +175,15 @@ def _cli(harvest_api, label_studio, *args: str) -> str:
     printed = run.stdout + run.stderr
     assert label_studio.token not in printed and ADMIN_TOKEN not in printed
     return printed
+
+
+def test_a_project_whose_config_lacks_canonical_labels_is_refused_not_changed(label_studio):
+    from gridsight.ml.labelstudio import LabelStudioError, ensure_project
+
+    ls = connect(label_studio.url, label_studio.token)
+    config = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+              '<Label value="car"/></RectangleLabels></View>')
+    project_id = _plain(ls.projects.create(title="someone-elses", label_config=config))["id"]
+    with pytest.raises(LabelStudioError, match="someone-elses.*without person"):
+        ensure_project(ls, "someone-elses")
+    assert _plain(ls.projects.get(id=project_id))["label_config"] == config
