@@ -61,6 +61,11 @@ def clip_size(clip) -> tuple[int, int]:
         return stream.codec_context.width, stream.codec_context.height
 
 
+def clip_seconds(clip) -> float:
+    with av.open(str(clip)) as container:
+        return container.duration / av.time_base
+
+
 def test_harvested_frames_arrive_raw_with_provenance_and_the_models_boxes(tmp_path, demo_clip, harvest_api):
     supervisor = {"Authorization": f"Bearer {SUPERVISOR}"}
     started = time.time()
@@ -94,7 +99,9 @@ def test_harvested_frames_arrive_raw_with_provenance_and_the_models_boxes(tmp_pa
         assert set(item["reasons"]) <= SAMPLED and set(item["reasons"]) <= set(REASONS)
         assert (item["width"], item["height"]) == (width, height)
         captured = item["captured_at"]
-        assert started - 5 <= _unix(captured) <= time.time() + 5, captured  # open time + the clip's pts
+        # Stream time: the source's open time plus the clip's pts. Read faster than real time, it runs
+        # ahead of the wall clock by up to the clip's length (measured 11 s on a quiet host).
+        assert started - 5 <= _unix(captured) <= time.time() + clip_seconds(demo_clip) + 1, captured
         for box in item["boxes"]:
             assert box["label"] in CANONICAL_LABELS and 0 <= box["x1"] < box["x2"] <= 1 and 0 <= box["y1"] < box["y2"] <= 1
             assert 0.2 <= box["confidence"] <= 1  # the demo model's floor is 0.2: the detector's own boxes
