@@ -12,15 +12,21 @@ from streams.delivery.outbox import SendResult
 log = logging.getLogger(__name__)
 
 
+def worker_http_client(base_url: str, *, token: str | None = None, timeout_s: float = 10.0,
+                       transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """An httpx client rooted at the API as a worker reaches it: its User-Agent, its bearer token (in
+    the header only), the API's timeout. ``transport``: httpx's, for tests (httpx.MockTransport)."""
+    headers = {"User-Agent": "gridsight-worker"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport)
+
+
 class ApiClient:
     def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         """``transport``: httpx's, for tests (httpx.MockTransport); absent: the network."""
-        headers = {"User-Agent": "gridsight-worker"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s,
-                                    transport=transport)
+        self._client = worker_http_client(base_url, token=token, timeout_s=timeout_s, transport=transport)
 
     def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult:
         return self._request("POST", "/api/v1/work-orders", payload, {"Idempotency-Key": idempotency_key})

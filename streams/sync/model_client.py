@@ -15,6 +15,7 @@ import httpx
 
 from api.contract.models import ModelAssignment, ModelAssignments, ModelFile, ModelLoadReport
 from api.contract.wire import ContractError
+from streams.delivery.api_client import worker_http_client
 from streams.model_loader import ModelLoadError, one_line
 
 CAMERAS_PER_REQUEST = 100  # keeps the query string short on a worker with many cameras
@@ -36,11 +37,7 @@ def _detail(response: httpx.Response) -> str:
 class ModelRegistryClient:
     def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
-        headers = {"User-Agent": "gridsight-worker"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s,
-                                    transport=transport)
+        self._client = worker_http_client(base_url, token=token, timeout_s=timeout_s, transport=transport)
 
     def assignments(self, camera_ids: Sequence[str]) -> ModelAssignments:
         """The assignments of those of ``camera_ids`` the registry assigns a model; raises RegistryUnavailable."""
