@@ -73,14 +73,10 @@ def run_models_command(args, *, client=None) -> int:
 
 def _answer(response, what: str) -> Any:
     """The JSON of a successful response; CommandError with the API's one-line detail otherwise."""
+    from gridsight.ml.api_client import refusal_detail  # httpx, loaded only by the commands that call the API
+
     if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail")
-        except ValueError:
-            detail = None
-        if isinstance(detail, list):  # FastAPI's field errors
-            detail = "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg', '')}" for e in detail[:3])
-        raise CommandError(f"{what} refused ({response.status_code}): {detail or response.reason_phrase}")
+        raise CommandError(f"{what} refused ({response.status_code}): {refusal_detail(response)}")
     return response.json()
 
 

@@ -37,3 +37,18 @@ def api_client(api_url: str | None, token: str | None, *, client: httpx.Client |
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=(api_url or "").rstrip("/"), headers=headers, timeout=timeout_s) as own:
         yield own
+
+
+def refusal_detail(response: httpx.Response, limit: int = 300) -> str:
+    """Why the API refused a request, as one line: its ``detail`` (FastAPI's field errors as
+    ``loc: msg``, the first three), else the body's text, else the status's reason phrase."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list):  # FastAPI's field errors
+        detail = "; ".join(f"{'.'.join(map(str, e.get('loc', [])))}: {e.get('msg', '')}"
+                           for e in detail[:3] if isinstance(e, dict))
+    text = " ".join(str(detail or response.text or "").split())
+    return text[:limit] or response.reason_phrase

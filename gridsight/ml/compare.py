@@ -174,7 +174,7 @@ def put_comparison(comparison: dict, api_url: str, token: str | None, *, client=
     """Store the comparison with the candidate in the API's registry; returns the model record."""
     import httpx
 
-    from gridsight.ml.api_client import api_client
+    from gridsight.ml.api_client import api_client, refusal_detail
 
     cand = comparison["candidate"]
     path = f"/api/v1/models/{cand['name']}/{cand['version']}/comparison"
@@ -184,8 +184,7 @@ def put_comparison(comparison: dict, api_url: str, token: str | None, *, client=
         except httpx.HTTPError as exc:
             raise ValueError(f"the API at {api_url} could not be reached: {exc}") from None
     if response.status_code != 200:
-        detail = response.text.strip().splitlines()[0][:300] if response.text.strip() else ""
-        raise ValueError(f"PUT {path} answered {response.status_code}: {detail}")
+        raise ValueError(f"PUT {path} answered {response.status_code}: {refusal_detail(response)}")
     return response.json()
 
 

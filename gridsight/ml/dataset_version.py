@@ -220,20 +220,15 @@ def _write_files(images: list[LabelledImage], root: Path, *, name: str, version:
 def register_dataset(client, described: DatasetVersion) -> dict:
     """POST the version to /api/v1/datasets (``client``: an httpx client rooted at the API)
     and return the stored record; a refusal is one :class:`DatasetVersionError` line."""
+    from gridsight.ml.api_client import refusal_detail
+
     response = client.post("/api/v1/datasets", json=described.record())
     if response.status_code == 409:
         raise DatasetVersionError(f"the API already has dataset {described.name} {described.version} with another "
                                   "fingerprint; give this import a new --version")
     if response.status_code >= 400:
         raise DatasetVersionError(f"the API refused dataset {described.name} {described.version}: "
-                                  f"HTTP {response.status_code} {_detail(response)}")
+                                  f"HTTP {response.status_code} {refusal_detail(response, 200)}")
     return response.json()
 
 
-def _detail(response) -> str:
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        detail = None
-    text = detail if isinstance(detail, str) else response.text
-    return " ".join(str(text).split())[:200]
