@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from api.contract.models import ModelAssignments
 from gridsight.processes import gridsight_argv
 from tests.support.api import ApiServer
-from tests.support.model_registry import model_paths
+from tests.support.model_registry import copy_as_version
 from tests.support.ops import TOKENS
 
 pytestmark = pytest.mark.integration
@@ -36,18 +34,6 @@ def gridsight_models(api: ApiServer, *args: str) -> subprocess.CompletedProcess:
     assert ADMIN_TOKEN not in done.stdout + done.stderr
     return done
 
-
-def copy_as_version(manifest: Path, dest: Path, version: str) -> Path:
-    """The same weights and exports under another version (the manifest's checksums stay true)."""
-    dest.mkdir(parents=True)
-    for path in model_paths(manifest):
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(manifest.parent / path, dest / path)
-    body = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    body["version"] = version
-    out = dest / f"gridsight-demo-v{version}.yaml"
-    out.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
-    return out
 
 
 @pytest.fixture

@@ -17,21 +17,19 @@ Screenshots go to test-output/dashboard/models-*.png (git-ignored)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import yaml
 
 from api.contract.harvest import HarvestBatch, HarvestBox, HarvestFrame
 from api.contract.models import ModelLoadReport
 from tests.support.api import ApiServer
 from tests.support.browser import requires_chromium
 from tests.support.dashboard import jpeg, street_frame
-from tests.support.model_registry import model_paths, upload
+from tests.support.model_registry import copy_as_version, upload
 from tests.support.ops import TOKENS
 
 pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser is Debian's chromium)")
@@ -47,17 +45,6 @@ NAME = "gridsight-demo-v4"
 FINGERPRINT = "ab12cd34ef56" + "0" * 52
 FAILED_REASON = "openvino export: sha256 mismatch on gridsight-demo-v4.bin; kept gridsight-demo-v4 4"
 
-
-def copy_as_version(manifest: Path, dest: Path, version: str) -> Path:
-    """The same weights and exports under another version (the manifest's checksums stay true)."""
-    for path in model_paths(manifest):
-        (dest / path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(manifest.parent / path, dest / path)
-    body = yaml.safe_load(manifest.read_text(encoding="utf-8"))
-    body["version"] = version
-    out = dest / f"{NAME}-v{version}.yaml"
-    out.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
-    return out
 
 
 def curve(top: float) -> list[list[float]]:

@@ -7,6 +7,7 @@ bytes of stand-in weights; the integration test uploads the real v4 weights and 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +62,15 @@ def upload_parts(manifest_path: Path, paths: list[str] | None = None,
 def upload(client, manifest_path: Path, headers: dict | None = None, **kwargs):
     with upload_parts(manifest_path, **kwargs) as parts:
         return client.post("/api/v1/models", files=parts, headers=headers or {})
+
+
+def copy_as_version(manifest: Path, dest: Path, version: str) -> Path:
+    """The same weights and exports under another version (the manifest's checksums stay true)."""
+    for path in model_paths(manifest):
+        (dest / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(manifest.parent / path, dest / path)
+    body = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    body["version"] = version
+    out = dest / f"{body['name']}-{version}.yaml"
+    out.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    return out
