@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from inference.geometry import box_iou
 from inference.models.manifest import ExportRecord, ManifestError, load_manifest, sha256_path, update_manifest, verify_weights
 
 FORMATS = {"onnx": "onnx", "tensorrt": "engine", "openvino": "openvino"}
@@ -53,18 +54,6 @@ class ParityTolerance:
 INT8_TOLERANCE = ParityTolerance(min_iou=0.7, max_conf_diff=0.15, margin=0.1, max_unmatched_fraction=0.1)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N,4) and (M,4) xyxy boxes."""
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def _boxes(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     b = result.boxes
     if b is None or len(b) == 0:
@@ -77,7 +66,7 @@ def _unmatched(src, dst, conf: float, tol: ParityTolerance) -> tuple[int, int, f
     (bs, cs, ks), (bd, cd, kd) = src, dst
     confident = cs >= conf + tol.margin
     missing, worst_diff, worst_iou = 0, 0.0, 1.0
-    ious = _iou(bs, bd) if len(bs) and len(bd) else np.zeros((len(bs), len(bd)))
+    ious = box_iou(bs, bd)
     for i in np.flatnonzero(confident):
         same = np.flatnonzero(kd == ks[i])
         if len(same) == 0:

@@ -13,16 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
 from gridsight.synth.clip import ground_truth_path
-
-
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+from inference.geometry import box_iou
 
 
 @dataclass
@@ -65,7 +57,7 @@ def _match_objects(objs: dict, dets: list, idx: int, t: float, sec: dict, iou_ma
         best, best_i = 0.0, None
         for k, (label, db, _) in enumerate(dets):
             if label == o["class"] and k not in used:
-                v = _iou(b, db)
+                v = float(box_iou(b, db)[0, 0])
                 if v > best:
                     best, best_i = v, k
         if best >= iou_match:

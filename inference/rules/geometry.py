@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from inference.geometry import as_boxes, box_areas, box_intersections
+
 
 def box_sizes(xyxy: np.ndarray) -> np.ndarray:
     """(N,) the longer side of each box in pixels (at least 1, so it can divide)."""
@@ -32,11 +34,6 @@ def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Unlike IoU this is 1 when one box lies inside the other (an e-bike box
     inside a wheelchair box), which is what an exclusion needs; it is never
     below IoU."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    smaller = np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
-    return ix * iy / smaller
+    a, b = as_boxes(a), as_boxes(b)
+    smaller = np.maximum(np.minimum(box_areas(a)[:, None], box_areas(b)[None, :]), 1e-9)
+    return box_intersections(a, b) / smaller

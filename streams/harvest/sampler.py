@@ -37,6 +37,7 @@ import numpy as np
 from api.contract.harvest import HarvestReason
 from inference.clock import Clock
 from inference.detections import Detections
+from inference.geometry import box_iou
 from inference.site_time import DEFAULT_SITE_TIMEZONE, in_zone, site_zone
 
 # The reasons a worker decides on (false_positive is the API's own, from operators' verdicts).
@@ -83,14 +84,6 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 def thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
     """Mean absolute difference of two thumbnails, 0 (same) .. 1."""
     return float(np.abs(a - b).mean())
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 @dataclass
@@ -140,7 +133,7 @@ class FlickerWatch:
     def _relabelled(self, label: str, box: np.ndarray, present: dict, now: float) -> int | None:
         for track_id, seen in self._seen.items():
             if (track_id not in present and seen.label != label and now - seen.at <= self.flicker_s
-                    and _iou(seen.box, box) >= LABEL_CHANGE_IOU):
+                    and box_iou(seen.box, box)[0, 0] >= LABEL_CHANGE_IOU):
                 return track_id
         return None
 

@@ -15,17 +15,13 @@ from __future__ import annotations
 
 from gridsight.ml.dataset_version import LabelledBox
 from gridsight.ml.labelstudio import FRAME_KEY, FROM_NAME, TO_NAME, _plain
+from inference.geometry import box_iou
 
 MATCH_IOU = 0.5
 
 
 def iou(a: LabelledBox, b: LabelledBox) -> float:
-    w = min(a.x2, b.x2) - max(a.x1, b.x1)
-    h = min(a.y2, b.y2) - max(a.y1, b.y1)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter)
+    return float(box_iou([a.x1, a.y1, a.x2, a.y2], [b.x1, b.y1, b.x2, b.y2])[0, 0])
 
 
 def matches(predicted: list[LabelledBox], truth: list[LabelledBox]) -> bool:
