@@ -12,10 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+from gridsight.ml.cli_errors import fail
 
 
 # --------------------------------------------------------------------------- train
@@ -32,11 +29,11 @@ def cmd_train(args) -> int:
         report = check_dataset(args.data)
         print(report.summary())
         if not report.ok:
-            return _fail(f"the dataset has {len(report.errors)} kind(s) of error (listed above); fix them before training")
+            return fail(f"the dataset has {len(report.errors)} kind(s) of error (listed above); fix them before training")
         data, init, replay = prepare_fine_tune(Path(args.data), args.init, args.replay_data, args.replay_share,
                                                Path(args.out), args.seed)
     except (DatasetError, ManifestError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     overrides = {"pretrained": str(init.weights)} if init else {}
     tuning = (("freeze", args.freeze), ("warmup_epochs", args.warmup_epochs), ("optimizer", args.optimizer), ("lr0", args.lr0))
     overrides.update({k: v for k, v in tuning if v is not None})
@@ -102,17 +99,17 @@ def cmd_eval(args) -> int:
     try:
         report = check_dataset(args.data, required_splits=(args.split,))
     except DatasetError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     if not report.ok:
         print(report.summary())
-        return _fail("the labelled set has errors (listed above); its numbers would be wrong")
+        return fail("the labelled set has errors (listed above); its numbers would be wrong")
     evaluations = []
     for manifest_path in args.model:
         try:
             manifest, weights = load_manifest(manifest_path)
             verify_weights(manifest, weights, Path(manifest_path))
         except ManifestError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         label = f"{manifest.name} v{manifest.version}"
         evaluation = evaluate_detector(weights, args.data, split=args.split, imgsz=args.imgsz or manifest.input_size,
                                        target_precision=args.target_precision, plots_dir=args.plots, label=label)
@@ -127,7 +124,7 @@ def cmd_eval(args) -> int:
     print(format_table(evaluations))
     if args.write_thresholds:
         if len(args.model) != 1:
-            return _fail("--write-thresholds takes exactly one --model")
+            return fail("--write-thresholds takes exactly one --model")
         written = write_class_confidence(Path(args.model[0]), evaluations[0].recommended_thresholds())
         print(f"class_confidence written to {args.model[0]}: {written}")
     for e in evaluations:
@@ -180,7 +177,7 @@ def cmd_export(args) -> int:
     try:
         record = export_model(args.manifest, args.format, device=args.device, int8=args.int8)
     except ManifestError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     p = record.parity
     print(f"{args.format}{' INT8' if record.int8 else ''} export {record.file}: parity passed on {p['frames']} frames ({p['boxes_compared']} boxes, "
           f"max conf diff {p['max_conf_diff']}, min IoU {p['min_iou']}); batch-1 latency pytorch "
@@ -210,19 +207,19 @@ def cmd_verdicts(args) -> int:
     from inference.models.manifest import ManifestError, load_manifest
 
     if args.database_url or args.evidence_dir:
-        return _fail("gridsight verdicts reads the orders from the API over HTTP now: drop --database-url/"
-                     "--evidence-dir and give --api-url (and a token in GRIDSIGHT_API_TOKEN or --token)")
+        return fail("gridsight verdicts reads the orders from the API over HTTP now: drop --database-url/"
+                    "--evidence-dir and give --api-url (and a token in GRIDSIGHT_API_TOKEN or --token)")
     try:
         manifest, _ = load_manifest(args.model)
     except ManifestError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     try:
         result = export_verdicts(args.out, list(manifest.classes), api_url=args.api_url,
                                  token=token_from_env(args.token), val_fraction=args.val_fraction)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except httpx.HTTPError as exc:
-        return _fail(f"the API at {args.api_url} could not be reached: {exc}")
+        return fail(f"the API at {args.api_url} could not be reached: {exc}")
     print(result.summary())
     print(f"fine-tune with: gridsight train --data {result.data_yaml} --init <{manifest.name} weights> --out <dir>")
     return 0
@@ -264,7 +261,7 @@ def cmd_replay(args) -> int:
     try:
         config = load_config(args.config, env=os.environ)
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     camera_id, clip = args.camera, args.clip
     with tempfile.TemporaryDirectory(prefix="gridsight-replay-") as tmp:
         if args.order is not None:
@@ -272,16 +269,16 @@ def cmd_replay(args) -> int:
                 clip, order_camera = fetch_order_clip(args.order, Path(tmp) / "order.mp4", api_url=args.api_url,
                                                       token=token_from_env(args.token))
             except (ValueError, OSError) as exc:
-                return _fail(str(exc))
+                return fail(str(exc))
             camera_id = camera_id or order_camera
         if clip is None:
-            return _fail("give a clip path or --order ORDER_ID")
+            return fail("give a clip path or --order ORDER_ID")
         camera_id = camera_id or next(iter(config.cameras), None)
         try:
             result = replay_clip(config, camera_id, clip, model_manifest=Path(args.model) if args.model else None,
                                  out_dir=args.out)
         except (ValueError, FileNotFoundError, ConfigError, ManifestError) as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
     print(result.table())
     if args.out:
         print(f"events and evidence written to {args.out}")
@@ -307,7 +304,7 @@ def cmd_shadow_report(args) -> int:
     from streams.shadow import format_report, shadow_report
 
     if not Path(args.log_dir).is_dir():
-        return _fail(f"no shadow log directory {args.log_dir} (set shadow.log_dir in the worker config)")
+        return fail(f"no shadow log directory {args.log_dir} (set shadow.log_dir in the worker config)")
     rows = shadow_report(args.log_dir, tolerance_s=args.tolerance)
     print(format_report(rows))
     if args.out:
@@ -338,7 +335,7 @@ def cmd_compare(args) -> int:
                                     split=args.split, shadow=Path(args.shadow_report) if args.shadow_report else None,
                                     margins=margins)
     except (DatasetError, ManifestError, FileNotFoundError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(comparison, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -348,7 +345,7 @@ def cmd_compare(args) -> int:
         try:
             put_comparison(comparison, args.api, os.environ.get(args.token_env) or None)
         except ValueError as exc:
-            return _fail(f"the comparison is in {out} but was not stored: {exc}")
+            return fail(f"the comparison is in {out} but was not stored: {exc}")
         cand = comparison["candidate"]
         print(f"stored with {cand['name']} v{cand['version']} at {args.api.rstrip('/')}")
     return 0

@@ -12,13 +12,10 @@ import sys
 
 import httpx
 
+from gridsight.ml.cli_errors import fail, one_line
+
 LS_TOKEN_ENV = "LABEL_STUDIO_API_KEY"
 LS_URL_ENV = "LABEL_STUDIO_URL"
-
-
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
 
 
 def _ls(args):
@@ -40,13 +37,13 @@ def cmd_label_export(args) -> int:
             result = export_batch(api, ls, args.project, status=args.status, camera_id=args.camera,
                                   batch_id=args.batch, limit=args.limit)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except LabelStudioError as exc:
-        return _fail(str(exc), 1)
+        return fail(str(exc), 1)
     except httpx.HTTPError as exc:
-        return _fail(_unreachable(exc), 1)
+        return fail(_unreachable(exc), 1)
     except Exception as exc:  # the SDK's ApiError and friends: one line, never a traceback
-        return _fail(f"Label Studio refused: {_one_line(exc)}", 1)
+        return fail(f"Label Studio refused: {one_line(exc)}", 1)
     print(result.summary(args.project))
     return 0
 
@@ -62,13 +59,13 @@ def cmd_label_import(args) -> int:
             described = import_project(api, ls, args.project, out=args.out, name=args.name, version=args.version,
                                        register=not args.no_register)
     except (ValueError, DatasetVersionError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except LabelStudioError as exc:
-        return _fail(str(exc), 1)
+        return fail(str(exc), 1)
     except httpx.HTTPError as exc:
-        return _fail(_unreachable(exc), 1)
+        return fail(_unreachable(exc), 1)
     except Exception as exc:  # the SDK's ApiError and friends: one line, never a traceback
-        return _fail(f"Label Studio refused: {_one_line(exc)}", 1)
+        return fail(f"Label Studio refused: {one_line(exc)}", 1)
     print(described.summary())
     for warning in described.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -89,7 +86,7 @@ def cmd_dataset_import(args) -> int:
         version = args.version or fingerprint(images)[:12]
         described = write_dataset_version(images, args.out, name=name, version=version, source=args.format)
     except (AnnotationImportError, DatasetVersionError, OSError) as exc:
-        return _fail(_one_line(exc))
+        return fail(one_line(exc))
     print(described.summary())
     for warning in described.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -99,9 +96,9 @@ def cmd_dataset_import(args) -> int:
         with api_client(args.api_url, token_from_env(None)) as api:
             register_dataset(api, described)
     except DatasetVersionError as exc:
-        return _fail(str(exc), 1)
+        return fail(str(exc), 1)
     except httpx.HTTPError as exc:
-        return _fail(f"the dataset is written but the API at {args.api_url} did not take it: {_one_line(exc)}", 1)
+        return fail(f"the dataset is written but the API at {args.api_url} did not take it: {one_line(exc)}", 1)
     print(f"registered with the API as {described.name} {described.version}")
     return 0
 
@@ -113,11 +110,7 @@ def _unreachable(exc: httpx.HTTPError) -> str:
         where = f"{url.scheme}://{url.host}:{url.port}" if url.port else f"{url.scheme}://{url.host}"
     except RuntimeError:  # an error raised before its request was made
         where = "the server"
-    return f"cannot reach {where}: {_one_line(exc)}"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
+    return f"cannot reach {where}: {one_line(exc)}"
 
 
 def _add_connection(p) -> None:
