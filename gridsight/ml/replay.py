@@ -156,12 +156,12 @@ def fetch_order_clip(order_id: int, dest: Path, *, api_url: str | None = None, t
     """Download work order ``order_id``'s evidence clip; returns (path, camera_id).
 
     ``client`` (an httpx.Client rooted at the API) replaces ``api_url``/``token`` in tests."""
-    from gridsight.ml.api_client import api_client
+    from gridsight.ml.api_client import api_client, refusal_detail
 
     with api_client(api_url, token, client=client, timeout_s=timeout_s) as http:
         resp = http.get(f"/api/v1/work-orders/{order_id}")
         if resp.status_code != 200:
-            raise ValueError(f"work order {order_id}: the API answered {resp.status_code}: {resp.text[:200]}")
+            raise ValueError(f"work order {order_id}: the API answered {resp.status_code}: {refusal_detail(resp, 200)}")
         order = resp.json()
         clips = [e for e in order.get("evidence", []) if e.get("kind") == "clip"]
         if not clips:

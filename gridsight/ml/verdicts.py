@@ -30,7 +30,7 @@ import httpx
 import numpy as np
 import yaml
 
-from gridsight.ml.api_client import api_client
+from gridsight.ml.api_client import api_client, refusal_detail
 
 VERDICTS = ("confirmed", "false_positive")
 PAGE = 200  # the API's largest page
@@ -79,7 +79,7 @@ def _label_lines(boxes: list[dict], classes: list[str], width: int, height: int)
 
 
 def _refused(what: str, resp: httpx.Response) -> VerdictExportError:
-    return VerdictExportError(f"{what}: the API answered {resp.status_code}: {resp.text[:200]}")
+    return VerdictExportError(f"{what}: the API answered {resp.status_code}: {refusal_detail(resp, 200)}")
 
 
 def reviewed_orders(client: httpx.Client) -> list[dict]:

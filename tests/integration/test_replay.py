@@ -75,3 +75,14 @@ def test_an_orders_evidence_clip_is_fetched_and_replayed(first_replay, tmp_path)
     # The evidence clip is short and annotated; replay must run it end to end without error.
     replayed = replay_clip(config, camera_id, path, out_dir=tmp_path / "replayed")
     assert replayed.frames_analysed > 5
+
+
+def test_a_refused_order_fetch_is_one_line_with_the_api_detail(tmp_path):
+    import httpx
+
+    refuse = httpx.MockTransport(lambda request: httpx.Response(404, json={"detail": "work order 7 not found"}))
+    with httpx.Client(transport=refuse, base_url="http://api.test") as api:
+        with pytest.raises(ValueError) as info:
+            fetch_order_clip(7, tmp_path / "fetched.mp4", client=api)
+    assert str(info.value) == "work order 7: the API answered 404: work order 7 not found"
+    assert not (tmp_path / "fetched.mp4").exists()

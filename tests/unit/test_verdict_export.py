@@ -149,7 +149,7 @@ def test_the_cli_sends_the_environment_token_and_never_prints_it(tmp_path, monke
     manifest = REPO / "weights" / "gridsight-demo-v1.yaml"
     rc = main(["verdicts", "--model", str(manifest), "--out", str(tmp_path / "ds"), "--api-url", "http://api.test:9/"])
     out = capsys.readouterr()
-    assert rc == 2 and "listing work orders: the API answered 403" in out.err
+    assert rc == 2 and "listing work orders: the API answered 403: role operator or above required" in out.err
     assert seen == [("http://api.test:9/api/v1/work-orders?limit=200&offset=0", "Bearer env-secret-token-0001")]
     assert "env-secret-token-0001" not in out.out + out.err
 
