@@ -1,5 +1,5 @@
 """Evidence per rule event: a bounded buffer of recent analysed frames, and the
-recorder that turns a rule's START into an annotated key frame, a "before" and an
+recorder that turns a rule's START into (streams.evidence_files) an annotated key frame, a "before" and an
 "after" frame, and a short H.264 clip from a few seconds before to a few after.
 
 Memory: buffered frames are JPEG bytes of a downscaled copy (long side <= 960), not
@@ -10,8 +10,9 @@ only when a clip is made, once per event. At 5 fps a 4 s pre-roll is 20 frames: 
 a camera as JPEG, ~31 MB as arrays - the difference between "a few MB per camera" and
 "half a GB on a 16-camera worker", for ~3 ms next to tens of ms of inference per frame.
 
-Everything here runs on the camera's analysis thread (CameraPipeline.process and run),
-so it holds no locks.
+The buffer and the recorder run on the camera's analysis thread (CameraPipeline.process and
+run), so they hold no locks; making an event's files (streams.evidence_files) may run on
+another thread, from references the recorder no longer touches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Protocol
 
 import cv2
@@ -28,11 +30,12 @@ import numpy as np
 
 from inference import site_time
 from inference.detections import Detections
-from inference.evidence import annotate, decode_jpeg, encode_jpeg, encode_mp4, render_snapshot
+from inference.evidence import decode_jpeg, encode_jpeg
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
-from api.contract.wire import JPEG, MP4, EvidenceItem
-from streams.record_evidence import KeyView, full_resolution, split_highlight as _split
+from api.contract.wire import EvidenceItem
+from streams.evidence_files import ClipSettings, ClosedEvent, EvidenceFiles, make_files
+from streams.record_evidence import KeyView, split_highlight as _split
 
 log = logging.getLogger(__name__)
 
@@ -149,17 +152,39 @@ class FrameRingBuffer:
         return BufferedFrame(frame.captured_at, frame.frame_id, encode_jpeg(image, self.settings.jpeg_quality), scale, tracked)
 
 
-@dataclass(frozen=True)
 class EventEvidence:
-    """A START's evidence, ready for its work order."""
+    """A START's evidence, closed on the camera's thread; its files are made on first use
+    (:meth:`build`, off that thread in the worker: streams.evidence_writer)."""
 
-    event: StartEvent
-    items: tuple[EvidenceItem, ...]  # snapshot, then before / after / clip where there was material
-    post_window_seen: bool  # False: sent before post_s of stream had passed (emergency, stop, stall)
-    clip_frames: int
-    # (analysed size, record size) when the snapshot and frame come from the record stream: the
-    # order's boxes are mapped by them into the frame's pixels. None: the analysed frames' pixels.
-    boxes_to: tuple[tuple[int, int], tuple[int, int]] | None = None
+    def __init__(self, closed: ClosedEvent, clip: ClipSettings, *, post_window_seen: bool) -> None:
+        self.event = closed.event
+        self.post_window_seen = post_window_seen  # False: sent before post_s of stream had passed (emergency, stop, stall)
+        self._closed = closed
+        self._clip = clip
+
+    @cached_property
+    def _files(self) -> EvidenceFiles:
+        return make_files(self._closed, self._clip)
+
+    def build(self) -> EventEvidence:
+        """Make the files now (the costly part); later reads are free."""
+        self._files
+        return self
+
+    @property
+    def items(self) -> tuple[EvidenceItem, ...]:
+        """Snapshot and frame, then before / after / clip where there was material."""
+        return self._files.items
+
+    @property
+    def clip_frames(self) -> int:
+        return self._files.clip_frames
+
+    @property
+    def boxes_to(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(analysed size, record size) when the snapshot and frame come from the record stream: the
+        order's boxes are mapped by them into the frame's pixels. None: the analysed frames' pixels."""
+        return self._files.boxes_to
 
     @property
     def kinds(self) -> list[str]:
@@ -174,9 +199,10 @@ class _Pending:
     highlight: frozenset[int]  # track ids drawn in red: the event's objects and who left them
     deadline: float  # stream time at which the post window is complete
     opened_wall: float
-    snapshot: bytes
-    raw_key: bytes  # the key frame without drawings, full size: the boxes' pixel space, for retraining
-    before: bytes | None
+    key_frame: VideoFrame  # drawn (and kept raw, the boxes' pixel space) when the files are made
+    key_boxes: Detections  # the event's objects and actors
+    key_context: Detections
+    before: BufferedFrame | None
     frames: list[BufferedFrame]
     last: tuple[VideoFrame, Detections] | None = field(default=None)  # newest frame after the key, full size
     key: KeyView | None = None  # set when the record stream was asked for this event's post window
@@ -184,9 +210,10 @@ class _Pending:
 
 class EvidenceRecorder:
     """Per camera: buffer every analysed frame (:meth:`observe`), open a collection on
-    START (:meth:`open`) and hand back finished :class:`EventEvidence` from any call.
+    START (:meth:`open`) and hand back closed :class:`EventEvidence` from any call.
     Nothing pending is lost: :meth:`finish`, :meth:`overdue` and :meth:`flush` send
-    what was collected so far."""
+    what was collected so far. Closing is cheap (references); the files are made by
+    :meth:`EventEvidence.build`."""
 
     def __init__(self, settings: EvidenceSettings | None = None, *, wall_clock: Callable[[], float] = time.monotonic,
                  record=None) -> None:
@@ -195,6 +222,8 @@ class EvidenceRecorder:
         self._wall_clock = wall_clock
         # streams.sources.record.RecordCapture (or None): full-resolution frames for the post window.
         self.record = record
+        self.record_fallbacks = 0  # events that asked the record stream and got none of its frames
+        self._clip = ClipSettings(self.settings.clip_long_side, self.settings.clip_crf, self.settings.max_clip_bytes)
         self._pending: dict[str, _Pending] = {}
 
     @property
@@ -224,20 +253,17 @@ class EvidenceRecorder:
         highlight = frozenset(event.track_ids) | frozenset(event.actor_track_ids)
         in_event, others = _split(tracked, highlight)
         actors = in_event[~np.isin(in_event.tracker_id, list(event.track_ids))]  # drawn red beside the objects
-        snapshot = render_snapshot(frame.image, zone, Detections.merge([event.detections, actors]), context=others,
-                                   caption=caption, captured_at=frame.captured_at, time_zone=self.settings.site_zone)
         pending = _Pending(
             event=event, zone=zone, caption=caption, highlight=highlight,
             deadline=frame.captured_at + self.settings.post_s, opened_wall=self._wall_clock(),
-            snapshot=snapshot, raw_key=encode_jpeg(frame.image, quality=90),
-            before=self._before(event, zone, caption, highlight, frame),
+            key_frame=frame, key_boxes=Detections.merge([event.detections, actors]), key_context=others,
+            before=self._before(event, frame),
             frames=self.buffer.recent(frame.captured_at - self.settings.pre_s),
         )
         if not wait or self.settings.post_s == 0:
             return [self._close(pending, post_window_seen=False)]
         if self.record is not None:  # never blocks: the capture runs on its own thread
-            pending.key = KeyView(frame.captured_at, (frame.width, frame.height),
-                                  Detections.merge([event.detections, actors]), others)
+            pending.key = KeyView(frame.captured_at, (frame.width, frame.height), pending.key_boxes, others)
             self.record.request(pending.deadline)
         done = []
         if len(self._pending) >= self.settings.max_pending:  # bounded: the oldest goes out with what it has
@@ -263,9 +289,8 @@ class EvidenceRecorder:
         """Everything pending, as collected so far (the pipeline is stopping)."""
         return [self._close(p, post_window_seen=False) for p in list(self._pending.values())]
 
-    # -- making the files ---------------------------------------------------------------
-    def _before(self, event: StartEvent, zone: PolygonZone, caption: str, highlight: frozenset[int],
-                key: VideoFrame) -> bytes | None:
+    def _before(self, event: StartEvent, key: VideoFrame) -> BufferedFrame | None:
+        """The buffered frame nearest the event's "before" moment (drawn when the files are made)."""
         before_at = event.before_at
         target = before_at if before_at is not None else event.started_at - self.settings.before_lead_s
         chosen = self.buffer.closest(target)
@@ -274,84 +299,30 @@ class EvidenceRecorder:
         if abs(chosen.captured_at - target) > self.settings.history_step_s:
             log.info("evidence %s: before frame %.1f s from the wanted moment (buffer does not reach back)",
                      event.event_id, chosen.captured_at - target)
-        mine, others = _split(chosen.tracked, highlight)
-        return render_snapshot(chosen.image(), zone, mine, context=others, caption=f"{caption} / before",
-                               captured_at=chosen.captured_at, box_scale=chosen.scale, time_zone=self.settings.site_zone)
+        return chosen
 
     def _record_settled(self, pending: _Pending) -> bool:
         """The record stream's frames for this event are all in, or never will be (failed, timed out)."""
         return pending.key is None or self.record is None or self.record.settled(pending.deadline)
 
-    def _full_resolution(self, pending: _Pending):
-        """The record stream's evidence for ``pending`` (streams.record_evidence), or None with a
-        log line saying why the analysed frames are used instead."""
-        key = pending.key
-        frames = self.record.frames(key.captured_at, pending.deadline + 1.0)
-        full = full_resolution(key, frames, pending.frames, zone=pending.zone, caption=pending.caption,
-                               highlight=pending.highlight, time_zone=self.settings.site_zone)
-        if full is None:
+    def _record_frames(self, pending: _Pending) -> tuple:
+        """The record stream's frames for ``pending``'s window; none (counted, with a log line saying
+        why) means its evidence comes from the analysed frames."""
+        if pending.key is None or self.record is None:
+            return ()
+        frames = tuple(self.record.frames(pending.key.captured_at, pending.deadline + 1.0))
+        if not frames:
+            self.record_fallbacks += 1
             log.warning("evidence %s: no record stream frames (%s); evidence from the analysed frames",
                         pending.event.event_id, self.record.failure or "none captured in the window yet")
-        return full
-
-    def _after(self, pending: _Pending) -> bytes | None:
-        if pending.last is None:
-            return None
-        frame, tracked = pending.last
-        mine, others = _split(tracked, pending.highlight)
-        return render_snapshot(frame.image, pending.zone, mine, context=others, caption=f"{pending.caption} / after",
-                               captured_at=frame.captured_at, time_zone=self.settings.site_zone)
+        return frames
 
     def _close(self, pending: _Pending, *, post_window_seen: bool) -> EventEvidence:
         self._pending.pop(pending.event.event_id, None)
-        full = self._full_resolution(pending) if pending.key is not None and self.record is not None else None
-        boxes_to, after = None, None
-        if full is not None:
-            boxes_to, after = (pending.key.size, full.size), full.after
-            pre = [f for f in pending.frames if f.captured_at < full.post[0].captured_at]
-            pending = replace(pending, snapshot=full.snapshot, raw_key=full.frame, frames=[*pre, *full.post])
-        after = after or self._after(pending)
-        items = [EvidenceItem("snapshot", JPEG, pending.snapshot), EvidenceItem("frame", JPEG, pending.raw_key)]
-        if pending.before is not None:
-            items.append(EvidenceItem("before", JPEG, pending.before))
-        if after is not None:
-            items.append(EvidenceItem("after", JPEG, after))
-        clip = None
-        if len(pending.frames) >= 2:
-            try:
-                clip = self._clip(pending)
-            except Exception:  # a codec problem must cost the clip, never the order
-                log.exception("evidence %s: clip encoding failed; the order goes without it", pending.event.event_id)
-        if clip is not None:
-            items.append(EvidenceItem("clip", MP4, clip))
-        return EventEvidence(pending.event, tuple(items), post_window_seen, len(pending.frames) if clip else 0, boxes_to)
-
-    def _clip(self, pending: _Pending) -> bytes | None:
-        frames = pending.frames
-        times = [f.captured_at for f in frames]
-        gaps = np.diff(times)
-        fps = 1.0 / float(np.median(gaps)) if len(gaps) and np.median(gaps) > 0 else 5.0
-        first = frames[0].image()
-        src_h, src_w = first.shape[:2]
-        # Smaller and coarser until it fits; a street scene at 640 px is normally well under.
-        for long_side, crf in ((self.settings.clip_long_side, self.settings.clip_crf),
-                               (self.settings.clip_long_side * 3 // 4, self.settings.clip_crf + 5),
-                               (self.settings.clip_long_side // 2, self.settings.clip_crf + 10)):
-            ratio = min(1.0, long_side / max(src_w, src_h))
-            size = (max(2, int(src_w * ratio) // 2 * 2), max(2, int(src_h * ratio) // 2 * 2))  # even, for 4:2:0
-            images = [self._clip_frame(f, first if i == 0 else None, size, pending) for i, f in enumerate(frames)]
-            data = encode_mp4(images, times, crf=crf, nominal_fps=fps)
-            if len(data) <= self.settings.max_clip_bytes:
-                return data
-        log.warning("evidence %s: clip over %d bytes even at %dx%d; sent without it",
-                    pending.event.event_id, self.settings.max_clip_bytes, *size)
-        return None
-
-    def _clip_frame(self, frame: BufferedFrame, decoded: np.ndarray | None, size: tuple[int, int], pending: _Pending) -> np.ndarray:
-        image = decoded if decoded is not None else frame.image()
-        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        mine, others = _split(frame.tracked, pending.highlight)
-        # Drawn after resizing, so boxes and text stay sharp at the clip's size.
-        return annotate(resized, pending.zone, mine, context=others, caption=pending.caption,
-                        captured_at=frame.captured_at, box_scale=frame.scale * size[0] / image.shape[1],
-                        time_zone=self.settings.site_zone)
+        closed = ClosedEvent(
+            event=pending.event, zone=pending.zone, caption=pending.caption, highlight=pending.highlight,
+            key_frame=pending.key_frame, key_boxes=pending.key_boxes, key_context=pending.key_context,
+            before=pending.before, frames=tuple(pending.frames), last=pending.last, key=pending.key,
+            record_frames=self._record_frames(pending), time_zone=self.settings.site_zone,
+        )
+        return EventEvidence(closed, self._clip, post_window_seen=post_window_seen)

@@ -128,6 +128,8 @@ _COUNTERS = {
                         "Captures of the camera's record stream (record_url), opened around events"),
     "record_failures": ("gridsight_worker_record_failures",
                         "Record stream captures that failed (their events' evidence is the analysed frames)"),
+    "record_fallbacks": ("gridsight_worker_record_fallbacks",
+                         "Events whose evidence came from the analysed frames: the record stream gave none"),
 }
 # The other per-camera families, in exposition order: key -> (kind, metric name, help, labels).
 _OTHERS = {
@@ -148,6 +150,8 @@ _OTHERS = {
                       "Share of the frames decoded lately (the source's corrupt_window_s) that were corrupt", ["camera"]),
     "damaged": ("gauge", "gridsight_worker_video_damaged",
                 "1 while the camera's corrupt share is above its max_corrupt_ratio", ["camera"]),
+    "evidence_pending": ("gauge", "gridsight_worker_evidence_pending",
+                         "Events whose evidence files are being made off the analysis thread", ["camera"]),
     "model": ("gauge", "gridsight_worker_model_info", "1 for the model (name and version) the camera runs now",
               ["camera", "model"]),
 }
@@ -213,6 +217,7 @@ def _add_camera(fams: dict, p, st: dict, now: float) -> None:
     fams["corrupt_ratio"].add_metric([cam], st.get("corrupt_ratio", 0.0) or 0.0)
     fams["damaged"].add_metric([cam], 1.0 if st.get("degraded") else 0.0)
     fams["tracks"].add_metric([cam], st.get("confirmed_tracks", 0) or 0)
+    fams["evidence_pending"].add_metric([cam], st.get("evidence_pending", 0) or 0)
     if st.get("model"):
         fams["model"].add_metric([cam, st["model"]], 1.0)
     problems = getattr(p, "problem_kinds", lambda: [])()

@@ -34,12 +34,13 @@ from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
+from streams.evidence_writer import EvidenceLane
 from streams.record_evidence import map_boxes
 from inference.frames import VideoFrame
 from api.contract.wire import ContractError, Priority
-from streams.delivery.orders import event_end_payload, work_order_payload
+from streams.delivery.orders import event_end_payload
 from streams.shared_detector import SharedDetector  # noqa: F401 - re-exported: its home before streams.shared_detector
-from streams.work_order_template import NO_WAIT_PRIORITIES, WorkOrderTemplate, reopen_report
+from streams.work_order_template import NO_WAIT_PRIORITIES, WorkOrderTemplate, order_payload, reopen_report
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class CameraPipeline:
         evidence: EvidenceRecorder | None = None,
         watch: AnalysisWatch | None = None,
         on_rule_event: Callable[[str, RuleEvent, WorkOrderTemplate, VideoFrame, Detections], None] | None = None,
+        evidence_lane: EvidenceLane | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.source = source
@@ -104,6 +106,9 @@ class CameraPipeline:
         # from then on this pipeline files no more orders.
         self.analysis_stopped = threading.Event()
         self._evidence = evidence if evidence is not None else EvidenceRecorder()
+        # Where evidence files are made and orders and ENDs handed to the outbox, in this camera's order:
+        # the worker's pool (off this thread, streams.evidence_writer); without one, here and at once.
+        self.evidence_lane = evidence_lane if evidence_lane is not None else EvidenceLane(None, camera_id)
         # START events whose order waits for its evidence: event id -> (event, template and model at START).
         self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate, tuple[str, str]]] = {}
 
@@ -161,6 +166,7 @@ class CameraPipeline:
         finally:
             try:
                 self.flush_evidence()  # before analysis_stopped: from then on no orders are filed
+                self.evidence_lane.wait_idle()
             except Exception:
                 log.exception("camera %s: could not send the orders still collecting evidence", self.camera_id)
             self.analysis_stopped.set()
@@ -305,41 +311,43 @@ class CameraPipeline:
         ))
 
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
-        for evidence in ready:
-            event, template, (model_name, model_version) = self._awaiting.pop(evidence.event.event_id)
+        for evidence in ready:  # the files are made in the lane; which order they belong to is known now
+            event, template, model = self._awaiting.pop(evidence.event.event_id)
+            self.evidence_lane.submit(lambda e=evidence, ev=event, t=template, m=model: self._order_delivery(e, ev, t, m))
+
+    def _order_delivery(self, evidence: EventEvidence, event: RuleEvent, template: WorkOrderTemplate,
+                        model: tuple[str, str]) -> Callable[[], None] | None:
+        """Makes the evidence files and the order (the lane's job); returns what spools it."""
+        try:
+            items = evidence.build().items
+        except Exception:  # a bug in making the files must cost the files, never the order
+            log.exception("camera %s: event %s: evidence could not be made; the order goes without it",
+                          self.camera_id, event.event_id)
+            items = ()
+        else:
             if evidence.boxes_to is not None:  # the frame is the record stream's: the boxes go in its pixels
                 event = replace(event, detections=map_boxes(event.detections, *evidence.boxes_to))
-            try:
-                payload = work_order_payload(
-                    event,
-                    category_code=template.category_code,
-                    category_name=template.category_name,
-                    priority=template.priority,
-                    model_name=model_name,
-                    model_version=model_version,
-                    grid_cell=template.grid_cell,
-                    address=template.address,
-                    evidence=evidence.items,
-                )
-            except ContractError as exc:  # the API would refuse it: never spool it
-                log.error("camera %s: event %s cannot be filed: %s", self.camera_id, event.event_id, exc)
-                continue
-            self._submit_order(event.idempotency_key(), payload)
+        try:
+            payload = order_payload(event, template, model, items)
+        except ContractError as exc:  # the API would refuse it: never spool it
+            log.error("camera %s: event %s cannot be filed: %s", self.camera_id, event.event_id, exc)
+            return None
+        return lambda: self._submit_order(event.idempotency_key(), payload)
 
     def _send_event_end(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked,
                         rule: Rule) -> None:
-        """The zone is empty again: send the frame that shows it, so the API can
-        verify an order waiting for feedback without anyone going on site."""
-        snapshot = render_snapshot(
-            frame.image,
-            rule.spec.zone,
-            event.detections,
-            context=tracked,
-            caption=f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended",
-            captured_at=frame.captured_at,
-            time_zone=self._evidence.settings.site_zone,
-        )
-        self.submit_event_end(event.idempotency_key(), event_end_payload(event, snapshot_jpeg=snapshot))
+        """The zone is empty again: send the frame that shows it, so the API can verify an order waiting for
+        feedback without anyone going on site. Through the lane, so it reaches the outbox after its START's order."""
+        caption = f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended"
+        zone, site_zone, submit = rule.spec.zone, self._evidence.settings.site_zone, self.submit_event_end
+
+        def job() -> Callable[[], None]:
+            snapshot = render_snapshot(frame.image, zone, event.detections, context=tracked, caption=caption,
+                                       captured_at=frame.captured_at, time_zone=site_zone)
+            payload = event_end_payload(event, snapshot_jpeg=snapshot)
+            return lambda: submit(event.idempotency_key(), payload)
+
+        self.evidence_lane.submit(job)
 
     def zones_in_use(self) -> dict[str, PolygonZone]:
         """The zones this camera's rules watch, by id."""
@@ -373,13 +381,15 @@ class CameraPipeline:
             out["analysis_fps"] = round(self.governor.fps, 3)
         if (record := self.record_stream_state) is not None:  # a dead record stream must not be silent
             out.update(record)
+        out["evidence_pending"] = self.evidence_lane.pending  # events whose files are being made off this thread
         return out
 
     @property
     def record_stream_state(self) -> dict | None:
-        """The record stream's state, reason and counts (None: the camera has no record stream)."""
+        """The record stream's state, reason and counts, with the events whose evidence fell back to the
+        analysed frames for want of its frames (None: the camera has no record stream)."""
         record = self._evidence.record
-        return record.stats() if record is not None else None
+        return None if record is None else {**record.stats(), "record_fallbacks": self._evidence.record_fallbacks}
 
     @property
     def fps_analysed(self) -> float:

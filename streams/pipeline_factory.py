@@ -18,6 +18,7 @@ from streams.sources.buffer import DropPolicy
 from api.contract.wire import CameraStatusEvent
 from streams.metrics import WorkerMetrics
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
+from streams.evidence_writer import EvidenceLane, EvidencePool
 from streams.pipeline import CameraPipeline
 from streams.rule_factory import build_rules
 from streams.shared_detector import SharedDetector, share, warm_up
@@ -109,6 +110,9 @@ class PipelineFactory:
         self._metrics = metrics
         self._shadow_log: ShadowLog | None = None
         self.harvest = HarvestService.from_config(config)  # None: no camera harvests frames for labelling
+        # One pool for every camera's evidence files (streams.evidence_writer); None: on each camera's thread.
+        threads = config.worker.evidence_threads
+        self.evidence_pool = EvidencePool(threads) if threads else None
 
     # One rule builder for every mode (streams.rule_factory); cluster mode passes the
     # previous config and running rules so unchanged rules keep their state.
@@ -153,6 +157,7 @@ class PipelineFactory:
             governor=governor, observe_inference=observe_inference, watch=AnalysisWatch(low.fps, low.reason),
             on_rule_event=self._actions.fire if self._actions is not None else None,
             evidence=EvidenceRecorder(settings, record=_record_for(camera_id, camera, settings)),
+            evidence_lane=EvidenceLane(self.evidence_pool, camera_id),
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
         pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)

@@ -147,11 +147,22 @@ class WorkerRuntime:
                   "spool_pending": pending, "analysis_rates": {p.camera_id: analysis_rate(p) for p in pipelines}}
         if self.actions is not None:
             report["actions"] = self.actions.stats()
+        if (evidence := evidence_stats(pipelines)) is not None:  # the shared pool making evidence files
+            report["evidence"] = evidence
         if records:  # cameras with a record_url: last capture ok / failed, and why
             report["record_streams"] = records
         if (harvested := harvest_stats(pipelines)) is not None:  # frames for labelling: sent, dropped, per camera
             report["harvest"] = harvested
         return report
+
+
+def evidence_stats(pipelines: list[CameraPipeline]) -> dict | None:
+    """The worker's evidence pool (streams.evidence_writer): threads, jobs queued now, jobs, waits for room
+    and failures, with the events pending per camera; None when evidence is made on the cameras' threads."""
+    lanes = [lane for p in pipelines if (lane := getattr(p, "evidence_lane", None)) is not None and lane.pool]
+    if not lanes:
+        return None
+    return {**lanes[0].pool.stats(), "pending": {lane.camera_id: lane.pending for lane in lanes}}
 
 
 def failed_record_streams(states: dict[str, dict]) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from inference.rules import EventPhase, RuleEvent
+from streams.delivery.orders import work_order_payload
 
 # Orders of this tier go out at once: an emergency must not wait for its clip's tail.
 NO_WAIT_PRIORITIES = frozenset({"emergency"})
@@ -32,3 +33,14 @@ def reopen_report(event: RuleEvent) -> RuleEvent:
     the reopen time, so a retry or a replay files the same report; the incident's later END
     keeps the original id and still finds the original order."""
     return replace(event, event_id=f"{event.event_id}@{round(event.at * 1000)}", phase=EventPhase.START)
+
+
+def order_payload(event: RuleEvent, template: WorkOrderTemplate, model: tuple[str, str], evidence) -> dict:
+    """The work order the outbox spools for ``event``, filed under ``template`` by ``model`` (name,
+    version) with its ``evidence`` files; raises api.contract.wire.ContractError if the API would refuse it."""
+    model_name, model_version = model
+    return work_order_payload(
+        event, category_code=template.category_code, category_name=template.category_name,
+        priority=template.priority, model_name=model_name, model_version=model_version,
+        grid_cell=template.grid_cell, address=template.address, evidence=tuple(evidence),
+    )

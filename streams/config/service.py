@@ -66,6 +66,11 @@ class WorkerConfig(Strict):
         description="IANA time zone of the site (the API's GRIDSIGHT_SITE_TIMEZONE, the same name): evidence stamps, "
                     "log lines and each camera's rule schedules unless the camera names its own (docs/time.md)",
     )
+    evidence_threads: int = Field(
+        default=1, ge=0, le=16,
+        description="Threads that make events' evidence files (snapshots, clips) for all cameras, off their analysis "
+                    "threads, each camera's orders still in order; 0: on each camera's own analysis thread",
+    )
     shed_min_fps: float | None = Field(
         default=None, gt=0, le=60,
         description="Lowest analysis fps a camera is shed to when inference cannot keep up (restored as it recovers); "

@@ -18,9 +18,12 @@ from api.schemas import Priority, WorkOrderCreate
 from inference.clock import FrameClock
 from inference.detections import Detections
 from inference.rules import EventPhase, RuleEvent
+from streams import evidence_buffer, evidence_files
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
+from streams.evidence_writer import EvidenceLane, EvidencePool
 from streams.pipeline import CameraPipeline, WorkOrderTemplate
 from tests.support.evidence_frames import BAG, FPS, PERSON, T0, ScriptedRule, frame
+from tests.support.procs import wait_until
 
 TRACKED = Detections.merge([BAG, PERSON])
 START_AT = 10 * FPS  # the frame index the rule fires on
@@ -78,7 +81,7 @@ class Outbox:
         return [p for kind, _k, p in self.records if kind == "work_order"]
 
 
-def pipeline(script, source=None, *, priority="normal", settings=None, wall_clock=None):
+def pipeline(script, source=None, *, priority="normal", settings=None, wall_clock=None, lane=None):
     outbox = Outbox()
     detector = SimpleNamespace(name="gridsight-demo-v1", version="1", detect=lambda images: [TRACKED])
     tracker = SimpleNamespace(update=lambda detections, timestamp: detections)
@@ -86,7 +89,7 @@ def pipeline(script, source=None, *, priority="normal", settings=None, wall_cloc
     recorder = EvidenceRecorder(settings or EvidenceSettings(pre_s=4, post_s=3),
                                 **({"wall_clock": wall_clock} if wall_clock else {}))
     pipe = CameraPipeline("cam-1", source, detector, tracker, [(ScriptedRule(script), template)], FrameClock(),
-                          outbox.order, evidence=recorder)
+                          outbox.order, evidence=recorder, evidence_lane=lane)
     pipe.submit_event_end = outbox.end
     return pipe, outbox
 
@@ -243,3 +246,99 @@ def test_the_api_merges_the_reopen_report_into_the_open_order(tmp_path) -> None:
         merged = client.get(f"/api/v1/work-orders/{order['id']}", headers=SUP).json()
         assert merged["repeat_count"] == 1
         assert client.get("/api/v1/work-orders", headers=SUP).json()["total"] == 1
+
+
+# ---- evidence made off the camera's thread (streams.evidence_writer) -----------------------------
+
+@pytest.fixture
+def pool():
+    pool = EvidencePool(threads=2)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def slow_files(monkeypatch):
+    """Making the files waits for the returned gate (and records the thread that made them)."""
+    gate, threads = threading.Event(), []
+    real = evidence_files.make_files
+
+    def gated(closed, clip):
+        threads.append(threading.current_thread().name)
+        assert gate.wait(10), "the test never opened the gate"
+        return real(closed, clip)
+
+    monkeypatch.setattr(evidence_buffer, "make_files", gated)
+    return SimpleNamespace(gate=gate, threads=threads)
+
+
+def test_with_a_pool_the_camera_goes_on_while_its_orders_evidence_is_made(pool, slow_files) -> None:
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority="emergency",
+                            lane=EvidenceLane(pool, "cam-1"))
+    for i in range(START_AT + 2 * FPS):  # the camera analyses 2 s more while the files are still being made
+        pipe.process(frame(i))
+    assert outbox.records == [] and pipe.evidence_lane.pending == 1
+    slow_files.gate.set()
+    assert pipe.evidence_lane.wait_idle(10)
+    [payload] = outbox.orders
+    assert kinds(payload) == ["snapshot", "frame", "before", "clip"]
+    assert slow_files.threads and all(name.startswith("evidence") for name in slow_files.threads)
+    assert pipe.evidence_lane.pending == 0
+
+
+def test_with_a_pool_an_end_still_reaches_the_outbox_after_its_order(pool, slow_files) -> None:
+    script = {START_AT: [event(EventPhase.START, START_AT)], START_AT + FPS: [event(EventPhase.END, START_AT + FPS)]}
+    pipe, outbox = pipeline(script, lane=EvidenceLane(pool, "cam-1"))
+    for i in range(START_AT + 2 * FPS):
+        pipe.process(frame(i))
+    assert outbox.records == [], "the END is made (fast) but waits behind its order's files"
+    slow_files.gate.set()
+    assert pipe.evidence_lane.wait_idle(10)
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
+    assert kinds(outbox.orders[0]) == ["snapshot", "frame", "before", "after", "clip"]
+
+
+def test_with_a_pool_a_stopping_camera_delivers_every_order_before_it_says_it_stopped(pool, slow_files) -> None:
+    frames = [frame(i) for i in range(START_AT + FPS)]
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames),
+                            lane=EvidenceLane(pool, "cam-1"))
+    runner = threading.Thread(target=pipe.run, args=(threading.Event(),))
+    runner.start()
+    wait_until(lambda: slow_files.threads, 10, "the order's files being made")
+    assert not pipe.analysis_stopped.is_set(), "stopped is said only once the outbox has the order"
+    slow_files.gate.set()
+    runner.join(10)
+    assert pipe.analysis_stopped.is_set() and len(outbox.orders) == 1
+
+
+def test_with_a_pool_an_order_whose_files_fail_goes_without_them(pool, monkeypatch, caplog) -> None:
+    def broken(closed, clip):
+        raise MemoryError("no room to decode the clip")
+
+    monkeypatch.setattr(evidence_buffer, "make_files", broken)
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority="emergency",
+                            lane=EvidenceLane(pool, "cam-1"))
+    for i in range(START_AT + 1):
+        pipe.process(frame(i))
+    assert pipe.evidence_lane.wait_idle(10)
+    [payload] = outbox.orders
+    assert payload["evidence"] == [] and WorkOrderCreate.model_validate(payload).event_id
+    assert "evidence could not be made; the order goes without it" in caplog.text
+
+
+def test_orders_are_the_same_whichever_thread_makes_their_files() -> None:
+    script = {START_AT: [event(EventPhase.START, START_AT)], START_AT + FPS: [event(EventPhase.END, START_AT + FPS)]}
+    filed = {}
+    for threads in (0, 1, 3):  # 0: on the camera's thread
+        evidence_pool = EvidencePool(threads) if threads else None
+        pipe, outbox = pipeline(script, lane=EvidenceLane(evidence_pool, "cam-1"))
+        for i in range(START_AT + 2 * FPS):
+            pipe.process(frame(i))
+        assert pipe.evidence_lane.wait_idle(10)
+        if evidence_pool is not None:
+            evidence_pool.shutdown()
+        assert [kind for kind, _k, _p in outbox.records] == ["work_order", "event_end"]
+        order, end = outbox.records[0][2], outbox.records[1][2]
+        images = {e["kind"]: e["data_b64"] for e in order["evidence"] if e["kind"] != "clip"}
+        filed[threads] = (order["event_id"], end["event_id"], kinds(order), images)
+    assert filed[0][3] and filed[0] == filed[1] == filed[3], "same order, same END, same images drawn"

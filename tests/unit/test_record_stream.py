@@ -289,6 +289,7 @@ def test_a_failed_record_stream_costs_the_resolution_not_the_order(caplog):
     assert cv2.imdecode(np.frombuffer(items["frame"], np.uint8), cv2.IMREAD_COLOR).shape == (360, 640, 3)
     assert [r.getMessage() for r in caplog.records] == [
         "evidence e1: no record stream frames (connection refused); evidence from the analysed frames"]
+    assert recorder.record_fallbacks == 1, "counted, for the camera's stats, /health and metrics"
 
 
 def test_a_replay_analyses_the_clip_alone_whatever_streams_the_camera_names(tmp_path):
@@ -345,3 +346,31 @@ def test_the_pipeline_files_the_order_with_its_boxes_in_the_record_frames_pixels
     image = cv2.imdecode(np.frombuffer(base64.b64decode(raw["data_b64"]), np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (1440, 2560, 3)
     assert pipe.stats()["record_stream"] == "ok" and pipe.record_stream_state["record_reason"] is None
+    assert pipe.stats()["record_fallbacks"] == 0
+
+
+def test_a_camera_whose_record_stream_gives_nothing_counts_each_fallback_in_stats_and_metrics():
+    from types import SimpleNamespace
+
+    from inference.clock import FrameClock
+    from inference.rules import EventPhase
+    from streams.metrics import pipeline_families
+    from streams.pipeline import CameraPipeline, WorkOrderTemplate
+    from tests.support.evidence_frames import ScriptedRule
+    from tests.unit.test_pipeline_evidence import START_AT, TRACKED, Outbox, event
+
+    capture, outbox = ScriptedCapture(), Outbox()
+    capture.done, capture.failure = True, "connection refused"
+    pipe = CameraPipeline(
+        "cam-1", None, SimpleNamespace(name="m", version="1", detect=lambda images: [TRACKED]),
+        SimpleNamespace(update=lambda detections, timestamp: detections),
+        [(ScriptedRule({START_AT: [event(EventPhase.START, START_AT)]}),
+          WorkOrderTemplate("06010", "exposed garbage", "normal", None, None))],
+        FrameClock(), outbox.order, evidence=EvidenceRecorder(EvidenceSettings(pre_s=2, post_s=3), record=capture))
+    pipe.source = SimpleNamespace(stats=lambda: {}, state="online")
+    pipe.governor = None
+    for i in range(START_AT + 3 * FPS + 1):
+        pipe.process(frame(i))
+    assert len(outbox.orders) == 1 and pipe.stats()["record_fallbacks"] == 1
+    [family] = [f for f in pipeline_families([pipe]) if f.name == "gridsight_worker_record_fallbacks"]
+    assert [(s.labels, s.value) for s in family.samples if s.name.endswith("_total")] == [({"camera": "cam-1"}, 1.0)]

@@ -1,0 +1,142 @@
+"""Making an event's evidence files from what the recorder closed (streams.evidence_buffer).
+
+:class:`ClosedEvent` is taken on the camera's thread when an event's collection ends: references
+to frames already buffered or decoded, nothing encoded. :func:`make_files` turns it into the work
+order's files (annotated key frame, the raw key frame, before, after, clip), the costly part, so the
+worker runs it off the analysis thread (streams.evidence_writer). It reads nothing that changes
+after the close: the buffered frames are immutable JPEG bytes and the video frames are the
+decoder's own arrays, never reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from api.contract.wire import JPEG, MP4, EvidenceItem
+from inference.detections import Detections
+from inference.evidence import annotate, encode_jpeg, encode_mp4, render_snapshot
+from inference.frames import VideoFrame
+from inference.zones import PolygonZone
+from streams.record_evidence import KeyView, full_resolution, split_highlight
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    long_side: int = 640
+    crf: int = 28
+    max_bytes: int = 600_000  # "a few hundred KB"; far under the API's 8 MiB per file
+
+
+@dataclass(frozen=True)
+class ClosedEvent:
+    """Everything an event's files are made from, as its collection closed."""
+
+    event: object  # streams.evidence_buffer.StartEvent
+    zone: PolygonZone
+    caption: str
+    highlight: frozenset[int]  # track ids drawn in red: the event's objects and who left them
+    key_frame: VideoFrame
+    key_boxes: Detections  # the event's objects and actors, drawn red on the snapshot
+    key_context: Detections  # the other tracked boxes
+    before: object | None  # BufferedFrame chosen as the "before" moment, or None
+    frames: tuple  # BufferedFrame / MappedFrame for the clip, oldest first
+    last: tuple[VideoFrame, Detections] | None  # newest frame after the key, full size
+    key: KeyView | None  # set when the record stream was asked for the post window
+    record_frames: tuple  # streams.sources.record.RecordFrame from the key on; empty: none
+    time_zone: dt.tzinfo
+
+
+@dataclass(frozen=True)
+class EvidenceFiles:
+    items: tuple[EvidenceItem, ...]
+    clip_frames: int
+    boxes_to: tuple[tuple[int, int], tuple[int, int]] | None  # (analysed size, record size) or None
+
+
+def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
+    """The order's files: snapshot and frame, then before / after / clip where there is material.
+    Long because it lists the files in the order the order carries them."""
+    frames = list(closed.frames)
+    snapshot = raw_key = after = boxes_to = None
+    if closed.key is not None and closed.record_frames:
+        full = full_resolution(closed.key, list(closed.record_frames), frames, zone=closed.zone,
+                               caption=closed.caption, highlight=closed.highlight, time_zone=closed.time_zone)
+        if full is not None:
+            boxes_to, after = (closed.key.size, full.size), full.after
+            snapshot, raw_key = full.snapshot, full.frame
+            frames = [*(f for f in frames if f.captured_at < full.post[0].captured_at), *full.post]
+    if snapshot is None:
+        key = closed.key_frame
+        snapshot = render_snapshot(key.image, closed.zone, closed.key_boxes, context=closed.key_context,
+                                   caption=closed.caption, captured_at=key.captured_at, time_zone=closed.time_zone)
+        raw_key = encode_jpeg(key.image, quality=90)  # the boxes' pixel space, for retraining
+    after = after or _after(closed)
+    items = [EvidenceItem("snapshot", JPEG, snapshot), EvidenceItem("frame", JPEG, raw_key)]
+    if (before := _before(closed)) is not None:
+        items.append(EvidenceItem("before", JPEG, before))
+    if after is not None:
+        items.append(EvidenceItem("after", JPEG, after))
+    data = None
+    if len(frames) >= 2:
+        try:
+            data = _clip(closed, frames, clip)
+        except Exception:  # a codec problem must cost the clip, never the order
+            log.exception("evidence %s: clip encoding failed; the order goes without it", closed.event.event_id)
+    if data is not None:
+        items.append(EvidenceItem("clip", MP4, data))
+    return EvidenceFiles(tuple(items), len(frames) if data else 0, boxes_to)
+
+
+def _before(closed: ClosedEvent) -> bytes | None:
+    chosen = closed.before
+    if chosen is None:
+        return None
+    mine, others = split_highlight(chosen.tracked, closed.highlight)
+    return render_snapshot(chosen.image(), closed.zone, mine, context=others, caption=f"{closed.caption} / before",
+                           captured_at=chosen.captured_at, box_scale=chosen.scale, time_zone=closed.time_zone)
+
+
+def _after(closed: ClosedEvent) -> bytes | None:
+    if closed.last is None:
+        return None
+    frame, tracked = closed.last
+    mine, others = split_highlight(tracked, closed.highlight)
+    return render_snapshot(frame.image, closed.zone, mine, context=others, caption=f"{closed.caption} / after",
+                           captured_at=frame.captured_at, time_zone=closed.time_zone)
+
+
+def _clip(closed: ClosedEvent, frames: list, settings: ClipSettings) -> bytes | None:
+    times = [f.captured_at for f in frames]
+    gaps = np.diff(times)
+    fps = 1.0 / float(np.median(gaps)) if len(gaps) and np.median(gaps) > 0 else 5.0
+    first = frames[0].image()
+    src_h, src_w = first.shape[:2]
+    # Smaller and coarser until it fits; a street scene at 640 px is normally well under.
+    for long_side, crf in ((settings.long_side, settings.crf), (settings.long_side * 3 // 4, settings.crf + 5),
+                           (settings.long_side // 2, settings.crf + 10)):
+        ratio = min(1.0, long_side / max(src_w, src_h))
+        size = (max(2, int(src_w * ratio) // 2 * 2), max(2, int(src_h * ratio) // 2 * 2))  # even, for 4:2:0
+        images = [_clip_frame(closed, f, first if i == 0 else None, size) for i, f in enumerate(frames)]
+        data = encode_mp4(images, times, crf=crf, nominal_fps=fps)
+        if len(data) <= settings.max_bytes:
+            return data
+    log.warning("evidence %s: clip over %d bytes even at %dx%d; sent without it",
+                closed.event.event_id, settings.max_bytes, *size)
+    return None
+
+
+def _clip_frame(closed: ClosedEvent, frame, decoded: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    image = decoded if decoded is not None else frame.image()
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    mine, others = split_highlight(frame.tracked, closed.highlight)
+    # Drawn after resizing, so boxes and text stay sharp at the clip's size.
+    return annotate(resized, closed.zone, mine, context=others, caption=closed.caption,
+                    captured_at=frame.captured_at, box_scale=frame.scale * size[0] / image.shape[1],
+                    time_zone=closed.time_zone)

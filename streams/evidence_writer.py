@@ -1,0 +1,153 @@
+"""Events' evidence built off the cameras' analysis threads, delivered in each camera's order.
+
+Building a START's evidence (the annotated key frame at full size, the before and after frames,
+a pre-roll clip: JPEG decode, resize, annotate, H.264 encode) costs ~0.26 s of CPU for a 1080p
+camera. On the camera's own thread that time is taken from analysis: a loaded worker's camera
+drops frames while it encodes, and the order waits for the thread's share of a core (measured:
+0.7-2.3 s, docs/sizing.md). So the worker hands that work to an :class:`EvidencePool` (a few
+threads shared by all cameras) through one :class:`EvidenceLane` per camera:
+
+- **Order.** A lane delivers its jobs' results in the order they were submitted, whatever order
+  the pool finishes them in: a START's work order always reaches the outbox before the END (and
+  any later order) of the same camera, as it did when everything ran on the camera's thread.
+- **Bounded, named policy: block.** At most ``max_queued`` jobs wait or run in the pool; a camera
+  submitting beyond that waits for room (counted: ``waits``), so memory stays bounded and no order
+  is dropped; its frames meanwhile drop upstream under the source's own ``latest`` policy.
+- **Nothing lost.** Jobs are written not to raise (the pipeline's falls back to the order without
+  the evidence that failed); one that raises anyway is logged and counted (``failures``) and the lane
+  goes on. :meth:`EvidenceLane.wait_idle` lets a stopping camera deliver everything before it says
+  it stopped.
+
+Without a pool (``EvidenceLane(None)``) a job runs and is delivered at once, on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+Delivery = Callable[[], None]  # what a finished job hands back: delivers its result (spools the order)
+Job = Callable[[], Delivery | None]  # builds the evidence off the camera's thread; None: nothing to deliver
+
+
+class EvidencePool:
+    """Threads that build evidence for every camera of a worker; bounded by ``max_queued`` jobs."""
+
+    def __init__(self, threads: int = 1, *, max_queued: int = 32) -> None:
+        if threads < 1 or max_queued < 1:
+            raise ValueError("an evidence pool needs at least one thread and room for one job")
+        self.threads = threads
+        self.max_queued = max_queued
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evidence")
+        self._room = threading.BoundedSemaphore(max_queued)
+        self._lock = threading.Lock()
+        self.submitted = 0
+        self.waits = 0  # submissions that found the pool full and waited for room
+        self.failures = 0  # jobs that raised (logged; their order is not filed)
+        self._queued = 0
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting or running now."""
+        return self._queued
+
+    def submit(self, job: Job) -> Future:
+        if not self._room.acquire(blocking=False):
+            with self._lock:
+                self.waits += 1
+            self._room.acquire()  # the named policy: block the submitting camera, never drop an order
+        with self._lock:
+            self.submitted += 1
+            self._queued += 1
+        try:
+            future = self._executor.submit(job)
+        except BaseException:
+            self._release()
+            raise
+        future.add_done_callback(lambda _f: self._release())
+        return future
+
+    def _release(self) -> None:
+        with self._lock:
+            self._queued -= 1
+        self._room.release()
+
+    def note_failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+
+    def stats(self) -> dict:
+        return {"evidence_threads": self.threads, "evidence_queued": self._queued,
+                "evidence_jobs": self.submitted, "evidence_waits": self.waits, "evidence_failures": self.failures}
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait)
+
+
+class EvidenceLane:
+    """One camera's jobs, built in ``pool`` (or inline without one) and delivered in submission order."""
+
+    def __init__(self, pool: EvidencePool | None, camera_id: str = "camera") -> None:
+        self.pool = pool
+        self.camera_id = camera_id
+        self._pending: deque[Future] = deque()  # submitted, not yet delivered; oldest first
+        self._lock = threading.Lock()  # held while delivering: one delivery at a time, in order
+        self._idle = threading.Condition(self._lock)
+        self.failures = 0
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted and not yet delivered."""
+        return len(self._pending)
+
+    def submit(self, job: Job) -> None:
+        if self.pool is None:  # inline: exactly as if the caller did it, exceptions included
+            delivery = job()
+            if delivery is not None:
+                delivery()
+            return
+        future = self.pool.submit(lambda: self._run(job))
+        with self._lock:
+            self._pending.append(future)
+        future.add_done_callback(lambda _f: self.drain())
+
+    def drain(self) -> None:
+        """Deliver every finished job at the head of the lane (any thread may call it)."""
+        with self._lock:
+            while self._pending and self._pending[0].done():
+                self._deliver(self._pending.popleft().result())
+            if not self._pending:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every submitted job is delivered; False if ``timeout`` passed first (logged)."""
+        with self._idle:
+            done = self._idle.wait_for(lambda: not self._pending, timeout)
+        if not done:
+            log.error("camera %s: %d event(s) still building evidence after %.0f s; not waiting longer",
+                      self.camera_id, len(self._pending), timeout)
+        return done
+
+    def _run(self, job: Job) -> Delivery | None:
+        try:
+            return job()
+        except Exception:
+            self.failures += 1
+            if self.pool is not None:
+                self.pool.note_failure()
+            log.exception("camera %s: building an event's evidence failed; its record is not sent", self.camera_id)
+            return None
+
+    def _deliver(self, delivery: Delivery | None) -> None:
+        if delivery is None:
+            return
+        try:
+            delivery()
+        except Exception:  # the outbox refused it (disk full?): logged, the lane goes on
+            self.failures += 1
+            log.exception("camera %s: an event's record could not be handed to the outbox", self.camera_id)
