@@ -23,7 +23,7 @@ from throughput_parts.models import export_onnx, ours_detector
 from throughput_parts.ours import run_ours
 
 SUMMARY = ("cameras", "fps_per_camera_min", "lag_growth_s_max", "lag_s_p95", "cpu_cores_used", "batching",
-           "events", "sustained")
+           "events", "evidence_pool", "sustained")
 
 
 def main(argv=None) -> int:

@@ -74,7 +74,8 @@ def measure_latency(run_point, cameras: int, seconds: float = LATENCY_WINDOW_S) 
         "cameras": cameras, "orders_stored": len(samples), "orders_left_in_outbox": pending,
         "condition_to_stored_s_p50": pct(samples, 0.5), "condition_to_stored_s_p95": p95,
         "condition_to_stored_s_max": round(max(samples), 3) if samples else None,
-        # Where the time goes: on the camera's thread (evidence encoded, order built, spooled), then the outbox + HTTP.
+        # Where the time goes: evidence made (in the worker's evidence pool, off the camera's thread), order built
+        # and spooled; then the outbox + HTTP.
         "condition_to_spooled_s_p50": pct(spooled, 0.5), "condition_to_spooled_s_p95": pct(spooled, 0.95),
         # An order still in the outbox a minute after the run is later than any stored one: never met.
         "target_p95_s": TARGET_P95_S, "met": (p95 < TARGET_P95_S and not pending) if p95 is not None else None,

@@ -93,7 +93,7 @@ def _evidence(camera_id: str, evidence: bool, record_url: str | None):
 
 
 def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, probe: _Probe, evidence,
-                           submit_order):
+                           submit_order, evidence_pool=None):
     from streams.pipeline import CameraPipeline
 
     class Pipeline(CameraPipeline):
@@ -116,12 +116,14 @@ def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, p
             probe.detect_latency.append(time.time() - probe.current)
             return out
 
+    from streams.evidence_writer import EvidenceLane
+
     return Pipeline(camera_id, source, TimedDetector(), tracker, rules, clock, submit_order,
-                    evidence=evidence)
+                    evidence=evidence, evidence_lane=EvidenceLane(evidence_pool, camera_id))
 
 
 def _build(clip: Path | list[Path], cameras: int, detector, camera_cfg, analysis_fps: float, decode: str, evidence: bool,
-           submit_order, record_url: str | None = None):
+           submit_order, record_url: str | None = None, evidence_pool=None):
     from inference.clock import FrameClock
     from inference.tracking import ObjectTracker
     from streams.rule_factory import build_rules
@@ -139,7 +141,8 @@ def _build(clip: Path | list[Path], cameras: int, detector, camera_cfg, analysis
         probe = _Probe()
         pipes.append(_instrumented_pipeline(f"cam-{i}", source, detector, tracker,
                                             build_rules(f"cam-{i}", camera_cfg, clock), clock, probe,
-                                            _evidence(f"cam-{i}", evidence, record_url), submit_order))
+                                            _evidence(f"cam-{i}", evidence, record_url), submit_order,
+                                            evidence_pool))
         probes.append(probe)
     return pipes, probes
 
@@ -162,15 +165,19 @@ def _lag_growth(window: list[tuple[float, float]], start: float, end: float) -> 
 
 def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, warmup: float, evidence: bool = False, *,
              analysis_fps: float = TARGET_FPS, decode: str = "auto", rules: str = "demo",
-             submit_order=lambda key, payload: None, record_url: str | None = None) -> dict:
+             submit_order=lambda key, payload: None, record_url: str | None = None, evidence_threads: int = 1) -> dict:
     """One point: ``cameras`` cameras for ``warmup`` + ``seconds``; sustained or not (common.is_sustained).
 
     Long because the point is one story: build, start staggered, measure the window, stop, summarise."""
+    from streams.evidence_writer import EvidencePool
+
     camera_cfg = bench_camera(rules, analysis_fps)
     stop = threading.Event()
     rss0 = rss_mb()
+    # As the worker does (worker.evidence_threads, default 1): evidence files made off the cameras' threads.
+    pool = EvidencePool(evidence_threads) if evidence and evidence_threads else None
     pipes, probes = _build(clip, cameras, detector, camera_cfg, analysis_fps, decode, evidence, submit_order,
-                           record_url)
+                           record_url, pool)
     threads = []
     for pipe in pipes:
         # Staggered over one sampling period: real cameras' frames do not arrive in lockstep.
@@ -189,6 +196,9 @@ def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, wa
     stop.set()
     for t in threads:
         t.join(15)
+    pool_stats = pool.stats() if pool is not None else None
+    if pool is not None:
+        pool.shutdown()
     rates, growth, lags, ev_lat, det_lat = [], [], [], [], []
     for probe in probes:
         window = [(t, lag) for t, lag in probe.samples if start <= t <= end]
@@ -200,7 +210,7 @@ def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, wa
     stats = getattr(detector, "stats", lambda: {})()
     return {
         "cameras": cameras, "analysis_fps": analysis_fps, "decode": decode, "decode_seen": decode_seen,
-        "rules": rules, "evidence": evidence, "record_stream": _record_summary(pipes) if record_url else None,
+        "rules": rules, "evidence": evidence, "evidence_pool": pool_stats, "record_stream": _record_summary(pipes) if record_url else None,
         "fps_per_camera_min": round(min(rates), 3),
         "fps_per_camera_mean": round(statistics.mean(rates), 3),
         "lag_growth_s_max": round(max(growth), 3),
