@@ -68,9 +68,13 @@ def sources_rate(clip: Path, streams: int, hwaccel: str | None, seconds: float) 
             "seconds": round(elapsed, 1)}
 
 
+FFMPEG_STARTUP_S = 15.0  # how long ffmpeg may take to report its first decoded frame (a loaded CI host: seconds)
+
+
 def ffmpeg_rate(clip: Path, cuda: bool, seconds: float) -> dict:
-    """ffmpeg decoding the looped clip into the null muxer for ``seconds``; the rate between its first
-    and last progress reports (start-up excluded)."""
+    """ffmpeg decoding the looped clip into the null muxer for ``seconds`` after its first decoded frame
+    (start-up, which a loaded host stretches, is neither in the window nor in the rate); the rate between
+    its first and last progress reports."""
     hw = ["-hwaccel", "cuda", "-hwaccel_output_format", "cuda"] if cuda else []
     cmd = ["ffmpeg", "-hide_banner", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-stats_period", "0.5",
            *hw, "-stream_loop", "-1", "-i", str(clip), "-f", "null", "-"]
@@ -84,8 +88,12 @@ def ffmpeg_rate(clip: Path, cuda: bool, seconds: float) -> dict:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    deadline = started + FFMPEG_STARTUP_S + seconds
     while time.perf_counter() < deadline and proc.poll() is None:
+        first = next((t for t, frame in list(reports) if frame > 0), None)
+        if first is not None:
+            deadline = min(deadline, first + seconds + 0.6)  # + one stats period, for a last report
         time.sleep(0.1)
     proc.terminate()
     _, err = proc.communicate(timeout=10)
