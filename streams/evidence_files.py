@@ -134,7 +134,10 @@ def _clip(closed: ClosedEvent, frames: list, settings: ClipSettings) -> bytes | 
 
 def _clip_frame(closed: ClosedEvent, frame, decoded: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     image = decoded if decoded is not None else frame.image()
-    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    # Area averaging only where it matters (a record frame at a third of its size); for the buffered
+    # frames' 1.5x it cost 3.6 ms a frame against 1.1 for bilinear, a third of a clip's CPU.
+    shrink = image.shape[1] / size[0]
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink > 2 else cv2.INTER_LINEAR)
     mine, others = split_highlight(frame.tracked, closed.highlight)
     # Drawn after resizing, so boxes and text stay sharp at the clip's size.
     return annotate(resized, closed.zone, mine, context=others, caption=closed.caption,
