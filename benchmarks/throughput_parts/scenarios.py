@@ -69,7 +69,8 @@ def _ours_point(ours: Ours, clip: Path, plan: Plan, *, keyframes: bool = False, 
     return point
 
 
-def latency_runner(ours: Ours, clip: Path, plan: Plan, keyframes: bool, record_clip: Path | None = None):
+def latency_runner(ours: Ours, clip: Path, plan: Plan, keyframes: bool, record_clip: Path | None = None,
+                   evidence_threads: int = 1):
     """run_point(cameras, seconds, submit_order) for throughput_parts.latency. The cameras read
     LATENCY_PHASES copies of the clip started at different points of the scene's showing, so their
     events are spread over it as independent cameras' are; every camera at the same point (the
@@ -81,7 +82,8 @@ def latency_runner(ours: Ours, clip: Path, plan: Plan, keyframes: bool, record_c
         fps, decode = (KEYFRAME_FPS, "keyframes") if keyframes else (TARGET_FPS, "auto")
         with record_stream(record_clip) as (record_url, _why):
             return run_ours(phases, n, ours.detector, seconds, 0.0, True, analysis_fps=fps, decode=decode,
-                            rules="latency", submit_order=submit_order, record_url=record_url)
+                            rules="latency", submit_order=submit_order, record_url=record_url,
+                            evidence_threads=evidence_threads)
 
     return run_point
 
