@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ClipSettings:
-    long_side: int = 640
-    crf: int = 28
-    max_bytes: int = 600_000  # "a few hundred KB"; far under the API's 8 MiB per file
+    """The clip's part of streams.evidence_buffer.EvidenceSettings (clip_long_side, clip_crf,
+    max_clip_bytes), whose defaults they are."""
+
+    long_side: int
+    crf: int
+    max_bytes: int
 
 
 @dataclass(frozen=True)

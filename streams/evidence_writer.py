@@ -1,10 +1,10 @@
 """Events' evidence built off the cameras' analysis threads, delivered in each camera's order.
 
 Building a START's evidence (the annotated key frame at full size, the before and after frames,
-a pre-roll clip: JPEG decode, resize, annotate, H.264 encode) costs ~0.26 s of CPU for a 1080p
-camera. On the camera's own thread that time is taken from analysis: a loaded worker's camera
-drops frames while it encodes, and the order waits for the thread's share of a core (measured:
-0.7-2.3 s, docs/sizing.md). So the worker hands that work to an :class:`EvidencePool` (a few
+a pre-roll clip: JPEG decode, resize, annotate, H.264 encode) costs ~0.14 s of CPU for a 1080p
+camera (0.26 s before the clip's encoder settings were cut, docs/sizing.md). On the camera's own
+thread that time is taken from analysis: a loaded worker's camera drops frames while it encodes
+(the 360p substream configuration sustained 4 cameras that way, 6 with the pool). So the worker hands that work to an :class:`EvidencePool` (a few
 threads shared by all cameras) through one :class:`EvidenceLane` per camera:
 
 - **Order.** A lane delivers its jobs' results in the order they were submitted, whatever order

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Callable
 
 from inference.clock import FrameClock
@@ -313,7 +314,7 @@ class CameraPipeline:
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
         for evidence in ready:  # the files are made in the lane; which order they belong to is known now
             event, template, model = self._awaiting.pop(evidence.event.event_id)
-            self.evidence_lane.submit(lambda e=evidence, ev=event, t=template, m=model: self._order_delivery(e, ev, t, m))
+            self.evidence_lane.submit(partial(self._order_delivery, evidence, event, template, model))
 
     def _order_delivery(self, evidence: EventEvidence, event: RuleEvent, template: WorkOrderTemplate,
                         model: tuple[str, str]) -> Callable[[], None] | None:
