@@ -137,7 +137,8 @@ class EvidenceLane:
         try:
             return job()
         except Exception:
-            self.failures += 1
+            with self._lock:  # pool threads may fail two of this camera's jobs at once
+                self.failures += 1
             if self.pool is not None:
                 self.pool.note_failure()
             log.exception("camera %s: building an event's evidence failed; its record is not sent", self.camera_id)
