@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, Protocol
 
@@ -34,7 +34,7 @@ from inference.evidence import decode_jpeg, encode_jpeg
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
 from api.contract.wire import EvidenceItem
-from streams.evidence_files import ClipSettings, ClosedEvent, EvidenceFiles, make_files
+from streams.evidence_files import ClipSettings, ClosedEvent, CollectedEvent, EvidenceFiles, make_files
 from streams.record_evidence import KeyView, split_highlight as _split
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class EventEvidence:
     (:meth:`build`, off that thread in the worker: streams.evidence_writer)."""
 
     def __init__(self, closed: ClosedEvent, clip: ClipSettings, *, post_window_seen: bool) -> None:
-        self.event = closed.event
+        self.event = closed.collected.event
         self.post_window_seen = post_window_seen  # False: sent before post_s of stream had passed (emergency, stop, stall)
         self._closed = closed
         self._clip = clip
@@ -191,21 +191,12 @@ class EventEvidence:
         return [item.kind for item in self.items]
 
 
-@dataclass
-class _Pending:
-    event: StartEvent
-    zone: PolygonZone
-    caption: str
-    highlight: frozenset[int]  # track ids drawn in red: the event's objects and who left them
+@dataclass(kw_only=True)
+class _Pending(CollectedEvent):
+    """An event still collecting; closed, a copy of it is what its files are made from."""
+
     deadline: float  # stream time at which the post window is complete
     opened_wall: float
-    key_frame: VideoFrame  # drawn (and kept raw, the boxes' pixel space) when the files are made
-    key_boxes: Detections  # the event's objects and actors
-    key_context: Detections
-    before: BufferedFrame | None
-    frames: list[BufferedFrame]
-    last: tuple[VideoFrame, Detections] | None = field(default=None)  # newest frame after the key, full size
-    key: KeyView | None = None  # set when the record stream was asked for this event's post window
 
 
 class EvidenceRecorder:
@@ -319,10 +310,7 @@ class EvidenceRecorder:
 
     def _close(self, pending: _Pending, *, post_window_seen: bool) -> EventEvidence:
         self._pending.pop(pending.event.event_id, None)
-        closed = ClosedEvent(
-            event=pending.event, zone=pending.zone, caption=pending.caption, highlight=pending.highlight,
-            key_frame=pending.key_frame, key_boxes=pending.key_boxes, key_context=pending.key_context,
-            before=pending.before, frames=tuple(pending.frames), last=pending.last, key=pending.key,
-            record_frames=self._record_frames(pending), time_zone=self.settings.site_zone,
-        )
+        # Its own copy of the frames: the files are made from the event as it was at the close.
+        collected = replace(pending, frames=tuple(pending.frames))
+        closed = ClosedEvent(collected, record_frames=self._record_frames(pending), time_zone=self.settings.site_zone)
         return EventEvidence(closed, self._clip, post_window_seen=post_window_seen)

@@ -1,11 +1,11 @@
 """Making an event's evidence files from what the recorder closed (streams.evidence_buffer).
 
-:class:`ClosedEvent` is taken on the camera's thread when an event's collection ends: references
-to frames already buffered or decoded, nothing encoded. :func:`make_files` turns it into the work
-order's files (annotated key frame, the raw key frame, before, after, clip), the costly part, so the
-worker runs it off the analysis thread (streams.evidence_writer). It reads nothing that changes
-after the close: the buffered frames are immutable JPEG bytes and the video frames are the
-decoder's own arrays, never reused.
+:class:`ClosedEvent` is taken on the camera's thread when an event's collection (a
+:class:`CollectedEvent`) ends: references to frames already buffered or decoded, nothing encoded.
+:func:`make_files` turns it into the work order's files (annotated key frame, the raw key frame,
+before, after, clip), the costly part, so the worker runs it off the analysis thread
+(streams.evidence_writer). It reads nothing that changes after the close: the buffered frames are
+immutable JPEG bytes and the video frames are the decoder's own arrays, never reused.
 """
 
 from __future__ import annotations
@@ -37,21 +37,29 @@ class ClipSettings:
     max_bytes: int
 
 
-@dataclass(frozen=True)
-class ClosedEvent:
-    """Everything an event's files are made from, as its collection closed."""
+@dataclass
+class CollectedEvent:
+    """What an event's files are drawn from, gathered on the camera's thread (streams.evidence_buffer
+    adds frames, ``last`` and ``key`` while the post window runs; nothing touches it after the close)."""
 
     event: object  # streams.evidence_buffer.StartEvent
     zone: PolygonZone
     caption: str
     highlight: frozenset[int]  # track ids drawn in red: the event's objects and who left them
-    key_frame: VideoFrame
+    key_frame: VideoFrame  # drawn (and kept raw, the boxes' pixel space) when the files are made
     key_boxes: Detections  # the event's objects and actors, drawn red on the snapshot
     key_context: Detections  # the other tracked boxes
     before: object | None  # BufferedFrame chosen as the "before" moment, or None
-    frames: tuple  # BufferedFrame / MappedFrame for the clip, oldest first
-    last: tuple[VideoFrame, Detections] | None  # newest frame after the key, full size
-    key: KeyView | None  # set when the record stream was asked for the post window
+    frames: list | tuple  # BufferedFrame / MappedFrame for the clip, oldest first
+    last: tuple[VideoFrame, Detections] | None = None  # newest frame after the key, full size
+    key: KeyView | None = None  # set when the record stream was asked for the post window
+
+
+@dataclass(frozen=True)
+class ClosedEvent:
+    """Everything an event's files are made from, as its collection closed."""
+
+    collected: CollectedEvent  # its frames a tuple by now: the close's own copy
     record_frames: tuple  # streams.sources.record.RecordFrame from the key on; empty: none
     time_zone: dt.tzinfo
 
@@ -66,19 +74,20 @@ class EvidenceFiles:
 def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
     """The order's files: snapshot and frame, then before / after / clip where there is material.
     Long because it lists the files in the order the order carries them."""
-    frames = list(closed.frames)
+    collected = closed.collected
+    frames = list(collected.frames)
     snapshot = raw_key = after = boxes_to = None
-    if closed.key is not None and closed.record_frames:
-        full = full_resolution(closed.key, list(closed.record_frames), frames, zone=closed.zone,
-                               caption=closed.caption, highlight=closed.highlight, time_zone=closed.time_zone)
+    if collected.key is not None and closed.record_frames:
+        full = full_resolution(collected.key, list(closed.record_frames), frames, zone=collected.zone,
+                               caption=collected.caption, highlight=collected.highlight, time_zone=closed.time_zone)
         if full is not None:
-            boxes_to, after = (closed.key.size, full.size), full.after
+            boxes_to, after = (collected.key.size, full.size), full.after
             snapshot, raw_key = full.snapshot, full.frame
             frames = [*(f for f in frames if f.captured_at < full.post[0].captured_at), *full.post]
     if snapshot is None:
-        key = closed.key_frame
-        snapshot = render_snapshot(key.image, closed.zone, closed.key_boxes, context=closed.key_context,
-                                   caption=closed.caption, captured_at=key.captured_at, time_zone=closed.time_zone)
+        key = collected.key_frame
+        snapshot = render_snapshot(key.image, collected.zone, collected.key_boxes, context=collected.key_context,
+                                   caption=collected.caption, captured_at=key.captured_at, time_zone=closed.time_zone)
         raw_key = encode_jpeg(key.image, quality=90)  # the boxes' pixel space, for retraining
     after = after or _after(closed)
     items = [EvidenceItem("snapshot", JPEG, snapshot), EvidenceItem("frame", JPEG, raw_key)]
@@ -91,27 +100,30 @@ def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
         try:
             data = _clip(closed, frames, clip)
         except Exception:  # a codec problem must cost the clip, never the order
-            log.exception("evidence %s: clip encoding failed; the order goes without it", closed.event.event_id)
+            log.exception("evidence %s: clip encoding failed; the order goes without it", collected.event.event_id)
     if data is not None:
         items.append(EvidenceItem("clip", MP4, data))
     return EvidenceFiles(tuple(items), len(frames) if data else 0, boxes_to)
 
 
 def _before(closed: ClosedEvent) -> bytes | None:
-    chosen = closed.before
+    collected = closed.collected
+    chosen = collected.before
     if chosen is None:
         return None
-    mine, others = split_highlight(chosen.tracked, closed.highlight)
-    return render_snapshot(chosen.image(), closed.zone, mine, context=others, caption=f"{closed.caption} / before",
-                           captured_at=chosen.captured_at, box_scale=chosen.scale, time_zone=closed.time_zone)
+    mine, others = split_highlight(chosen.tracked, collected.highlight)
+    return render_snapshot(chosen.image(), collected.zone, mine, context=others,
+                           caption=f"{collected.caption} / before", captured_at=chosen.captured_at,
+                           box_scale=chosen.scale, time_zone=closed.time_zone)
 
 
 def _after(closed: ClosedEvent) -> bytes | None:
-    if closed.last is None:
+    collected = closed.collected
+    if collected.last is None:
         return None
-    frame, tracked = closed.last
-    mine, others = split_highlight(tracked, closed.highlight)
-    return render_snapshot(frame.image, closed.zone, mine, context=others, caption=f"{closed.caption} / after",
+    frame, tracked = collected.last
+    mine, others = split_highlight(tracked, collected.highlight)
+    return render_snapshot(frame.image, collected.zone, mine, context=others, caption=f"{collected.caption} / after",
                            captured_at=frame.captured_at, time_zone=closed.time_zone)
 
 
@@ -131,18 +143,19 @@ def _clip(closed: ClosedEvent, frames: list, settings: ClipSettings) -> bytes | 
         if len(data) <= settings.max_bytes:
             return data
     log.warning("evidence %s: clip over %d bytes even at %dx%d; sent without it",
-                closed.event.event_id, settings.max_bytes, *size)
+                closed.collected.event.event_id, settings.max_bytes, *size)
     return None
 
 
 def _clip_frame(closed: ClosedEvent, frame, decoded: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    collected = closed.collected
     image = decoded if decoded is not None else frame.image()
     # Area averaging only where it matters (a record frame at a third of its size); for the buffered
     # frames' 1.5x it cost 3.6 ms a frame against 1.1 for bilinear, a third of a clip's CPU.
     shrink = image.shape[1] / size[0]
     resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink > 2 else cv2.INTER_LINEAR)
-    mine, others = split_highlight(frame.tracked, closed.highlight)
+    mine, others = split_highlight(frame.tracked, collected.highlight)
     # Drawn after resizing, so boxes and text stay sharp at the clip's size.
-    return annotate(resized, closed.zone, mine, context=others, caption=closed.caption,
+    return annotate(resized, collected.zone, mine, context=others, caption=collected.caption,
                     captured_at=frame.captured_at, box_scale=frame.scale * size[0] / image.shape[1],
                     time_zone=closed.time_zone)
