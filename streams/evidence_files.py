@@ -77,13 +77,12 @@ def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
     collected = closed.collected
     frames = list(collected.frames)
     snapshot = raw_key = after = boxes_to = None
-    if collected.key is not None and closed.record_frames:
+    if collected.key is not None and closed.record_frames:  # full_resolution is None only without them
         full = full_resolution(collected.key, list(closed.record_frames), frames, zone=collected.zone,
                                caption=collected.caption, highlight=collected.highlight, time_zone=closed.time_zone)
-        if full is not None:
-            boxes_to, after = (collected.key.size, full.size), full.after
-            snapshot, raw_key = full.snapshot, full.frame
-            frames = [*(f for f in frames if f.captured_at < full.post[0].captured_at), *full.post]
+        boxes_to, after = (collected.key.size, full.size), full.after
+        snapshot, raw_key = full.snapshot, full.frame
+        frames = [*(f for f in frames if f.captured_at < full.post[0].captured_at), *full.post]
     if snapshot is None:
         key = collected.key_frame
         snapshot = render_snapshot(key.image, collected.zone, collected.key_boxes, context=collected.key_context,
