@@ -19,7 +19,6 @@ from xml.sax.saxutils import quoteattr
 
 import httpx
 
-from gridsight.ml.api_client import refusal_detail
 from gridsight.ml.dataset_version import (
     CLASS_ORDER, DatasetVersion, LabelledBox, LabelledImage, register_dataset, write_dataset_version,
 )
@@ -85,7 +84,8 @@ def ensure_project(ls, title: str) -> int:
 
 def _check(response: httpx.Response, what: str) -> httpx.Response:
     if response.status_code >= 400:
-        raise LabelStudioError(f"{what}: HTTP {response.status_code} {refusal_detail(response, 200)}")
+        detail = " ".join(response.text.split())[:200]
+        raise LabelStudioError(f"{what}: HTTP {response.status_code} {detail}")
     return response
 
 
