@@ -227,8 +227,10 @@ def test_four_concurrent_anonymous_uploads_leave_memory_and_health_alone(server)
     # a loaded 2-core CI host while nothing was wrong.)
     health: list[tuple[int, int]] = []
     try:
-        while len(answers) < 4:  # the attack is under way: every attacker has had one refusal
-            assert all(thread.is_alive() for thread in threads), "an attacker died before its first answer"
+        under_way = time.monotonic() + 60  # a bound on the wait, so a hung server fails instead of hanging
+        while len(answers) < 4:  # the attack is under way: four refusals have come back
+            assert all(thread.is_alive() for thread in threads), "an attacker died before the attack got going"
+            assert time.monotonic() < under_way, f"only {len(answers)} refusals in 60 s"
             time.sleep(0.01)
         for _ in range(20):
             seen = len(answers)
