@@ -2,9 +2,12 @@
 
 Each config walks a list of camera counts from a start: up while sustained, down while not. At
 each round every config still searching runs one point, in rotating order (the CPU may be
-shared with other work: all configs meet the same background load). A failure next to the
-highest sustained count is tried once more before it stands, so one unlucky window does not
-decide the answer. From the first step this is the old sweep: grow until a count fails twice."""
+shared with other work: all configs meet the same background load). Once the steps bracket the
+answer (sustained at one step, not at the next), the counts between are bisected, so the answer
+is the exact count rather than the step below it (12 of 13.5 would read as 12 of 16's bracket).
+A failure next to the highest sustained count is tried once more before it stands, so one
+unlucky window does not decide the answer. From the first step, below the steps' gaps, this is
+the old sweep: grow until a count fails twice."""
 
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ class _Search:
         else:
             self.hi, self.hi_tries = n, 1
         between = [s for s in self.steps if self.lo < s < self.hi]
+        if not between and self.hi != math.inf and self.hi - self.lo > 1:
+            between = [(self.lo + self.hi) // 2]  # bracketed between two steps: bisect the counts
         if between:
             self.next = between[0] if sustained else between[-1]
         elif self.hi != math.inf and self.hi_tries < 2:

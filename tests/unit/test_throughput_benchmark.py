@@ -96,7 +96,10 @@ def fake(capacity: int):
 @pytest.mark.parametrize(("capacity", "start", "expected_calls"), [
     (5, None, [1, 2, 3, 4, 5, 6, 6]),  # from the first step: grow until a count fails twice
     (5, 8, [8, 6, 5, 6]),  # down from a start over capacity; the failure next to the answer is tried twice
-    (12, 8, [8, 10, 12, 16, 16]),
+    (12, 8, [8, 10, 12, 16, 14, 13, 13]),  # bracketed by 12 and 16: the counts between are bisected
+    (14, 12, [12, 16, 14, 15, 15]),
+    (15, 12, [12, 16, 14, 15, 16]),  # 16's second try comes once 15 stands next to it
+    (9, 8, [8, 10, 9, 10]),
     (0, 2, [2, 1, 1]),
 ])
 def test_sweep_walks_from_its_start_and_retries_the_deciding_failure(capacity, start, expected_calls):
