@@ -11,6 +11,13 @@ recorder asks :meth:`settled` and falls back to the analysed frames when the cap
 
 Frame times are ``clock.now()`` as each frame is decoded: the same wall clock a live camera
 source stamps its frames with, so record and analysed frames compare directly.
+
+The capture thread runs ``RecordLimits.nice`` steps below the cameras' threads
+(streams.thread_priority): a full-resolution decode of several seconds per event is background
+work, and when many cameras' events come together it must not starve the analysis that finds
+the next one. On an idle CPU the lower priority costs nothing; on a saturated one the record
+frames come later (their times then trail the moments they show by the backlog, bounded by
+``max_wall_s``) while the cameras keep their rate.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from inference.evidence import decode_jpeg, encode_jpeg
 from streams.sources.failures import describe_failure
 from streams.sources.opener import ContainerOpener
 from streams.sources.source import LIVE_SCHEMES, SourceOptions
+from streams.thread_priority import MAX_NICE, lower_current_thread
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +47,13 @@ class RecordLimits:
     max_frames: int = 30  # per capture (post_s 3 at 5 fps is 15)
     max_wall_s: float = 15.0  # a capture gives up this long after it started, opening included
     jpeg_quality: int = 90
+    nice: int = 10  # steps below the cameras' threads the capture runs at (0: the same priority)
 
     def __post_init__(self) -> None:
         if self.fps <= 0 or self.max_frames < 1 or self.max_wall_s <= 0:
             raise ValueError("record fps, max_frames and max_wall_s must be positive")
+        if not 0 <= self.nice <= MAX_NICE:
+            raise ValueError(f"record nice must be 0-{MAX_NICE}")
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,7 @@ class RecordCapture:
 
     # -- capture thread ----------------------------------------------------------------
     def _run(self) -> None:
+        lower_current_thread(self.limits.nice)  # this thread only; it ends with the capture
         while True:
             try:
                 failure = self._capture()

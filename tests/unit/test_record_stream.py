@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from streams.config import ConfigError, parse_config
 from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.record_evidence import map_boxes
 from streams.sources.record import RecordCapture, RecordLimits
+from streams.thread_priority import MAX_NICE, current_thread_nice
 from tests.support.evidence_frames import BAG, FPS, T0, ZONE, frame
 from tests.unit.test_evidence_buffer import Event
 
@@ -146,6 +148,32 @@ def test_a_capture_waits_for_a_key_frame_keeps_the_clip_rate_until_the_window_en
     assert len(opener.opened) == 1 and opener.opened[0].closed
     assert capture.stats() == {"record_stream": "ok", "record_reason": None, "record_captures": 1, "record_failures": 0}
     assert (frames[0].width, frames[0].height) == (320, 180)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+@pytest.mark.parametrize("nice", [10, 0])
+def test_the_capture_runs_below_the_cameras_priority_and_leaves_theirs_alone(nice):
+    clock = FakeClock(T0)
+    seen = []
+
+    def make():
+        seen.append(current_thread_nice())  # opened on the capture thread
+        return FakeContainer(clock, fps=10)
+
+    base = current_thread_nice()
+    capture = RecordCapture("rtsp://cam/main", clock=clock, limits=RecordLimits(fps=5, nice=nice),
+                            opener=FakeOpener(make))
+    capture.request(T0 + 1.0)
+    wait_settled(capture, T0 + 1.0)
+    assert seen == [min(MAX_NICE, base + nice)]
+    assert current_thread_nice() == base
+
+
+def test_record_limits_refuse_a_nice_value_out_of_range():
+    with pytest.raises(ValueError, match="nice must be 0-19"):
+        RecordLimits(nice=20)
+    with pytest.raises(ValueError, match="nice must be 0-19"):
+        RecordLimits(nice=-1)
 
 
 def test_overlapping_requests_share_one_capture_and_the_frame_limit_bounds_it():
