@@ -97,8 +97,9 @@ def _end_to_end(args, plan, results: dict, clips: dict, ours: sc.Ours, weights: 
                                        "naive": "scenario main_1080p's naive sweep (vid_stride 5 on the 1080p stream)"},
                                       o["max_cameras_sustained"], naive_1080, results["limits"]["substream"],
                                       _capped(o, plan.steps, plan.max_cameras),
-                                      "every camera's rules fire at the same moment of the clip, so the record "
-                                      "captures come in bursts (all cameras at once): a worst case"))
+                                      f"cameras spread over {sc.LATENCY_PHASES} starting points of the scene, as "
+                                      "in the latency phase; each still has the clip's two events per 30 s "
+                                      "showing, each event a record-stream capture of ~4 s of 1080p"))
     latency_jobs.append(("substream", clips["360p"], False, o["max_cameras_sustained"], clips[RECORD_CLIP]))
     return rows, latency_jobs
 
