@@ -2,10 +2,11 @@
 
 Each camera's analysis thread calls :meth:`BatchingDetector.detect` (or
 ``detect_timed``, which :class:`streams.pipeline.CameraPipeline` prefers) with
-its frame and blocks. A single inference thread runs a batch as soon as
+its frame and blocks. An inference thread runs a batch as soon as
 
 * ``max_batch`` images wait, or
-* every camera seen lately is waiting (no point waiting for a frame that cannot come), or
+* every camera seen lately is waiting, queued or in a batch already running (no
+  point waiting for a frame that cannot come), or
 * the oldest waiting image has waited ``batch_deadline_ms``,
 
 whichever comes first. Only images of the same shape go into one batch (a
@@ -19,7 +20,9 @@ live cameras) or ``reject`` (the caller gets :class:`QueueFull` at once and
 decides). An exception from the model is raised in every caller of that batch.
 :meth:`close` fails every waiting caller with :class:`DetectorClosed`.
 
-Only the inference thread touches the wrapped detector, so it needs no lock.
+One inference thread per copy of the model (``detector`` may be a list of
+copies: inference streams, see streams.shared_detector), each running its own
+batch; a copy is only ever touched by its own thread, so it needs no lock.
 """
 
 from __future__ import annotations
@@ -79,7 +82,10 @@ class BatchingDetector:
             raise ValueError("batch_deadline_ms must be >= 0")
         if when_full not in ("block", "reject"):
             raise ValueError(f"when_full must be 'block' or 'reject', not {when_full!r}")
-        self._detector = detector
+        copies = list(detector) if isinstance(detector, (list, tuple)) else [detector]
+        if not copies:
+            raise ValueError("BatchingDetector needs a detector")
+        detector = copies[0]
         self.name = detector.name
         self.version = detector.version
         self.class_confidence = dict(getattr(detector, "class_confidence", {}) or {})
@@ -95,6 +101,7 @@ class BatchingDetector:
         self._cond = threading.Condition()
         self._closed = False
         self._callers: dict[int, float] = {}  # thread id -> last submit (perf_counter)
+        self._running: collections.Counter[int] = collections.Counter()  # caller -> its images in running batches
         # Metrics (read with stats()).
         self.batches = 0
         self.images = 0
@@ -104,8 +111,12 @@ class BatchingDetector:
         self.triggers: collections.Counter[str] = collections.Counter()  # size | all_waiting | deadline | close
         self._waits_ms: collections.deque[float] = collections.deque(maxlen=10_000)
         self._inference_ms: collections.deque[float] = collections.deque(maxlen=10_000)
-        self._thread = threading.Thread(target=self._run, name=f"{name}-inference", daemon=True)
-        self._thread.start()
+        self.streams = len(copies)
+        self._threads = [threading.Thread(target=self._run, args=(copy,), daemon=True,
+                                          name=f"{name}-inference" + (f"-{i}" if len(copies) > 1 else ""))
+                         for i, copy in enumerate(copies)]
+        for thread in self._threads:
+            thread.start()
 
     # -- callers -----------------------------------------------------------------
     def detect(self, images: list[np.ndarray]) -> list:
@@ -148,7 +159,7 @@ class BatchingDetector:
 
     # -- lifecycle -----------------------------------------------------------------
     def close(self, timeout: float | None = 5.0) -> None:
-        """Stop the inference thread; every caller still waiting gets DetectorClosed."""
+        """Stop the inference threads; every caller still waiting gets DetectorClosed."""
         with self._cond:
             self._closed = True
             pending = list(self._queue)
@@ -157,8 +168,9 @@ class BatchingDetector:
         for request in pending:
             request.error = DetectorClosed(f"{self.name}: detector closed")
             request.done.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if threading.current_thread() is not thread:
+                thread.join(timeout)
 
     @property
     def closed(self) -> bool:
@@ -216,7 +228,7 @@ class BatchingDetector:
                 shape = oldest.image.shape
                 same = [r for r in self._queue if r.image.shape == shape]
                 now = time.perf_counter()
-                waiting_callers = {r.caller for r in self._queue}
+                waiting_callers = {r.caller for r in self._queue} | {c for c, n in self._running.items() if n}
                 if len(same) >= self.max_batch:
                     trigger = "size"
                 elif len(waiting_callers) >= self._active_callers(now):
@@ -228,12 +240,13 @@ class BatchingDetector:
                     continue
                 batch = same[: self.max_batch]
                 taken = set(map(id, batch))
+                self._running.update(r.caller for r in batch)
                 self._queue = collections.deque(r for r in self._queue if id(r) not in taken)
                 self.triggers[trigger] += 1
                 self._cond.notify_all()  # room in the queue for blocked submitters
                 return batch
 
-    def _run(self) -> None:
+    def _run(self, detector) -> None:
         while True:
             batch = self._take_batch()
             if batch is None:
@@ -242,7 +255,7 @@ class BatchingDetector:
             error: BaseException | None = None
             results: list = []
             try:
-                results = list(self._detector.detect([r.image for r in batch]))
+                results = list(detector.detect([r.image for r in batch]))
                 if len(results) != len(batch):
                     raise RuntimeError(f"{self.name}: model returned {len(results)} results for {len(batch)} images")
             except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
@@ -253,6 +266,7 @@ class BatchingDetector:
                 self.images += len(batch)
                 self.batch_sizes[len(batch)] += 1
                 self._inference_ms.append((finished - started) * 1000)
+                self._running.subtract(r.caller for r in batch)
                 for r in batch:
                     self._waits_ms.append((started - r.submitted) * 1000)
                 if error is not None:

@@ -21,7 +21,7 @@ from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.evidence_writer import EvidenceLane, EvidencePool
 from streams.pipeline import CameraPipeline
 from streams.rule_factory import build_rules
-from streams.shared_detector import SharedDetector, share, warm_up
+from streams.shared_detector import SharedDetector, load_shared, warm_up
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.harvest.service import HarvestService
 from streams.analysis_health import AnalysisWatch
@@ -195,9 +195,13 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
     for model_id, model in config.models.items():
         if model_id not in set(model_ids):
             continue
-        detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
-                                              iou=model.iou, device=resolve_device(model.device),
-                                              class_confidence=dict(model.class_confidence))
-        warm_up(detector)
-        detectors[model_id] = share(detector, model, f"model-{model_id}")  # batched when max_batch > 1
+        def load(cpu_threads, model=model):
+            detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
+                                                  iou=model.iou, device=resolve_device(model.device),
+                                                  class_confidence=dict(model.class_confidence),
+                                                  cpu_threads=cpu_threads)
+            warm_up(detector)
+            return detector
+
+        detectors[model_id] = load_shared(load, model, f"model-{model_id}")  # batched when max_batch > 1
     return detectors

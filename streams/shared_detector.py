@@ -6,13 +6,18 @@ assigns while the worker runs (streams.model_loader)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from inference.models.detector import Detector
 from streams.batching import BatchingDetector
+
+log = logging.getLogger(__name__)
 
 # The frame a freshly loaded model is warmed up on: the first real frame is then not the slow one.
 WARM_UP_FRAME_SHAPE = (240, 320, 3)
@@ -57,3 +62,30 @@ def share(detector: Detector, model, name: str) -> SharedDetector | BatchingDete
         return BatchingDetector(detector, max_batch=model.max_batch, batch_deadline_ms=model.batch_deadline_ms,
                                 name=name)
     return SharedDetector(detector)
+
+
+def inference_streams(model, backend: str | None, cpu_count: int) -> int:
+    """How many batches of ``model`` run at once (its ``inference_streams``; see BatchingDetector):
+    one unless it batches on an OpenVINO backend, whose copies can share out the CPU's threads."""
+    if model.max_batch <= 1 or not str(backend or "").startswith("openvino"):
+        return 1
+    wanted = model.inference_streams
+    return (2 if cpu_count >= 2 else 1) if wanted == "auto" else int(wanted)
+
+
+def load_shared(load: Callable[[int | None], Detector], model, name: str) -> SharedDetector | BatchingDetector:
+    """``load(cpu_threads)`` -> a loaded, warmed-up detector (None: the runtime's own threads). The
+    wrapper the cameras call: one copy, or one copy per inference stream, each on its share of the
+    cores, behind one BatchingDetector."""
+    detector = load(None)  # which backend the model runs on decides whether streams apply
+    cpu_count = os.cpu_count() or 1
+    streams = inference_streams(model, getattr(detector, "backend", None), cpu_count)
+    if streams == 1:
+        if model.inference_streams not in ("auto", 1) and model.max_batch > 1:
+            log.info("model %s: inference_streams %s applies to OpenVINO only; %s runs one batch at a time",
+                     name, model.inference_streams, getattr(detector, "backend", "this backend"))
+        return share(detector, model, name)
+    threads = max(1, cpu_count // streams)
+    copies = [load(threads) for _ in range(streams)]
+    log.info("model %s: %d inference streams of %d thread(s) each", name, streams, threads)
+    return BatchingDetector(copies, max_batch=model.max_batch, batch_deadline_ms=model.batch_deadline_ms, name=name)

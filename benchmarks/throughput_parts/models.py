@@ -61,24 +61,26 @@ def auto_backend(manifest: Path) -> dict:
     return {"backend": choice.backend, "reason": choice.reason}
 
 
-def load_detector(manifest: Path, backend: str, device: str = "cpu"):
+def load_detector(manifest: Path, backend: str, device: str = "cpu", cpu_threads: int | None = None):
     from inference.models.detector import YoloDetector
 
-    det = YoloDetector.from_manifest(manifest, backend=backend, confidence=CONFIDENCE, iou=IOU, device=device)
+    det = YoloDetector.from_manifest(manifest, backend=backend, confidence=CONFIDENCE, iou=IOU, device=device,
+                                     cpu_threads=cpu_threads)
     det.detect([np.zeros((360, 640, 3), np.uint8)])
     return det
 
 
-def ours_detector(manifest: Path, backend: str, max_batch: int, deadline_ms: float, device: str = "cpu"):
-    """The shared model as the worker wires it: BatchingDetector (or the plain lock for max_batch 1)."""
-    from streams.batching import BatchingDetector
-    from streams.pipeline import SharedDetector
+def ours_detector(manifest: Path, backend: str, max_batch: int, deadline_ms: float, device: str = "cpu",
+                  inference_streams: int | str = "auto"):
+    """The shared model as the worker wires it (streams.shared_detector.load_shared): a BatchingDetector
+    over one copy of the model per inference stream, or the plain lock for max_batch 1."""
+    from types import SimpleNamespace
 
-    det = load_detector(manifest, backend, device)
-    if max_batch <= 1:
-        return SharedDetector(det), lambda: None
-    batching = BatchingDetector(det, max_batch=max_batch, batch_deadline_ms=deadline_ms, name=f"bench-{backend}")
-    return batching, batching.close
+    from streams.shared_detector import load_shared
+
+    model = SimpleNamespace(max_batch=max_batch, batch_deadline_ms=deadline_ms, inference_streams=inference_streams)
+    shared = load_shared(lambda threads: load_detector(manifest, backend, device, threads), model, f"bench-{backend}")
+    return shared, shared.close
 
 
 def fresh_metrics(detector) -> None:

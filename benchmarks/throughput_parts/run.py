@@ -143,6 +143,7 @@ def run_scenarios(args, plan, results: dict, tmp: Path, phase) -> None:
     mf, weights = load_manifest(manifest)
     backend = _ceilings(args, plan, results, clips, manifest, phase)
     detector, close = ours_detector(manifest, backend, args.max_batch, args.deadline_ms)
+    results["ours_backend"]["inference_streams"] = getattr(detector, "streams", 1)  # model.inference_streams: auto
     ours = sc.Ours(detector, backend, args.max_batch)
     try:
         rows, jobs = _end_to_end(args, plan, results, clips, ours, weights, mf.input_size, phase)

@@ -83,10 +83,13 @@ class YoloDetector:
         backend: str = "pytorch",
         class_confidence: dict[str, float] | None = None,
         via_ultralytics: bool = False,
+        cpu_threads: int | None = None,
     ) -> None:
         """``via_ultralytics`` runs an ONNX or OpenVINO export through ``model.predict`` like PyTorch and
         TensorRT, instead of inference.models.direct's runner (for parity checks against ultralytics); so
-        does a device other than the CPU (choose_backend allows none for these exports)."""
+        does a device other than the CPU (choose_backend allows none for these exports). ``cpu_threads``:
+        the threads an OpenVINO export runs on, unpinned (one copy of several running batches at once,
+        see streams.shared_detector); None: the runtime's default."""
         self.manifest = manifest
         self.name = manifest.name
         self.version = manifest.version_label
@@ -99,6 +102,7 @@ class YoloDetector:
         self.class_confidence = {**manifest.class_confidence, **(class_confidence or {})}
         self._floor = min([confidence, *self.class_confidence.values()])
         self._model = self._direct = None
+        self._cpu_threads = cpu_threads
         try:
             if backend in DIRECT_BACKENDS and device == "cpu" and not via_ultralytics:  # the runner is CPU-only
                 self._direct = self._open_direct(weights_path)
@@ -131,7 +135,8 @@ class YoloDetector:
         """The direct runner on a dynamic-shape export; None (ultralytics' predict then) on a fixed-shape one,
         whose batches ultralytics splits to the export's batch size."""
         try:
-            return DirectRunner(weights_path, self.backend, imgsz=self._imgsz, confidence=self._floor, iou=self._iou)
+            return DirectRunner(weights_path, self.backend, imgsz=self._imgsz, confidence=self._floor, iou=self._iou,
+                                threads=self._cpu_threads if self.backend.startswith("openvino") else None)
         except FixedShapeExport as exc:
             log.info("model %s: %s; running it through ultralytics predict", self.name, exc)
             return None

@@ -265,3 +265,105 @@ def test_model_batching_settings_are_bounded(field, value):
 
     with pytest.raises(ValidationError):
         ModelConfig(manifest="m.yaml", **{field: value})
+
+
+def test_copies_of_the_model_run_batches_at_once_each_on_its_own_thread():
+    """Inference streams: two copies, one thread each; while one copy's batch runs, the other takes
+    the next; each copy is only ever called from one thread (so it needs no lock)."""
+
+    class Copy(FakeDetector):
+        def __init__(self):
+            super().__init__()
+            self.threads = set()
+
+        def detect(self, images):
+            self.threads.add(threading.get_ident())
+            return super().detect(images)
+
+    first, second = Copy(), Copy()
+    first.gate.clear()
+    second.gate.clear()
+    det = BatchingDetector([first, second], max_batch=1, batch_deadline_ms=0)
+    assert det.streams == 2
+    threads, results, errors = call_in_threads(det, [1, 2])
+    wait_until(lambda: first.entered == 1 and second.entered == 1, 5, "both copies busy at once")
+    first.gate.set()
+    second.gate.set()
+    for t in threads:
+        t.join(5)
+    assert not errors and {v: r[0] for v, r in results.items()} == {1: [1], 2: [2]}
+    assert len(first.threads) == len(second.threads) == 1 and first.threads != second.threads
+    det.close()
+    with pytest.raises(ValueError):
+        BatchingDetector([])
+
+
+def test_a_camera_in_the_other_streams_batch_counts_as_waiting():
+    """Two cameras, two copies: camera 1's frame is in one copy's running batch, so camera 2's frame
+    cannot be waiting for it; it goes at once ("all_waiting"), not after the 5 s deadline."""
+    first, second = FakeDetector(), FakeDetector()
+    first.gate.clear()
+    second.gate.clear()
+    det = BatchingDetector([first, second], max_batch=8, batch_deadline_ms=5_000)
+    threads, _results, _errors = call_in_threads(det, [1])
+    wait_until(lambda: first.entered + second.entered == 1, 3, "camera 1 alone: its batch goes")
+    more, _results2, _ = call_in_threads(det, [2])
+    wait_until(lambda: first.entered + second.entered == 2, 3, "camera 2's batch, well before the 5 s deadline")
+    assert det.stats()["triggers"] == {"all_waiting": 2}
+    first.gate.set()
+    second.gate.set()
+    for t in threads + more:
+        t.join(5)
+    det.close()
+
+
+def _model(**fields):
+    from streams.config.camera import ModelConfig
+
+    return ModelConfig(manifest="weights/gridsight-demo-v4.yaml", **fields)
+
+
+@pytest.mark.parametrize(("fields", "backend", "cpus", "streams"), [
+    ({}, "openvino", 2, 2),  # auto: two on two cores
+    ({}, "openvino-int8", 16, 2),
+    ({}, "openvino", 1, 1),
+    ({}, "onnx", 2, 1),  # ONNX Runtime, PyTorch, TensorRT: one batch at a time
+    ({}, "pytorch", 8, 1),
+    ({"max_batch": 1}, "openvino", 2, 1),  # no batching: the plain lock
+    ({"inference_streams": 4}, "openvino", 16, 4),
+    ({"inference_streams": 3}, "tensorrt", 16, 1),
+])
+def test_inference_streams_follow_the_backend_and_the_cores(fields, backend, cpus, streams):
+    from streams.shared_detector import inference_streams
+
+    assert inference_streams(_model(**fields), backend, cpus) == streams
+
+
+def test_inference_streams_are_bounded_in_the_config():
+    from pydantic import ValidationError
+
+    for bad in (0, 17, "two"):
+        with pytest.raises(ValidationError):
+            _model(inference_streams=bad)
+
+
+def test_load_shared_loads_a_copy_per_stream_with_the_cores_shared_out(monkeypatch):
+    from streams import shared_detector
+    from streams.pipeline import SharedDetector
+
+    monkeypatch.setattr(shared_detector.os, "cpu_count", lambda: 8)
+    asked = []
+
+    def load(cpu_threads):
+        asked.append(cpu_threads)
+        fake = FakeDetector()
+        fake.backend = "openvino"
+        return fake
+
+    det = shared_detector.load_shared(load, _model(inference_streams=4), "m")
+    assert asked == [None, 2, 2, 2, 2] and det.streams == 4  # the first load finds the backend
+    assert det.detect([image(3)]) == [3]
+    det.close()
+    asked.clear()
+    plain = shared_detector.load_shared(load, _model(max_batch=1), "m")
+    assert asked == [None] and isinstance(plain, SharedDetector)

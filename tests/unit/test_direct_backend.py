@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from inference.models.detector import YoloDetector
-from inference.models.direct import DirectRunner, InputBuffer
+from inference.models.direct import DirectRunner, InputBuffer, _OpenVinoModel
 from inference.models.manifest import load_manifest
 
 pytestmark = pytest.mark.slow  # an ONNX export of demo v4 and renders at 1080p: ~30 s
@@ -180,3 +180,21 @@ def test_a_fixed_shape_export_runs_through_predict(tmp_path, frames):
     detector = YoloDetector(manifest, Path(fixed), backend="onnx")
     assert detector.direct_runner is None
     assert sum(len(d) for d in detector.detect(frames[(640, 360)])) > 0
+
+
+def test_an_openvino_copy_given_threads_runs_on_that_many_unpinned_and_finds_the_same_objects(frames):
+    """Inference streams' copies (streams.shared_detector.load_shared): pinned, copies' threads would
+    share cores (measured: two one-thread copies ran on one core); the property is read back from
+    the compiled model, not from what was asked."""
+    pytest.importorskip("openvino")
+    options = dict(imgsz=320, confidence=0.25, iou=0.5)
+    one = DirectRunner(OPENVINO["openvino"], "openvino", threads=1, **options)
+    default = DirectRunner(OPENVINO["openvino"], "openvino", **options)
+    images = frames[(1280, 720)]
+    mine, theirs = one(images), default(images)
+    compiled = one.runtime.compiled
+    assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+    assert str(compiled.get_property("ENABLE_CPU_PINNING")).lower() in ("false", "0")
+    assert default.runtime.config == _OpenVinoModel.CONFIG  # no threads: the runtime's own choice, as before
+    for a, b in zip(mine, theirs):
+        assert len(a) == len(b) and np.allclose(a, b, atol=1e-2)
