@@ -228,7 +228,7 @@ class BatchingDetector:
                 shape = oldest.image.shape
                 same = [r for r in self._queue if r.image.shape == shape]
                 now = time.perf_counter()
-                waiting_callers = {r.caller for r in self._queue} | {c for c, n in self._running.items() if n}
+                waiting_callers = {r.caller for r in self._queue} | set(self._running)
                 if len(same) >= self.max_batch:
                     trigger = "size"
                 elif len(waiting_callers) >= self._active_callers(now):
@@ -266,7 +266,10 @@ class BatchingDetector:
                 self.images += len(batch)
                 self.batch_sizes[len(batch)] += 1
                 self._inference_ms.append((finished - started) * 1000)
-                self._running.subtract(r.caller for r in batch)
+                for r in batch:  # counted down, and gone at zero: the camera may never call again
+                    self._running[r.caller] -= 1
+                    if self._running[r.caller] <= 0:
+                        del self._running[r.caller]
                 for r in batch:
                     self._waits_ms.append((started - r.submitted) * 1000)
                 if error is not None:
