@@ -29,7 +29,7 @@ def _version(module: str) -> str | None:
 
 
 def machine() -> dict:
-    from gridsight.hardware import cpu_model
+    from gridsight.hardware import cpu_features, cpu_model
 
     gpu = "none"
     if shutil.which("nvidia-smi"):
@@ -43,6 +43,7 @@ def machine() -> dict:
 
     return {
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "memory_gib": round(mem_kb / 2**20, 1),
@@ -73,6 +74,9 @@ def hardware_slug(info: dict) -> str:
     cpu = info["cpu"].lower()
     vendor = "amd-epyc" if "epyc" in cpu else re.sub(r"[^a-z0-9]+", "-", cpu).strip("-")[:30]
     slug = f"{vendor}-{info['logical_cpus']}cpu"
+    vector = (info.get("cpu_features") or {}).get("vector_flags")
+    if vector and "avx512f" not in vector:  # not comparable with an AVX-512 host's results: their own folder
+        slug += "-avx2"
     if info["gpu"] != "none":
         slug += "-" + re.sub(r"[^a-z0-9]+", "-", info["gpu"].split(",")[0].lower()).strip("-")
     return slug

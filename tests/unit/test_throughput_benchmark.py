@@ -132,3 +132,12 @@ def test_smoke_run_writes_every_comparison(tmp_path):
     assert keyframe_points and all(p["decode_seen"] == ["keyframes"] for p in keyframe_points)
     for name in COMPARISONS:  # each target line printed with its verdict
         assert any(line.startswith(name) and ("met" in line or "MISSED" in line) for line in done.stdout.splitlines())
+
+
+def test_results_of_an_avx2_only_host_go_to_their_own_folder():
+    slug = part("media").hardware_slug
+    base = {"cpu": "AMD EPYC", "logical_cpus": 2, "gpu": "none"}
+    assert slug(base) == "amd-epyc-2cpu"  # older results recorded no features
+    assert slug({**base, "cpu_features": {"vector_flags": ["avx2", "fma"]}}) == "amd-epyc-2cpu-avx2"
+    assert slug({**base, "cpu_features": {"vector_flags": ["avx2", "fma", "avx512f"]}}) == "amd-epyc-2cpu"
+    assert slug({**base, "cpu_features": {"vector_flags": []}}) == "amd-epyc-2cpu"  # not an x86 host
