@@ -3,10 +3,11 @@
 Defined once, imported by both sides: the worker builds these shapes and the API
 reads them. Nothing else of :mod:`api` is imported by :mod:`streams`.
 
-Four shapes, each with a ``version`` the reader checks (:func:`check_version`):
-:class:`WorkOrderReport` (a rule event filed as a work order), :class:`EventEnd`
-(the event is over), :class:`CameraStatusEvent` (a camera's connection state) and
-:class:`CameraRegistration` (what a worker's config says a camera is and watches).
+Five shapes, each with a ``version`` the reader checks (:func:`check_version`):
+:class:`WorkOrderReport` (a rule event filed as a work order), :class:`EvidenceFollowUp`
+(files of that order made after it was sent), :class:`EventEnd` (the event is over),
+:class:`CameraStatusEvent` (a camera's connection state) and :class:`CameraRegistration`
+(what a worker's config says a camera is and watches).
 Stdlib only, so the worker pays nothing to import it.
 """
 
@@ -27,6 +28,7 @@ from typing import Any
 # without ``version`` is version 1: what workers sent, and outboxes spooled, before it existed.
 WORK_ORDER_VERSION = 1
 EVENT_END_VERSION = 1
+EVIDENCE_FOLLOW_UP_VERSION = 1
 CAMERA_STATUS_VERSION = 1
 CAMERA_REGISTRATION_VERSION = 1
 
@@ -71,6 +73,7 @@ MP4 = "video/mp4"
 CONTENT_TYPES = (JPEG, PNG, MP4)
 MAX_EVIDENCE_ITEMS = 8  # per work order
 MAX_END_EVIDENCE_ITEMS = 2  # per event end
+MAX_FOLLOW_UP_EVIDENCE_ITEMS = 2  # per evidence follow-up
 
 
 def _require(ok: bool, message: str) -> None:
@@ -198,6 +201,34 @@ class EventEnd:
             "zone_id": self.zone_id,
             "rule_id": self.rule_id,
             "ended_at": iso_utc(self.ended_at),
+            "evidence": [item.to_wire() for item in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class EvidenceFollowUp:
+    """Files of an order already sent, made after it: an emergency order goes on its deciding frame
+    with its key frame and before frame, and its clip (seconds of H.264 encoding on a loaded
+    worker) follows in one of these, so the order is not held back by it. The worker spools it
+    after the order, in the same queue, so the order is always there first."""
+
+    event_id: str
+    camera_id: str
+    evidence: tuple[EvidenceItem, ...]
+    version: int = EVIDENCE_FOLLOW_UP_VERSION
+
+    def __post_init__(self) -> None:
+        check_version("evidence follow-up", self.version, EVIDENCE_FOLLOW_UP_VERSION)
+        for name, limit in (("event_id", 128), ("camera_id", 64)):
+            _text(name, getattr(self, name), limit)
+        _require(0 < len(self.evidence) <= MAX_FOLLOW_UP_EVIDENCE_ITEMS,
+                 f"an evidence follow-up carries 1-{MAX_FOLLOW_UP_EVIDENCE_ITEMS} files")
+
+    def to_wire(self) -> dict:
+        return {
+            "version": self.version,
+            "event_id": self.event_id,
+            "camera_id": self.camera_id,
             "evidence": [item.to_wire() for item in self.evidence],
         }
 

@@ -114,3 +114,15 @@ def test_the_ingest_refuses_a_newer_version_and_counts_it_rejected(tmp_path) -> 
             metrics = client.get("/metrics").text
         assert 'gridsight_api_work_orders_total{result="created",source="stream"} 1.0' in metrics
         assert 'gridsight_api_work_orders_total{result="rejected",source="stream"} 1.0' in metrics
+
+
+def test_an_evidence_follow_up_carries_one_or_two_files_of_an_event() -> None:
+    from api.contract.wire import EVIDENCE_FOLLOW_UP_VERSION, EvidenceFollowUp
+
+    clip = EvidenceItem("clip", "video/mp4", b"\x00\x00\x00\x18ftypmp42")
+    wire = EvidenceFollowUp("evt-1", "cam-01", (clip,)).to_wire()
+    assert wire["version"] == EVIDENCE_FOLLOW_UP_VERSION and wire["event_id"] == "evt-1"
+    assert [item["kind"] for item in wire["evidence"]] == ["clip"]
+    for bad in (dict(evidence=()), dict(evidence=(clip, clip, clip)), dict(camera_id=""), dict(version=2)):
+        with pytest.raises(ContractError):
+            EvidenceFollowUp(**{"event_id": "evt-1", "camera_id": "cam-01", "evidence": (clip,), **bad})
