@@ -22,7 +22,6 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Callable, Protocol
 
 import cv2
@@ -34,7 +33,7 @@ from inference.evidence import decode_jpeg, encode_jpeg
 from inference.zones import PolygonZone
 from inference.frames import VideoFrame
 from api.contract.wire import EvidenceItem
-from streams.evidence_files import ClipSettings, ClosedEvent, CollectedEvent, EvidenceFiles, make_files
+from streams.evidence_files import ClipSettings, ClosedEvent, CollectedEvent, EvidenceFiles, make_clip, make_files
 from streams.record_evidence import KeyView, split_highlight as _split
 
 log = logging.getLogger(__name__)
@@ -161,15 +160,23 @@ class EventEvidence:
         self.post_window_seen = post_window_seen  # False: sent before post_s of stream had passed (emergency, stop, stall)
         self._closed = closed
         self._clip = clip
+        self._made: EvidenceFiles | None = None
 
-    @cached_property
+    @property
     def _files(self) -> EvidenceFiles:
-        return make_files(self._closed, self._clip)
+        return self.build()._made
 
-    def build(self) -> EventEvidence:
-        """Make the files now (the costly part); later reads are free."""
-        self._files
+    def build(self, *, clip_later: bool = False) -> EventEvidence:
+        """Make the files now (the costly part); later reads are free. ``clip_later``: every file but
+        the clip, whose frames are kept for :meth:`build_clip` (an order sent before its clip)."""
+        if self._made is None:
+            self._made = make_files(self._closed, self._clip, with_clip=not clip_later)
         return self
+
+    def build_clip(self) -> EvidenceItem | None:
+        """The clip that ``build(clip_later=True)`` left out; None where there is none to make."""
+        source = self._files.clip_source
+        return make_clip(self._closed, source, self._clip) if source else None
 
     @property
     def items(self) -> tuple[EvidenceItem, ...]:

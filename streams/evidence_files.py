@@ -69,10 +69,12 @@ class EvidenceFiles:
     items: tuple[EvidenceItem, ...]
     clip_frames: int
     boxes_to: tuple[tuple[int, int], tuple[int, int]] | None  # (analysed size, record size) or None
+    clip_source: tuple = ()  # with_clip=False: the frames the clip is to be made of (make_clip), oldest first
 
 
-def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
-    """The order's files: snapshot and frame, then before / after / clip where there is material.
+def make_files(closed: ClosedEvent, clip: ClipSettings, *, with_clip: bool = True) -> EvidenceFiles:
+    """The order's files: snapshot and frame, then before / after / clip where there is material;
+    without the clip (``with_clip`` False) its frames are kept for :func:`make_clip`.
     Long because it lists the files in the order the order carries them."""
     collected = closed.collected
     frames = list(collected.frames)
@@ -94,15 +96,22 @@ def make_files(closed: ClosedEvent, clip: ClipSettings) -> EvidenceFiles:
         items.append(EvidenceItem("before", JPEG, before))
     if after is not None:
         items.append(EvidenceItem("after", JPEG, after))
-    data = None
-    if len(frames) >= 2:
-        try:
-            data = _clip(closed, frames, clip)
-        except Exception:  # a codec problem must cost the clip, never the order
-            log.exception("evidence %s: clip encoding failed; the order goes without it", collected.event.event_id)
-    if data is not None:
-        items.append(EvidenceItem("clip", MP4, data))
-    return EvidenceFiles(tuple(items), len(frames) if data else 0, boxes_to)
+    if not with_clip:
+        return EvidenceFiles(tuple(items), 0, boxes_to, tuple(frames) if len(frames) >= 2 else ())
+    made = make_clip(closed, frames, clip)
+    return EvidenceFiles(tuple(items) + ((made,) if made else ()), len(frames) if made else 0, boxes_to)
+
+
+def make_clip(closed: ClosedEvent, frames, clip: ClipSettings) -> EvidenceItem | None:
+    """The clip of ``frames`` (at least two), or None: too few, too big, or the codec failed (logged)."""
+    if len(frames) < 2:
+        return None
+    try:
+        data = _clip(closed, list(frames), clip)
+    except Exception:  # a codec problem must cost the clip, never the order
+        log.exception("evidence %s: clip encoding failed; the order goes without it", closed.collected.event.event_id)
+        return None
+    return EvidenceItem("clip", MP4, data) if data is not None else None
 
 
 def _before(closed: ClosedEvent) -> bytes | None:

@@ -18,11 +18,18 @@ threads shared by all cameras) through one :class:`EvidenceLane` per camera:
   goes on. :meth:`EvidenceLane.wait_idle` lets a stopping camera deliver everything before it says
   it stopped.
 
+- **Follow-ups last.** :meth:`EvidenceLane.submit_follow_up` queues work that may wait (an emergency
+  order's clip, sent after the order as an evidence follow-up): the pool runs it only when no
+  lane's ordered job is waiting, and the lane delivers it once the job before it (its order) is
+  delivered, without holding back the camera's later orders.
+
 Without a pool (``EvidenceLane(None)``) a job runs and is delivered at once, on the caller's thread.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 from collections import deque
@@ -46,6 +53,10 @@ class EvidencePool:
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evidence")
         self._room = threading.BoundedSemaphore(max_queued)
         self._lock = threading.Lock()
+        # (0 ordered / 1 follow-up, submission number, job, its future): every executor task runs the
+        # most urgent job waiting when a thread gets to it, not the one it was submitted with.
+        self._waiting: list[tuple[int, int, Job, Future]] = []
+        self._numbers = itertools.count()
         self.submitted = 0
         self.waits = 0  # submissions that found the pool full and waited for room
         self.failures = 0  # jobs that raised (logged; their order is not filed)
@@ -56,21 +67,39 @@ class EvidencePool:
         """Jobs waiting or running now."""
         return self._queued
 
-    def submit(self, job: Job) -> Future:
+    def submit(self, job: Job, *, follow_up: bool = False) -> Future:
+        """``job``'s future; a ``follow_up`` runs after every ordered job waiting."""
         if not self._room.acquire(blocking=False):
             with self._lock:
                 self.waits += 1
             self._room.acquire()  # the named policy: block the submitting camera, never drop an order
+        future: Future = Future()
         with self._lock:
             self.submitted += 1
             self._queued += 1
+            heapq.heappush(self._waiting, (int(follow_up), next(self._numbers), job, future))
         try:
-            future = self._executor.submit(job)
+            self._executor.submit(self._run_most_urgent)
         except BaseException:
+            with self._lock:
+                self._waiting.remove(next(w for w in self._waiting if w[3] is future))
+                heapq.heapify(self._waiting)
             self._release()
             raise
         future.add_done_callback(lambda _f: self._release())
         return future
+
+    def _run_most_urgent(self) -> None:
+        with self._lock:
+            _rank, _number, job, future = heapq.heappop(self._waiting)
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = job()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future, as an executor does
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
 
     def _release(self) -> None:
         with self._lock:
@@ -90,20 +119,25 @@ class EvidencePool:
 
 
 class EvidenceLane:
-    """One camera's jobs, built in ``pool`` (or inline without one) and delivered in submission order."""
+    """One camera's jobs, built in ``pool`` (or inline without one) and delivered in submission order;
+    follow-ups after the job submitted before them."""
 
     def __init__(self, pool: EvidencePool | None, camera_id: str = "camera") -> None:
         self.pool = pool
         self.camera_id = camera_id
-        self._pending: deque[Future] = deque()  # submitted, not yet delivered; oldest first
+        self._pending: deque[tuple[int, Future]] = deque()  # (number, job) submitted, not yet delivered; oldest first
+        self._follow_ups: list[tuple[int, Future]] = []  # (number of the job each follows, its future)
+        self._numbers = itertools.count(1)
+        self._last_submitted = 0  # the number of the newest ordered job
+        self._delivered_upto = 0  # every ordered job up to this number is delivered
         self._lock = threading.Lock()  # held while delivering: one delivery at a time, in order
         self._idle = threading.Condition(self._lock)
         self.failures = 0
 
     @property
     def pending(self) -> int:
-        """Jobs submitted and not yet delivered."""
-        return len(self._pending)
+        """Jobs (follow-ups included) submitted and not yet delivered."""
+        return len(self._pending) + len(self._follow_ups)
 
     def submit(self, job: Job) -> None:
         if self.pool is None:  # inline: exactly as if the caller did it, exceptions included
@@ -113,24 +147,45 @@ class EvidenceLane:
             return
         future = self.pool.submit(lambda: self._run(job))
         with self._lock:
-            self._pending.append(future)
+            self._last_submitted = number = next(self._numbers)
+            self._pending.append((number, future))
+        future.add_done_callback(lambda _f: self.drain())
+
+    def submit_follow_up(self, job: Job) -> None:
+        """``job`` after the pool's ordered jobs; delivered once the job submitted before it is, and
+        holding back none submitted after it. Inline without a pool, like :meth:`submit`."""
+        if self.pool is None:
+            self.submit(job)
+            return
+        future = self.pool.submit(lambda: self._run(job), follow_up=True)
+        with self._lock:
+            self._follow_ups.append((self._last_submitted, future))
         future.add_done_callback(lambda _f: self.drain())
 
     def drain(self) -> None:
-        """Deliver every finished job at the head of the lane (any thread may call it)."""
+        """Deliver every finished job at the head of the lane, then the finished follow-ups whose job
+        before them is delivered (any thread may call it)."""
         with self._lock:
-            while self._pending and self._pending[0].done():
-                self._deliver(self._pending.popleft().result())
+            while self._pending and self._pending[0][1].done():
+                number, future = self._pending.popleft()
+                self._deliver(future.result())
+                self._delivered_upto = number
             if not self._pending:
+                self._delivered_upto = self._last_submitted
+            ready = [f for f in self._follow_ups if f[1].done() and f[0] <= self._delivered_upto]
+            for entry in ready:
+                self._follow_ups.remove(entry)
+                self._deliver(entry[1].result())
+            if not self._pending and not self._follow_ups:
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every submitted job is delivered; False if ``timeout`` passed first (logged)."""
         with self._idle:
-            done = self._idle.wait_for(lambda: not self._pending, timeout)
+            done = self._idle.wait_for(lambda: not self._pending and not self._follow_ups, timeout)
         if not done:
             log.error("camera %s: %d event(s) still building evidence after %.0f s; not waiting longer",
-                      self.camera_id, len(self._pending), timeout)
+                      self.camera_id, self.pending, timeout)
         return done
 
     def _run(self, job: Job) -> Delivery | None:

@@ -171,6 +171,25 @@ def test_without_waiting_there_is_no_after_frame_and_the_clip_is_the_pre_roll() 
     assert recorder.pending_ids == []
 
 
+def test_clip_later_makes_every_file_but_the_clip_and_then_the_same_clip() -> None:
+    def emergency():
+        recorder = EvidenceRecorder(EvidenceSettings(pre_s=2, post_s=3))
+        for i in range(4 * FPS + 1):
+            recorder.observe(frame(i), BAG)
+        event = Event("e1", started_at=T0 + 1, track_ids=(7,), detections=BAG)
+        [evidence] = recorder.open(event, zone=ZONE, frame=frame(4 * FPS), tracked=BAG, caption="c", wait=False)
+        return evidence
+
+    whole, split = emergency().build(), emergency().build(clip_later=True)
+    assert split.kinds == ["snapshot", "frame", "before"]
+    clip = split.build_clip()
+    assert clip is not None and clip.kind == "clip" and clip.content_type == "video/mp4"
+    with av.open(io.BytesIO(clip.data)) as container:
+        frames = len(list(container.decode(video=0)))
+    assert frames == whole.clip_frames == 2 * FPS + 1
+    assert whole.build_clip() is None, "a clip made with the files is not made twice"
+
+
 def test_a_stalled_stream_sends_after_post_s_plus_stall_s_of_wall_time() -> None:
     wall = [100.0]
     recorder = EvidenceRecorder(EvidenceSettings(pre_s=1, post_s=3, stall_s=10), wall_clock=lambda: wall[0])

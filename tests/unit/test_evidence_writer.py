@@ -134,3 +134,47 @@ def test_health_reports_the_shared_pool_once_and_each_cameras_pending_events() -
     assert evidence_stats(cameras)["pending"] == {"cam-1": 0, "cam-2": 0}
     assert evidence_stats([SimpleNamespace(evidence_lane=EvidenceLane(None, "cam-3"))]) is None, "inline: no pool"
     pool.shutdown()
+
+
+def test_the_pool_runs_waiting_orders_before_waiting_follow_ups_whatever_came_first() -> None:
+    pool = EvidencePool(threads=1)
+    delivered, built, gate = [], [], threading.Event()
+    busy, cam_a, cam_b = EvidenceLane(pool, "busy"), EvidenceLane(pool, "cam-a"), EvidenceLane(pool, "cam-b")
+    busy.submit(job(delivered, "holds the one thread", gate))
+    assert until(lambda: pool.queued == 1)
+    cam_a.submit_follow_up(job(delivered, "a's clip", built_on=built))
+    cam_b.submit(job(delivered, "b's order", built_on=built))
+    cam_a.submit(job(delivered, "a's next order", built_on=built))
+    gate.set()
+    for lane in (busy, cam_a, cam_b):
+        assert lane.wait_idle(WAIT_S)
+    assert delivered.index("b's order") < delivered.index("a's clip")
+    assert delivered.index("a's next order") < delivered.index("a's clip")
+    pool.shutdown()
+
+
+def test_a_follow_up_is_delivered_after_its_order_and_holds_back_no_later_order() -> None:
+    pool = EvidencePool(threads=2)
+    delivered, order_gate, clip_gate = [], threading.Event(), threading.Event()
+    lane = EvidenceLane(pool, "cam-1")
+    lane.submit(job(delivered, "order", order_gate))
+    lane.submit_follow_up(job(delivered, "its clip"))  # built at once on the second thread
+    assert until(lambda: pool.queued == 1), "the clip is built"
+    assert delivered == [], "the clip waits for its order"
+    order_gate.set()
+    assert until(lambda: delivered == ["order", "its clip"])
+    lane.submit_follow_up(job(delivered, "slow clip", clip_gate))
+    lane.submit(job(delivered, "the next event's order"))
+    assert until(lambda: "the next event's order" in delivered), "a later order does not wait for a clip"
+    assert lane.pending == 1 and not lane.wait_idle(0.05), "the clip still counts as pending"
+    clip_gate.set()
+    assert lane.wait_idle(WAIT_S) and delivered[-1] == "slow clip"
+    pool.shutdown()
+
+
+def test_without_a_pool_a_follow_up_is_made_and_delivered_inline() -> None:
+    delivered = []
+    lane = EvidenceLane(None, "cam-1")
+    lane.submit(job(delivered, "order"))
+    lane.submit_follow_up(job(delivered, "clip"))
+    assert delivered == ["order", "clip"] and lane.pending == 0

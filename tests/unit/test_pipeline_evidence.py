@@ -263,10 +263,10 @@ def slow_files(monkeypatch):
     gate, threads = threading.Event(), []
     real = evidence_files.make_files
 
-    def gated(closed, clip):
+    def gated(closed, clip, **kw):
         threads.append(threading.current_thread().name)
         assert gate.wait(10), "the test never opened the gate"
-        return real(closed, clip)
+        return real(closed, clip, **kw)
 
     monkeypatch.setattr(evidence_buffer, "make_files", gated)
     return SimpleNamespace(gate=gate, threads=threads)
