@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -161,6 +162,7 @@ class EventEvidence:
         self._closed = closed
         self._clip = clip
         self._made: EvidenceFiles | None = None
+        self._making = threading.Lock()  # the order's job and its clip's may ask from two pool threads
 
     @property
     def _files(self) -> EvidenceFiles:
@@ -169,13 +171,15 @@ class EventEvidence:
     def build(self, *, clip_later: bool = False) -> EventEvidence:
         """Make the files now (the costly part); later reads are free. ``clip_later``: every file but
         the clip, whose frames are kept for :meth:`build_clip` (an order sent before its clip)."""
-        if self._made is None:
-            self._made = make_files(self._closed, self._clip, with_clip=not clip_later)
+        with self._making:
+            if self._made is None:
+                self._made = make_files(self._closed, self._clip, with_clip=not clip_later)
         return self
 
     def build_clip(self) -> EvidenceItem | None:
-        """The clip that ``build(clip_later=True)`` left out; None where there is none to make."""
-        source = self._files.clip_source
+        """The clip that ``build(clip_later=True)`` left out (made first if it was not); None where
+        there is none to make, or the files were made with it."""
+        source = self.build(clip_later=True)._made.clip_source
         return make_clip(self._closed, source, self._clip) if source else None
 
     @property

@@ -22,26 +22,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import replace
-from functools import partial
 from typing import Callable
 
 from inference.clock import FrameClock
 from inference.models.detector import Detector
 from inference.detections import Detections
-from inference.evidence import render_snapshot
 from inference.rules import EventPhase, Rule, RuleEvent
 from inference.tracking import ObjectTracker
 from inference.zones import PolygonZone
 from streams.analysis_health import AnalysisWatch
 from streams.evidence_buffer import EventEvidence, EvidenceRecorder
 from streams.evidence_writer import EvidenceLane
-from streams.record_evidence import map_boxes
+from streams.order_delivery import EventDelivery
 from inference.frames import VideoFrame
-from api.contract.wire import ContractError, Priority
-from streams.delivery.orders import event_end_payload
+from api.contract.wire import Priority
 from streams.shared_detector import SharedDetector  # noqa: F401 - re-exported: its home before streams.shared_detector
-from streams.work_order_template import NO_WAIT_PRIORITIES, WorkOrderTemplate, order_payload, reopen_report
+from streams.work_order_template import NO_WAIT_PRIORITIES, WorkOrderTemplate, reopen_report
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +46,9 @@ class CameraPipeline:
     # Set by the worker to send rule ENDs through its outbox (camera re-check);
     # None: ENDs are only logged, as before.
     submit_event_end: Callable[[str, dict], None] | None = None
+    # Set by the worker to send an emergency order's clip after the order (evidence follow-up), so the
+    # order is not held back by its encoding; None: the clip goes in the order, as before.
+    submit_evidence_follow_up: Callable[[str, dict], None] | None = None
     # Set by the worker for shadowed cameras (streams.shadow.ShadowRunner): sees every
     # analysed frame and this frame's live events; it has no way to file an order.
     shadow = None
@@ -82,7 +81,6 @@ class CameraPipeline:
         self._tracker = tracker
         self._rules = rules
         self._clock = clock
-        self._submit_order = submit_order
         self.governor = governor  # streams.shedding.FpsGovernor, or None: never shed
         self._observe_inference = observe_inference
         # Edge actions: called with (camera id, event, template, frame, tracked) as each event fires; never blocks.
@@ -110,6 +108,7 @@ class CameraPipeline:
         # Where evidence files are made and orders and ENDs handed to the outbox, in this camera's order:
         # the worker's pool (off this thread, streams.evidence_writer); without one, here and at once.
         self.evidence_lane = evidence_lane if evidence_lane is not None else EvidenceLane(None, camera_id)
+        self.delivery = EventDelivery(camera_id, self.evidence_lane, submit_order)
         # START events whose order waits for its evidence: event id -> (event, template and model at START).
         self._awaiting: dict[str, tuple[RuleEvent, WorkOrderTemplate, tuple[str, str]]] = {}
 
@@ -314,41 +313,15 @@ class CameraPipeline:
     def _submit_evidence(self, ready: list[EventEvidence]) -> None:
         for evidence in ready:  # the files are made in the lane; which order they belong to is known now
             event, template, model = self._awaiting.pop(evidence.event.event_id)
-            self.evidence_lane.submit(partial(self._order_delivery, evidence, event, template, model))
-
-    def _order_delivery(self, evidence: EventEvidence, event: RuleEvent, template: WorkOrderTemplate,
-                        model: tuple[str, str]) -> Callable[[], None] | None:
-        """Makes the evidence files and the order (the lane's job); returns what spools it."""
-        try:
-            items = evidence.build().items
-        except Exception:  # a bug in making the files must cost the files, never the order
-            log.exception("camera %s: event %s: evidence could not be made; the order goes without it",
-                          self.camera_id, event.event_id)
-            items = ()
-        else:
-            if evidence.boxes_to is not None:  # the frame is the record stream's: the boxes go in its pixels
-                event = replace(event, detections=map_boxes(event.detections, *evidence.boxes_to))
-        try:
-            payload = order_payload(event, template, model, items)
-        except ContractError as exc:  # the API would refuse it: never spool it
-            log.error("camera %s: event %s cannot be filed: %s", self.camera_id, event.event_id, exc)
-            return None
-        return lambda: self._submit_order(event.idempotency_key(), payload)
+            no_wait = Priority(template.priority).value in NO_WAIT_PRIORITIES
+            self.delivery.file_order(evidence, event, template, model,
+                                     clip_later=self.submit_evidence_follow_up if no_wait else None)
 
     def _send_event_end(self, event: RuleEvent, template: WorkOrderTemplate, frame: VideoFrame, tracked,
                         rule: Rule) -> None:
-        """The zone is empty again: send the frame that shows it, so the API can verify an order waiting for
-        feedback without anyone going on site. Through the lane, so it reaches the outbox after its START's order."""
-        caption = f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended"
-        zone, site_zone, submit = rule.spec.zone, self._evidence.settings.site_zone, self.submit_event_end
-
-        def job() -> Callable[[], None]:
-            snapshot = render_snapshot(frame.image, zone, event.detections, context=tracked, caption=caption,
-                                       captured_at=frame.captured_at, time_zone=site_zone)
-            payload = event_end_payload(event, snapshot_jpeg=snapshot)
-            return lambda: submit(event.idempotency_key(), payload)
-
-        self.evidence_lane.submit(job)
+        self.delivery.event_end(event, frame, tracked, zone=rule.spec.zone, submit=self.submit_event_end,
+                                caption=f"{self.camera_id} / {event.rule_id} / {template.category_code} / ended",
+                                site_zone=self._evidence.settings.site_zone)
 
     def zones_in_use(self) -> dict[str, PolygonZone]:
         """The zones this camera's rules watch, by id."""

@@ -96,17 +96,20 @@ class PipelineFactory:
 
     Used once per camera at start (embedded mode) or whenever a lease is won or a
     camera's config changes (cluster mode). ``submit_order`` files a work order,
-    ``submit_event_end`` a rule event's end (both: the worker's outbox); ``actions``
+    ``submit_event_end`` a rule event's end, ``submit_evidence_follow_up`` an emergency order's clip
+    sent after it (all three: the worker's outbox); ``actions``
     (streams.actions.ActionDispatcher, or None) sees every rule event as it fires."""
 
     def __init__(self, config: GridSightConfig, detectors: dict[str, SharedDetector], on_status, submit_order,
-                 metrics: WorkerMetrics | None = None, *, submit_event_end=None, actions=None) -> None:
+                 metrics: WorkerMetrics | None = None, *, submit_event_end=None, submit_evidence_follow_up=None,
+                 actions=None) -> None:
         self.config = config
         self._actions = actions
         self.detectors = detectors
         self._on_status = on_status
         self._submit_order = submit_order
         self._submit_event_end = submit_event_end
+        self._submit_evidence_follow_up = submit_evidence_follow_up
         self._metrics = metrics
         self._shadow_log: ShadowLog | None = None
         self.harvest = HarvestService.from_config(config)  # None: no camera harvests frames for labelling
@@ -160,6 +163,7 @@ class PipelineFactory:
             evidence_lane=EvidenceLane(self.evidence_pool, camera_id),
         )
         pipeline.submit_event_end = self._submit_event_end  # rule ENDs go through the outbox too (camera re-check)
+        pipeline.submit_evidence_follow_up = self._submit_evidence_follow_up
         pipeline.camera_config = camera  # what streams.sync.registration registers with the API (issue 17)
         if self.harvest is not None:  # frames worth labelling, on the camera's stream clock (streams.harvest)
             pipeline.harvest = self.harvest.for_camera(camera_id, camera, clock)

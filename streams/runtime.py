@@ -97,6 +97,11 @@ class WorkerRuntime:
         self.outbox.put(idempotency_key, payload, kind="event_end")
         self.pusher.notify()
 
+    def submit_evidence_follow_up(self, idempotency_key: str, payload: dict) -> None:
+        """Files of an order made after it (its clip): queued behind the order in the same outbox."""
+        self.outbox.put(idempotency_key, payload, kind="evidence_follow_up")
+        self.pusher.notify()
+
     def start(self, health: Callable[[], dict]) -> None:
         if self.actions is not None:
             self.actions.start()  # before the cameras: the first event already has somewhere to go

@@ -84,7 +84,8 @@ def build_worker(config: GridSightConfig, *, checked: bool = False) -> Worker:
     runtime = build_runtime(config, client, reporter, transport=HTTP, metrics=metrics)
     detectors = load_detectors(config, {c.model for c in config.cameras.values()} | shadow_models(config))
     factory = PipelineFactory(config, detectors, reporter, runtime.submit_order, metrics,
-                              submit_event_end=runtime.submit_event_end, actions=runtime.actions)
+                              submit_event_end=runtime.submit_event_end,
+                              submit_evidence_follow_up=runtime.submit_evidence_follow_up, actions=runtime.actions)
     cameras = StaticCameras([factory.build(camera_id, camera) for camera_id, camera in config.cameras.items()],
                             poll_s=config.worker.stats_interval_s)
     services = [*dashboard_services(config, client, cameras.pipelines),

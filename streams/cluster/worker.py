@@ -43,7 +43,8 @@ def build_cluster_worker(config: GridSightConfig) -> Worker:
     link = RedisLink(metrics)
     runtime = build_runtime(config, publisher, reporter, transport=REDIS, metrics=metrics, sender_down=link.down)
     factory = PipelineFactory(config, load_detectors(config, set(config.models)), reporter, runtime.submit_order,
-                              metrics, submit_event_end=runtime.submit_event_end, actions=runtime.actions)
+                              metrics, submit_event_end=runtime.submit_event_end,
+                              submit_evidence_follow_up=runtime.submit_evidence_follow_up, actions=runtime.actions)
     slots = Slots(factory, reporter, worker_id)
     # Dashboard support, as in embedded mode, for whichever cameras this worker holds at the moment.
     services = [*dashboard_services(config, api, slots.pipelines),

@@ -35,6 +35,10 @@ class ApiClient:
         """The rule event ended (zone empty again): lets the API re-check the order by camera."""
         return self._request("POST", "/api/v1/events/end", payload, {"Idempotency-Key": idempotency_key})
 
+    def send_evidence_follow_up(self, payload: dict, idempotency_key: str) -> SendResult:
+        """Files of an order made after it was sent (an emergency order's clip)."""
+        return self._request("POST", "/api/v1/events/evidence", payload, {"Idempotency-Key": idempotency_key})
+
     def send_harvest_batch(self, payload: dict) -> SendResult:
         """Frames worth labelling (api.contract.harvest.HarvestBatch.to_wire(); streams.harvest)."""
         return self._request("POST", "/api/v1/harvest/frames", payload, {})

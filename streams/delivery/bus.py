@@ -85,5 +85,8 @@ class RedisPublisher:
     def send_event_end(self, payload: dict, idempotency_key: str) -> SendResult:
         return self.publish("event_end", idempotency_key, payload)
 
+    def send_evidence_follow_up(self, payload: dict, idempotency_key: str) -> SendResult:
+        return self.publish("evidence_follow_up", idempotency_key, payload)
+
     def send(self, kind: str, payload: dict, idempotency_key: str) -> SendResult:
         return self.publish(kind, idempotency_key, payload)

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from api.contract.wire import JPEG, MP4, EventEnd, EvidenceItem, Priority, WorkOrderReport, iso_utc
+from api.contract.wire import JPEG, MP4, EventEnd, EvidenceFollowUp, EvidenceItem, Priority, WorkOrderReport, iso_utc
 
 if TYPE_CHECKING:  # read by attribute only, so any rule's event type will do
     from inference.rules import RuleEvent
 
-__all__ = ["JPEG", "MP4", "EvidenceItem", "iso_utc", "work_order_report", "work_order_payload", "event_end_payload"]
+__all__ = ["JPEG", "MP4", "EvidenceItem", "iso_utc", "work_order_report", "work_order_payload", "event_end_payload",
+           "evidence_follow_up_payload"]
 
 
 def work_order_report(
@@ -69,3 +70,8 @@ def event_end_payload(event: RuleEvent, *, snapshot_jpeg: bytes) -> dict:
         ended_at=event.at,
         evidence=(EvidenceItem("after", JPEG, snapshot_jpeg),),
     ).to_wire()
+
+
+def evidence_follow_up_payload(event: RuleEvent, items: tuple[EvidenceItem, ...]) -> dict:
+    """Files of ``event``'s order made after the order was sent (its clip)."""
+    return EvidenceFollowUp(event_id=event.event_id, camera_id=event.camera_id, evidence=tuple(items)).to_wire()

@@ -1,9 +1,10 @@
 """A durable, ordered outbox for messages on their way to the API.
 
-Records have a ``kind``: ``work_order`` (a rule event's START: file an order)
-or ``event_end`` (the rule's END: the zone is empty again, for the camera
-re-check). Records written before kinds existed are work orders. Both kinds
-share one queue, so an END never overtakes the START it belongs to.
+Records have a ``kind``: ``work_order`` (a rule event's START: file an order),
+``evidence_follow_up`` (files of an order made after it: an emergency order's
+clip) or ``event_end`` (the rule's END: the zone is empty again, for the camera
+re-check). Records written before kinds existed are work orders. All kinds
+share one queue, so neither an END nor a follow-up overtakes the order it belongs to.
 
 Every order is written to disk (temp file, fsync, rename) before the worker
 tries to send it, and deleted only once the API has acknowledged it. An API
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {408, 425, 429}
 WORK_ORDER = "work_order"
 EVENT_END = "event_end"
-KINDS = (WORK_ORDER, EVENT_END)
+EVIDENCE_FOLLOW_UP = "evidence_follow_up"
+KINDS = (WORK_ORDER, EVENT_END, EVIDENCE_FOLLOW_UP)
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class SendResult:
 class Sender(Protocol):
     def send_work_order(self, payload: dict, idempotency_key: str) -> SendResult: ...
 
-    # Optional: senders without it get event_end records rejected (kept on disk), not crashed.
+    # Optional: senders without them get those records rejected (kept on disk), not crashed.
     # def send_event_end(self, payload: dict, idempotency_key: str) -> SendResult: ...
+    # def send_evidence_follow_up(self, payload: dict, idempotency_key: str) -> SendResult: ...
 
 
 @dataclass(frozen=True)
@@ -186,8 +189,8 @@ class OutboxPusher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.delivered = 0  # records of every kind
-        # Delivered records apart: new orders, repeats merged into an open order, rule ENDs.
-        self.delivered_kinds = {"orders": 0, "repeats": 0, "ends": 0}
+        # Delivered records apart: new orders, repeats merged into an open order, rule ENDs, clips sent later.
+        self.delivered_kinds = {"orders": 0, "repeats": 0, "ends": 0, "follow_ups": 0}
         self.retries = 0
         self._api_down_logged = False
         self._backing_off = False
@@ -196,6 +199,8 @@ class OutboxPusher:
         self.delivered += 1
         if item.kind == EVENT_END:
             self.delivered_kinds["ends"] += 1
+        elif item.kind == EVIDENCE_FOLLOW_UP:
+            self.delivered_kinds["follow_ups"] += 1
         elif result.merged:
             self.delivered_kinds["repeats"] += 1
         else:
@@ -205,10 +210,11 @@ class OutboxPusher:
         """E.g. "2 order(s), 3 repeat(s) merged into open orders, 5 END(s)". ``merges_known=False``
         (a bus, whose consumer merges later): orders and repeats are one number."""
         k = self.delivered_kinds
+        later = f", {k['follow_ups']} clip(s) sent after their order" if k.get("follow_ups") else ""
         if not merges_known:
-            return f"{k['orders'] + k['repeats']} order(s) (repeats included), {k['ends']} END(s)"
+            return f"{k['orders'] + k['repeats']} order(s) (repeats included), {k['ends']} END(s){later}"
         return (f"{k['orders']} order(s), {k['repeats']} repeat(s) merged into open orders, "
-                f"{k['ends']} END(s) (zone empty again)")
+                f"{k['ends']} END(s) (zone empty again){later}")
 
     def notify(self) -> None:
         """Called after put(): send now instead of at the next poll."""

@@ -29,6 +29,10 @@ class RecordingApi:
         self.calls.append(("event_end", key))
         return SendResult(200)
 
+    def send_evidence_follow_up(self, payload: dict, key: str) -> SendResult:
+        self.calls.append(("evidence_follow_up", key))
+        return SendResult(200)
+
 
 class OrdersOnlyApi:
     def __init__(self) -> None:
@@ -46,12 +50,17 @@ def pusher(outbox: DurableOutbox, api) -> OutboxPusher:
 def test_kinds_are_dispatched_in_order(tmp_path: Path) -> None:
     outbox = DurableOutbox(tmp_path)
     outbox.put("start-1", {"n": 1})
-    outbox.put("end-1", {"n": 2}, kind="event_end")
-    outbox.put("start-2", {"n": 3})
+    outbox.put("clip-1", {"n": 2}, kind="evidence_follow_up")
+    outbox.put("end-1", {"n": 3}, kind="event_end")
+    outbox.put("start-2", {"n": 4})
     api = RecordingApi()
-    pusher(outbox, api).drain_once()
-    assert api.calls == [("work_order", "start-1"), ("event_end", "end-1"), ("work_order", "start-2")]
+    sender = pusher(outbox, api)
+    sender.drain_once()
+    assert api.calls == [("work_order", "start-1"), ("evidence_follow_up", "clip-1"), ("event_end", "end-1"),
+                         ("work_order", "start-2")]
     assert outbox.pending_count() == 0
+    assert sender.delivered_kinds == {"orders": 2, "repeats": 0, "ends": 1, "follow_ups": 1}
+    assert sender.delivered_summary().endswith("1 END(s) (zone empty again), 1 clip(s) sent after their order")
 
 
 def test_records_without_kind_are_work_orders(tmp_path: Path) -> None:

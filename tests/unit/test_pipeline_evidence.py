@@ -76,6 +76,9 @@ class Outbox:
     def end(self, key: str, payload: dict) -> None:
         self.records.append(("event_end", key, payload))
 
+    def follow_up(self, key: str, payload: dict) -> None:
+        self.records.append(("evidence_follow_up", key, payload))
+
     @property
     def orders(self) -> list[dict]:
         return [p for kind, _k, p in self.records if kind == "work_order"]
@@ -129,6 +132,36 @@ def test_an_emergency_order_is_filed_on_the_start_frame(priority) -> None:
     assert len(outbox.orders) == 1
 
 
+def clip_frames(item: dict) -> int:
+    with av.open(io.BytesIO(base64.b64decode(item["data_b64"]))) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_an_emergency_orders_clip_follows_it_where_the_worker_takes_follow_ups() -> None:
+    start = event(EventPhase.START, START_AT)
+    pipe, outbox = pipeline({START_AT: [start]}, priority="emergency")
+    pipe.submit_evidence_follow_up = outbox.follow_up
+    for i in range(START_AT + 1):
+        pipe.process(frame(i))
+    assert [(kind, key) for kind, key, _p in outbox.records] == [
+        ("work_order", start.idempotency_key()), ("evidence_follow_up", f"{start.idempotency_key()}-clip")]
+    order, follow_up = outbox.records[0][2], outbox.records[1][2]
+    assert kinds(order) == ["snapshot", "frame", "before"] and WorkOrderCreate.model_validate(order)
+    assert follow_up["event_id"] == start.event_id and follow_up["camera_id"] == "cam-1"
+    [clip] = follow_up["evidence"]
+    assert clip["kind"] == "clip" and clip_frames(clip) == 4 * FPS + 1, "the same pre-roll the order carried"
+    assert pipe.delivery.follow_ups == 1
+
+
+def test_a_normal_order_keeps_its_clip_even_where_the_worker_takes_follow_ups() -> None:
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]})
+    pipe.submit_evidence_follow_up = outbox.follow_up
+    for i in range(START_AT + 3 * FPS + 1):
+        pipe.process(frame(i))
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order"]
+    assert kinds(outbox.orders[0]) == ["snapshot", "frame", "before", "after", "clip"]
+
+
 def test_an_order_still_collecting_is_filed_when_the_source_ends() -> None:
     frames = [frame(i) for i in range(START_AT + FPS)]  # the file ends 1 s after START
     pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames))
@@ -162,7 +195,7 @@ def test_a_stalled_camera_files_the_order_after_a_bounded_wall_time() -> None:
     pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, ListSource(frames, live=True, on_read=on_read),
                             settings=EvidenceSettings(pre_s=4, post_s=3, stall_s=10), wall_clock=lambda: wall[0])
     filed_at = []
-    pipe._submit_order = lambda key, payload: filed_at.append(wall[0])
+    pipe.delivery.submit_order = lambda key, payload: filed_at.append(wall[0])
     pipe.run(stop)
     assert filed_at == [13.0], "filed once, post_s + stall_s after START, while the camera was still silent"
 
@@ -311,8 +344,20 @@ def test_with_a_pool_a_stopping_camera_delivers_every_order_before_it_says_it_st
     assert pipe.analysis_stopped.is_set() and len(outbox.orders) == 1
 
 
+def test_with_a_pool_the_clip_is_made_after_the_order_and_spooled_behind_it(pool, slow_files) -> None:
+    pipe, outbox = pipeline({START_AT: [event(EventPhase.START, START_AT)]}, priority="emergency",
+                            lane=EvidenceLane(pool, "cam-1"))
+    pipe.submit_evidence_follow_up = outbox.follow_up
+    for i in range(START_AT + 1):
+        pipe.process(frame(i))
+    assert pipe.evidence_lane.pending == 2 and outbox.records == [], "order and clip both wait for the files"
+    slow_files.gate.set()
+    assert pipe.evidence_lane.wait_idle(10)
+    assert [kind for kind, _k, _p in outbox.records] == ["work_order", "evidence_follow_up"]
+
+
 def test_with_a_pool_an_order_whose_files_fail_goes_without_them(pool, monkeypatch, caplog) -> None:
-    def broken(closed, clip):
+    def broken(closed, clip, **kw):
         raise MemoryError("no room to decode the clip")
 
     monkeypatch.setattr(evidence_buffer, "make_files", broken)
