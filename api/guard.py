@@ -7,12 +7,12 @@ every request that has a body before a byte of it is read:
 
 * under ``/api/`` the bearer token must be valid (401 at once, the same answer
   the route would give), and the upload routes' role must match (403): workers
-  (or admins) file orders, event ends, camera status and snapshots, operators+
+  (or admins) file orders, event ends, evidence follow-ups, camera status and snapshots, operators+
   post transitions, comments and verdicts;
 * the body must fit the limit of its route class: ``max_snapshot_bytes`` for
   ``PUT /api/v1/cameras/{id}/snapshot``, ``max_evidence_body_bytes`` for the
   routes that carry base64 evidence (``POST /work-orders``,
-  ``/work-orders/{id}/transitions``, ``/events/end``), ``max_model_upload_bytes``
+  ``/work-orders/{id}/transitions``, ``/events/end``, ``/events/evidence``), ``max_model_upload_bytes``
   for a model upload and 2 MiB for a model's comparison (both admin; issue 18), ``max_json_body_bytes``
   for everything else. A Content-Length above it is refused before reading;
   a chunked body is counted as it streams in and refused the moment it passes.
@@ -45,7 +45,7 @@ _admin = require_role(Role.ADMIN, write=True)
 _ROUTES: list[tuple[str, re.Pattern[str], str, Callable[[Principal], Principal] | None]] = [
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/snapshot$"), "snapshot", _writer),
     ("POST", re.compile(r"^/api/v1/work-orders$"), "evidence", _writer),
-    ("POST", re.compile(r"^/api/v1/events/end$"), "evidence", _writer),
+    ("POST", re.compile(r"^/api/v1/events/(end|evidence)$"), "evidence", _writer),
     ("POST", re.compile(r"^/api/v1/harvest/frames$"), "evidence", _writer),  # base64 JPEGs, issue 18
     ("POST", re.compile(r"^/api/v1/work-orders/[^/]+/transitions$"), "evidence", _operator),
     ("PUT", re.compile(r"^/api/v1/cameras/[^/]+/status$"), "json", _writer),

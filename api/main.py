@@ -45,7 +45,8 @@ GridSight turns camera detections into city-management work orders (工单) and 
 through the operations centre's workflow.
 
 * **Workers** (role `worker`) `POST /api/v1/work-orders` (idempotent: send an `Idempotency-Key`),
-  `PUT /api/v1/cameras/{camera_id}/status` and `POST /api/v1/events/end` (camera re-check).
+  `PUT /api/v1/cameras/{camera_id}/status`, `POST /api/v1/events/end` (camera re-check) and
+  `POST /api/v1/events/evidence` (an order's files sent after it, e.g. an emergency order's clip).
 * **Operators** list, read and handle the orders of their grid cells: transitions, comments, verdicts.
   **Supervisors** see every grid and make the supervisor moves; **admins** also maintain cameras, zones,
   grid cells, teams and webhooks.

@@ -23,8 +23,8 @@ from pydantic import (
 )
 
 # The wire's vocabulary and versions: the API's schemas read what api.contract.wire defines.
-from api.contract.wire import (CAMERA_STATUS_VERSION, EVENT_END_VERSION, WORK_ORDER_VERSION, CameraState,
-                               ContractError, EvidenceKind, Priority, check_version)
+from api.contract.wire import (CAMERA_STATUS_VERSION, EVENT_END_VERSION, EVIDENCE_FOLLOW_UP_VERSION, WORK_ORDER_VERSION,
+                               CameraState, ContractError, EvidenceKind, Priority, check_version)
 
 
 def _reads_version(shape: str, newest: int) -> Any:
@@ -45,6 +45,7 @@ def _reads_version(shape: str, newest: int) -> Any:
 
 WorkOrderVersion = _reads_version("work order", WORK_ORDER_VERSION)
 EventEndVersion = _reads_version("event end", EVENT_END_VERSION)
+EvidenceFollowUpVersion = _reads_version("evidence follow-up", EVIDENCE_FOLLOW_UP_VERSION)
 CameraStatusVersion = _reads_version("camera status", CAMERA_STATUS_VERSION)
 
 

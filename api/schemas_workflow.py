@@ -1,5 +1,5 @@
 """Wire schemas for handling orders: transitions, comments, verdicts, the
-timeline, camera "event ended" messages and statistics."""
+timeline, camera "event ended" messages, evidence follow-ups and statistics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import (EventEndVersion, EvidenceIn, IdempotencyKey, InputDatetime, JsonInput, UtcDatetime, WorkOrderPublic,
-                         WorkOrderStatus)
+from api.contract.wire import MAX_FOLLOW_UP_EVIDENCE_ITEMS
+from api.schemas import (EventEndVersion, EvidenceFollowUpVersion, EvidenceIn, IdempotencyKey, InputDatetime, JsonInput,
+                         UtcDatetime, WorkOrderPublic, WorkOrderStatus)
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -54,7 +55,7 @@ class TimelineEntryPublic(BaseModel):
     role: str
     action: str = Field(
         description="created, merged, recurrence, transition, comment, verdict, camera_recheck, event_end, "
-        "overdue, escalated"
+        "evidence_added, overdue, escalated"
     )
     from_status: str | None
     to_status: str | None
@@ -91,6 +92,33 @@ class EventEndResult(BaseModel):
     outcome: EventEndOutcome
     work_order_id: int | None
     status: WorkOrderStatus | None = Field(description="The order's state after this message")
+    replayed: bool = Field(description="True when this idempotency key was seen before")
+
+
+class EvidenceFollowUpIn(JsonInput):
+    """Files of an order made after it was sent (an emergency order's clip): attached to the order
+    filed for ``event_id`` on ``camera_id``, whatever its state."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: EvidenceFollowUpVersion = 1
+    idempotency_key: IdempotencyKey | None = None
+    event_id: str = Field(min_length=1, max_length=128, description="The event of the order these files belong to")
+    camera_id: str = Field(min_length=1, max_length=64, description="The camera that filed that order")
+    evidence: list[EvidenceIn] = Field(
+        min_length=1, max_length=MAX_FOLLOW_UP_EVIDENCE_ITEMS,
+        description=f"1-{MAX_FOLLOW_UP_EVIDENCE_ITEMS} files, e.g. the event's clip (video/mp4)",
+    )
+
+
+class EvidenceFollowUpOutcome(str, enum.Enum):
+    ATTACHED = "attached"  # the files are on the order (its state unchanged)
+    UNKNOWN_EVENT = "unknown_event"  # no order for this event: nothing stored
+
+
+class EvidenceFollowUpResult(BaseModel):
+    outcome: EvidenceFollowUpOutcome
+    work_order_id: int | None = Field(description="The order the files were attached to (null: unknown event)")
+    evidence_ids: list[int] = Field(description="The attached files' evidence ids, in the message's order")
     replayed: bool = Field(description="True when this idempotency key was seen before")
 
 

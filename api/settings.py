@@ -145,7 +145,8 @@ class Settings(BaseSettings):
     max_evidence_body_bytes: int = Field(
         default=48 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024,
         description="Largest body of a request that carries base64 evidence: POST /work-orders, "
-        "/work-orders/{id}/transitions and /events/end (each file is also held to max_evidence_bytes)",
+        "/work-orders/{id}/transitions, /events/end and /events/evidence "
+        "(each file is also held to max_evidence_bytes)",
     )
     max_snapshot_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024,

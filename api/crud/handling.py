@@ -1,4 +1,4 @@
-"""Handling orders: transitions, comments, verdicts and the camera re-check.
+"""Handling orders: transitions, comments, verdicts, the camera re-check and evidence follow-ups.
 
 Which moves exist and who may make them is data (:mod:`api.workflow`); what
 a move *does* to the order's fields is the ``_EFFECTS`` table here. Every
@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,8 @@ from api.deadlines import deadline
 from api.evidence import DecodedEvidence, EvidenceStore
 from api.db.models import Evidence, OrderEvent, WorkOrder
 from api.schemas import Priority, WorkOrderStatus as S
-from api.schemas_workflow import EventEndIn, EventEndOutcome, EventEndResult, TransitionIn, Verdict, VerdictIn
+from api.schemas_workflow import (EventEndIn, EventEndOutcome, EventEndResult, EvidenceFollowUpIn,
+                                  EvidenceFollowUpOutcome, EvidenceFollowUpResult, TransitionIn, Verdict, VerdictIn)
 from api.settings import Settings
 from api.workflow import SYSTEM, check
 
@@ -179,14 +181,25 @@ def verdict(session: Session, order: WorkOrder, principal: Principal, body: Verd
     return order
 
 
-def _end_digest(body: EventEndIn, evidence: list[DecodedEvidence]) -> str:
-    canonical = body.model_dump(mode="json", exclude={"version", "idempotency_key", "evidence", "ended_at"})
-    canonical["ended_at"] = body.ended_at.astimezone(dt.timezone.utc).isoformat()
-    canonical["evidence"] = [e.sha256 for e in evidence]
+class EventMessage(Protocol):
+    """A worker's message about one rule event: an event end, an evidence follow-up."""
+
+    event_id: str
+    camera_id: str
+
+
+def _digest(canonical: dict[str, Any], evidence: list[DecodedEvidence]) -> str:
+    canonical = {**canonical, "evidence": [e.sha256 for e in evidence]}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def _order_for_event(session: Session, body: EventEndIn) -> WorkOrder | None:
+def _end_digest(body: EventEndIn, evidence: list[DecodedEvidence]) -> str:
+    canonical = body.model_dump(mode="json", exclude={"version", "idempotency_key", "evidence", "ended_at"})
+    canonical["ended_at"] = body.ended_at.astimezone(dt.timezone.utc).isoformat()
+    return _digest(canonical, evidence)
+
+
+def _order_for_event(session: Session, body: EventMessage) -> WorkOrder | None:
     order = session.scalars(
         select(WorkOrder).where(WorkOrder.event_id == body.event_id, WorkOrder.camera_id == body.camera_id)
     ).first()
@@ -253,10 +266,73 @@ def event_end(session: Session, store: EvidenceStore, settings: Settings, body: 
 
 
 def _replay_end(session: Session, key: str, digest: str) -> EventEndResult | None:
-    seen = session.scalars(select(OrderEvent).where(OrderEvent.idempotency_key == key)).one_or_none()
+    seen = _seen(session, key, digest, "event_end")
     if seen is None:
         return None
-    if seen.payload_sha256 != digest or seen.kind != "event_end":
-        raise EventKeyConflict(key)
     order = session.get(WorkOrder, seen.work_order_id) if seen.work_order_id else None
     return _result(order, seen.outcome, replayed=True)
+
+
+def _seen(session: Session, key: str, digest: str, kind: str) -> OrderEvent | None:
+    """The message stored under ``key`` (None: a new key); the key reused for another message: conflict."""
+    seen = session.scalars(select(OrderEvent).where(OrderEvent.idempotency_key == key)).one_or_none()
+    if seen is not None and (seen.payload_sha256 != digest or seen.kind != kind):
+        raise EventKeyConflict(key)
+    return seen
+
+
+FOLLOW_UP = "follow_up"  # OrderEvent.kind of an evidence follow-up (the column holds 16 characters)
+
+
+def evidence_follow_up(session: Session, store: EvidenceStore, body: EvidenceFollowUpIn, key: str,
+                       evidence: list[DecodedEvidence], now: dt.datetime) -> EvidenceFollowUpResult:
+    """Files made after the order was sent (an emergency order's clip) join its evidence, in any
+    state: the clip belongs to the record even once it is closed, and the state does not change."""
+    digest = _digest(body.model_dump(mode="json", include={"event_id", "camera_id"})
+                     | {"kinds": [e.kind for e in evidence]}, evidence)
+    replay = _replay_follow_up(session, key, digest, evidence)
+    if replay is not None:
+        return replay
+    order = _order_for_event(session, body)
+    written: list[str] = []
+    ids: list[int] = []
+    if order is not None:
+        written = attach_evidence(session, store, order, evidence, now)
+        session.flush()
+        added = order.evidence[-len(evidence):]
+        ids = [e.id for e in added]
+        order.updated_at = now
+        record(session, order, now, Actor(f"camera:{body.camera_id}"[:64], "worker"), Change(
+            "evidence_added", data={"event_id": body.event_id, "evidence_ids": ids, "kinds": [e.kind for e in added]}))
+    outcome = EvidenceFollowUpOutcome.ATTACHED if order is not None else EvidenceFollowUpOutcome.UNKNOWN_EVENT
+    session.add(OrderEvent(idempotency_key=key, payload_sha256=digest, kind=FOLLOW_UP, event_id=body.event_id,
+                           camera_id=body.camera_id, work_order_id=order.id if order else None,
+                           outcome=outcome.value, created_at=now))
+    try:
+        _commit_or_clean(session, store, written)
+    except IntegrityError:
+        # A concurrent retry with the same key won the UNIQUE race: answer as its replay.
+        replay = _replay_follow_up(session, key, digest, evidence)
+        if replay is None:
+            raise
+        return replay
+    return EvidenceFollowUpResult(outcome=outcome, work_order_id=order.id if order else None, evidence_ids=ids,
+                                  replayed=False)
+
+
+def _replay_follow_up(session: Session, key: str, digest: str,
+                      evidence: list[DecodedEvidence]) -> EvidenceFollowUpResult | None:
+    seen = _seen(session, key, digest, FOLLOW_UP)
+    if seen is None:
+        return None
+    ids: list[int] = []
+    if seen.work_order_id is not None:  # the files this message stored: same order, same instant, same bytes
+        stored = session.scalars(select(Evidence).where(
+            Evidence.work_order_id == seen.work_order_id, Evidence.created_at == seen.created_at,
+            Evidence.sha256.in_([e.sha256 for e in evidence])).order_by(Evidence.id)).all()
+        for item in evidence:
+            match = next((e for e in stored if e.sha256 == item.sha256 and e.id not in ids), None)
+            if match is not None:
+                ids.append(match.id)
+    return EvidenceFollowUpResult(outcome=EvidenceFollowUpOutcome(seen.outcome), work_order_id=seen.work_order_id,
+                                  evidence_ids=ids, replayed=True)

@@ -176,6 +176,7 @@ EN: dict[str, str] = {
     "timeline.verdict": "Verdict",
     "timeline.camera_recheck": "Camera re-check",
     "timeline.event_end": "Event ended",
+    "timeline.evidence_added": "Evidence added",
     "timeline.overdue": "Overdue",
     "timeline.escalated": "Escalated",
     "stats.title": "Stats & baselines",

@@ -176,6 +176,7 @@ ZH: dict[str, str] = {
     "timeline.verdict": "核实结论",
     "timeline.camera_recheck": "摄像头复核",
     "timeline.event_end": "事件结束",
+    "timeline.evidence_added": "补充证据",
     "timeline.overdue": "超期",
     "timeline.escalated": "升级",
     "stats.title": "统计与基线",

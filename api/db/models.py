@@ -219,14 +219,14 @@ def _timeline_is_append_only(_mapper: Any, _conn: Any, _target: Any) -> None:
 
 class OrderEvent(Base):
     """Idempotency record for worker messages that did not create an order:
-    a repeat merged into an open order, or an "event ended" message."""
+    a repeat merged into an open order, an "event ended" message or an evidence follow-up."""
 
     __tablename__ = "order_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     payload_sha256: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # merged | event_end
+    kind: Mapped[str] = mapped_column(String(16))  # merged | event_end | follow_up (an evidence follow-up)
     event_id: Mapped[str] = mapped_column(String(128), index=True)
     camera_id: Mapped[str] = mapped_column(String(64))
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id", ondelete="CASCADE"))

@@ -22,7 +22,8 @@ Delivery is at-least-once, storage exactly-once:
   and is acked, so it cannot block the stream.
 
 Message format: see :mod:`streams.delivery.bus` (``kind``, ``key``, ``payload``,
-``worker``, ``published_at``). Kinds: ``work_order`` and ``event_end``.
+``worker``, ``published_at``). Kinds: ``work_order``, ``event_end`` and ``evidence_follow_up``
+(an order's files sent after it, e.g. an emergency order's clip: :meth:`FilingService.add_follow_up`).
 
 Trust: whoever can XADD to the stream can file orders, like a worker token on
 the HTTP side. Protect Redis with a password/ACL and keep it on the private

@@ -17,7 +17,8 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.metrics import ApiMetrics
-from api.services.filing import FilingRefused, FilingService, Outcome, read_event_end
+from api.schemas_workflow import EventEndResult, EvidenceFollowUpResult
+from api.services.filing import FilingRefused, FilingService, Outcome, read_event_end, read_evidence_follow_up
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,14 @@ def _transient_db_error(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _event_message(handle: Callable[[], EventEndResult | EvidenceFollowUpResult]) -> str:
+    """A message about a rule event (an end, an evidence follow-up) handled: its outcome; a refusal is final."""
+    try:
+        return handle().outcome.value
+    except FilingRefused as refused:
+        raise PermanentFailure(refused.message) from None
 
 
 class StreamIngestor:
@@ -93,6 +102,7 @@ class StreamIngestor:
         self.handlers: dict[str, Callable[[Session, str, dict], str]] = {
             "work_order": self._work_order,
             "event_end": self._event_end,
+            "evidence_follow_up": self._evidence_follow_up,
         }
 
     # -- lifecycle --------------------------------------------------------------------
@@ -295,7 +305,7 @@ class StreamIngestor:
             self._failures.clear()
         return False
 
-    # Both kinds go through the filing service, as the HTTP routes do; a refusal is final.
+    # Every kind goes through the filing service, as the HTTP routes do; a refusal is final.
     def _work_order(self, session: Session, key: str, payload: dict) -> str:
         try:
             return self._filing.file_payload(session, payload, key, source="stream",
@@ -304,11 +314,12 @@ class StreamIngestor:
             raise PermanentFailure(refused.message, counted=True) from None
 
     def _event_end(self, session: Session, key: str, payload: dict) -> str:
-        try:
-            body = read_event_end(payload)
-            return self._filing.end_event(session, body, key, given_as="the message key").outcome.value
-        except FilingRefused as refused:
-            raise PermanentFailure(refused.message) from None
+        return _event_message(lambda: self._filing.end_event(session, read_event_end(payload), key,
+                                                             given_as="the message key"))
+
+    def _evidence_follow_up(self, session: Session, key: str, payload: dict) -> str:
+        return _event_message(lambda: self._filing.add_follow_up(session, read_evidence_follow_up(payload), key,
+                                                                 given_as="the message key"))
 
     def _ack(self, entry_id: str) -> None:
         pipe = self._client.pipeline(transaction=False)

@@ -1,5 +1,6 @@
-"""The live feed (Server-Sent Events) of new and changed orders, and the
-workers' "event ended" messages that drive the camera re-check.
+"""The live feed (Server-Sent Events) of new and changed orders, the
+workers' "event ended" messages that drive the camera re-check, and their
+evidence follow-ups (an order's files sent after it, e.g. an emergency order's clip).
 
 SSE format, one message per timeline entry::
 
@@ -31,10 +32,12 @@ from api.crud import timeline as timeline_crud
 from api.crud import work_orders as order_crud
 from api.deps import FilingDep, ReaderDep, SettingsDep, WriterDep, WriteSessionDep
 from api.db.models import TimelineEntry, WorkOrder
-from api.schemas_workflow import EventEndIn, EventEndResult
+from api.schemas_workflow import EventEndIn, EventEndResult, EvidenceFollowUpIn, EvidenceFollowUpResult
 from api.services.filing import FilingRefused
 
 router = APIRouter(prefix="/events", tags=["events"])
+# A worker message's key, as POST /work-orders takes it (or the body's idempotency_key).
+EventKeyHeader = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128, pattern=r"^[!-~]+$")]
 HEARTBEAT_S = 15.0
 BATCH = 200
 
@@ -159,10 +162,36 @@ def post_event_end(
     session: WriteSessionDep,
     filing: FilingDep,
     _writer: WriterDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128,  # never null
-                                           pattern=r"^[!-~]+$")] = None,  # type: ignore[assignment]
+    idempotency_key: EventKeyHeader = None,  # type: ignore[assignment]  # never null
 ) -> EventEndResult:
     try:
         return filing.end_event(session, body, idempotency_key)
+    except FilingRefused as refused:
+        raise HTTPException(refused.status_code, refused.message) from None
+
+
+@router.post(
+    "/evidence",
+    response_model=EvidenceFollowUpResult,
+    summary="A worker sends files of an order it already sent (an evidence follow-up, e.g. the clip)",
+    description=(
+        "Idempotent by `Idempotency-Key` (or `idempotency_key`). The files join the evidence of the order filed "
+        "for `event_id` on `camera_id` (or of the order that event merged into), in any state, closed included; "
+        "the state does not change and the timeline gets an `evidence_added` entry. An emergency order goes "
+        "without its clip, which follows in one of these. Always 200 for a well-formed message, an unknown "
+        "event included (`unknown_event`, nothing stored), so the worker's outbox moves on. Role: worker."
+    ),
+    responses={409: {"description": "Idempotency key already used for a different message"},
+               413: {"description": "An evidence file is larger than GRIDSIGHT_MAX_EVIDENCE_BYTES"}},
+)
+def post_evidence_follow_up(
+    body: EvidenceFollowUpIn,
+    session: WriteSessionDep,
+    filing: FilingDep,
+    _writer: WriterDep,
+    idempotency_key: EventKeyHeader = None,  # type: ignore[assignment]  # never null
+) -> EvidenceFollowUpResult:
+    try:
+        return filing.add_follow_up(session, body, idempotency_key)
     except FilingRefused as refused:
         raise HTTPException(refused.status_code, refused.message) from None

@@ -1,6 +1,6 @@
-"""Filing work orders and event ends: the one path both transports take.
+"""Filing work orders, event ends and evidence follow-ups: the one path both transports take.
 
-The HTTP routes (``POST /work-orders``, ``POST /events/end``) and the Redis ingest
+The HTTP routes (``POST /work-orders``, ``POST /events/end``, ``POST /events/evidence``) and the Redis ingest
 (:mod:`api.ingest`) hand the same body and key to :class:`FilingService`. It resolves the
 idempotency key (:func:`idempotency_key`, the only validator of one), decodes the
 evidence, files the order (:func:`api.crud.work_orders.create_work_order`) and says what
@@ -14,20 +14,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from api.contract.wire import EVENT_END_VERSION, WORK_ORDER_VERSION, ContractError, version_of
+from api.contract.wire import (EVENT_END_VERSION, EVIDENCE_FOLLOW_UP_VERSION, WORK_ORDER_VERSION, ContractError,
+                               version_of)
 from api.crud import handling
 from api.crud import work_orders as crud
 from api.evidence import DecodedEvidence, EvidenceError, EvidenceStore, decode_evidence
 from api.metrics import ApiMetrics
 from api.schemas import EvidenceIn, WorkOrderCreate
-from api.schemas_workflow import EventEndIn, EventEndResult
+from api.schemas_workflow import EventEndIn, EventEndResult, EvidenceFollowUpIn, EvidenceFollowUpResult
 from api.settings import Settings
 
 ORDER_ROUTE = "/api/v1/work-orders"
@@ -100,6 +102,10 @@ def read_event_end(payload: Mapping) -> EventEndIn:
     return _read(EventEndIn, payload, "event end", EVENT_END_VERSION)
 
 
+def read_evidence_follow_up(payload: Mapping) -> EvidenceFollowUpIn:
+    return _read(EvidenceFollowUpIn, payload, "evidence follow-up", EVIDENCE_FOLLOW_UP_VERSION)
+
+
 class FilingService:
     def __init__(self, store: EvidenceStore, settings: Settings, clock: Callable[[], dt.datetime],
                  metrics: ApiMetrics | None = None) -> None:
@@ -153,11 +159,25 @@ class FilingService:
                   given_as: str = "the Idempotency-Key header") -> EventEndResult:
         key = idempotency_key(given_key, body.idempotency_key, given_as=given_as)
         evidence = self._evidence(body.evidence)
-        try:
+        with _event_key_conflict():
             return handling.event_end(session, self.store, self.settings, body, key, evidence, self.clock())
-        except handling.EventKeyConflict:
-            raise FilingRefused(Outcome.CONFLICT, 409, "idempotency key already used for a different message; "
-                                                       "use a new key") from None
+
+    def add_follow_up(self, session: Session, body: EvidenceFollowUpIn, given_key: str | None, *,
+                      given_as: str = "the Idempotency-Key header") -> EvidenceFollowUpResult:
+        """Attach an evidence follow-up's files to the order filed for its event (any state)."""
+        key = idempotency_key(given_key, body.idempotency_key, given_as=given_as)
+        evidence = self._evidence(body.evidence)
+        with _event_key_conflict():
+            return handling.evidence_follow_up(session, self.store, body, key, evidence, self.clock())
+
+
+@contextmanager
+def _event_key_conflict() -> Iterator[None]:
+    try:
+        yield
+    except handling.EventKeyConflict:
+        raise FilingRefused(Outcome.CONFLICT, 409, "idempotency key already used for a different message; "
+                                                   "use a new key") from None
 
 
 def count_refused_before_filing(app, method: str, path: str) -> None:  # noqa: ANN001 (a FastAPI/Starlette app)

@@ -126,3 +126,22 @@ def test_an_evidence_follow_up_carries_one_or_two_files_of_an_event() -> None:
     for bad in (dict(evidence=()), dict(evidence=(clip, clip, clip)), dict(camera_id=""), dict(version=2)):
         with pytest.raises(ContractError):
             EvidenceFollowUp(**{"event_id": "evt-1", "camera_id": "cam-01", "evidence": (clip,), **bad})
+
+
+def test_an_evidence_follow_up_built_by_the_worker_is_what_the_api_reads() -> None:
+    from api.contract.wire import EVIDENCE_FOLLOW_UP_VERSION, MAX_FOLLOW_UP_EVIDENCE_ITEMS, EvidenceFollowUp
+    from api.schemas_workflow import EvidenceFollowUpIn
+    from api.services.filing import FilingRefused, read_evidence_follow_up
+
+    clip = EvidenceItem("clip", "video/mp4", b"\x00\x00\x00\x18ftypmp42")
+    wire = EvidenceFollowUp("evt-1", "cam-01", (clip, EvidenceItem("before", "image/jpeg", JPEG))).to_wire()
+    body = EvidenceFollowUpIn.model_validate(wire)
+    assert (body.version, body.event_id, body.camera_id) == (EVIDENCE_FOLLOW_UP_VERSION, "evt-1", "cam-01")
+    assert [e.kind.value for e in body.evidence] == ["clip", "before"] and body.idempotency_key is None
+    assert read_evidence_follow_up({k: v for k, v in wire.items() if k != "version"}).version == 1
+    schema = EvidenceFollowUpIn.model_json_schema()["properties"]["evidence"]
+    assert (schema["minItems"], schema["maxItems"]) == (1, MAX_FOLLOW_UP_EVIDENCE_ITEMS)
+    with pytest.raises(FilingRefused) as newer:
+        read_evidence_follow_up({**wire, "version": EVIDENCE_FOLLOW_UP_VERSION + 1})
+    assert newer.value.status_code == 422 and "evidence follow-up version 2" in newer.value.message
+    assert "\n" not in newer.value.message

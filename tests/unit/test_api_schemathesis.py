@@ -116,7 +116,7 @@ def _meet_content_rules(case) -> None:
         if path in ("/api/v1/cameras/{camera_id}/status", "/api/v1/cameras/{camera_id}/registration") \
                 and body.get("camera_id") is not None:
             body["camera_id"] = unquote(str(case.path_parameters.get("camera_id")))  # generated already quoted
-        if path in ("/api/v1/work-orders", "/api/v1/events/end"):
+        if path in ("/api/v1/work-orders", "/api/v1/events/end", "/api/v1/events/evidence"):
             header_key = (case.headers or {}).get("Idempotency-Key")
             if header_key is not None and body.get("idempotency_key") is not None:
                 body["idempotency_key"] = header_key
@@ -147,7 +147,8 @@ def _schema(include_worker_operations_only: bool = False):
     loaded = loaded.exclude(path_regex="^/(health|metrics)$")  # no token, no body: nothing to learn here
 
     if include_worker_operations_only:
-        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/end|cameras/\{camera_id\}/(status|registration|snapshot|zones)"
+        loaded = loaded.include(path_regex=r"^/api/v1/(work-orders|events/(end|evidence)"
+                                           r"|cameras/\{camera_id\}/(status|registration|snapshot|zones)"
                                            r"|models/(assignments|load-reports))$",
                                 method_regex="^(POST|PUT|GET)$")
     return loaded

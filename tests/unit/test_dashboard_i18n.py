@@ -15,7 +15,7 @@ from api.schemas_workflow import BaselineLevel, BaselineUnit, Period, Verdict
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "api" / "dashboard"
 TIMELINE_ACTIONS = ["created", "merged", "recurrence", "transition", "comment", "verdict", "camera_recheck",
-                    "event_end", "overdue", "escalated"]
+                    "event_end", "evidence_added", "overdue", "escalated"]
 
 
 def placeholders(text: str) -> set[str]:

@@ -151,7 +151,8 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_read(server, method: 
     assert bad_token.status == 401 and bad_token.sent_at_answer < BIG // 4, bad_token
 
 
-@pytest.mark.parametrize("method,path", [("POST", ORDERS), ("PUT", SNAPSHOT), ("POST", "/api/v1/events/end")])
+@pytest.mark.parametrize("method,path", [("POST", ORDERS), ("PUT", SNAPSHOT), ("POST", "/api/v1/events/end"),
+                                         ("POST", "/api/v1/events/evidence")])
 def test_the_wrong_role_is_refused_before_the_body_is_read(server, method: str, path: str) -> None:
     port, _ = server
     answer = upload(port, method, path, BIG, token=OPERATOR_TOKEN, content_type="image/jpeg")
