@@ -92,8 +92,17 @@ def _evidence(camera_id: str, evidence: bool, record_url: str | None):
     return EvidenceRecorder(settings, record=record)
 
 
+class Discard:
+    """Where a point's records go when nothing is measured downstream: nowhere (the worker's outbox
+    interface: streams.runtime.WorkerRuntime's submit_order and submit_evidence_follow_up)."""
+
+    def submit_order(self, key: str, payload: dict) -> None: ...
+
+    def submit_evidence_follow_up(self, key: str, payload: dict) -> None: ...
+
+
 def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, probe: _Probe, evidence,
-                           submit_order, evidence_pool=None):
+                           outbox, evidence_pool=None):
     from streams.pipeline import CameraPipeline
 
     class Pipeline(CameraPipeline):
@@ -118,12 +127,14 @@ def _instrumented_pipeline(camera_id, source, detector, tracker, rules, clock, p
 
     from streams.evidence_writer import EvidenceLane
 
-    return Pipeline(camera_id, source, TimedDetector(), tracker, rules, clock, submit_order,
-                    evidence=evidence, evidence_lane=EvidenceLane(evidence_pool, camera_id))
+    pipeline = Pipeline(camera_id, source, TimedDetector(), tracker, rules, clock, outbox.submit_order,
+                        evidence=evidence, evidence_lane=EvidenceLane(evidence_pool, camera_id))
+    pipeline.submit_evidence_follow_up = outbox.submit_evidence_follow_up  # as the worker wires it
+    return pipeline
 
 
 def _build(clip: Path | list[Path], cameras: int, detector, camera_cfg, analysis_fps: float, decode: str, evidence: bool,
-           submit_order, record_url: str | None = None, evidence_pool=None):
+           outbox, record_url: str | None = None, evidence_pool=None):
     from inference.clock import FrameClock
     from inference.tracking import ObjectTracker
     from streams.rule_factory import build_rules
@@ -141,7 +152,7 @@ def _build(clip: Path | list[Path], cameras: int, detector, camera_cfg, analysis
         probe = _Probe()
         pipes.append(_instrumented_pipeline(f"cam-{i}", source, detector, tracker,
                                             build_rules(f"cam-{i}", camera_cfg, clock), clock, probe,
-                                            _evidence(f"cam-{i}", evidence, record_url), submit_order,
+                                            _evidence(f"cam-{i}", evidence, record_url), outbox,
                                             evidence_pool))
         probes.append(probe)
     return pipes, probes
@@ -165,8 +176,9 @@ def _lag_growth(window: list[tuple[float, float]], start: float, end: float) -> 
 
 def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, warmup: float, evidence: bool = False, *,
              analysis_fps: float = TARGET_FPS, decode: str = "auto", rules: str = "demo",
-             submit_order=lambda key, payload: None, record_url: str | None = None, evidence_threads: int = 1) -> dict:
+             outbox=None, record_url: str | None = None, evidence_threads: int = 1) -> dict:
     """One point: ``cameras`` cameras for ``warmup`` + ``seconds``; sustained or not (common.is_sustained).
+    ``outbox``: where orders and follow-ups go (``submit_order``, ``submit_evidence_follow_up``); None: :class:`Discard`.
 
     Long because the point is one story: build, start staggered, measure the window, stop, summarise."""
     from streams.evidence_writer import EvidencePool
@@ -176,7 +188,7 @@ def run_ours(clip: Path | list[Path], cameras: int, detector, seconds: float, wa
     rss0 = rss_mb()
     # As the worker does (worker.evidence_threads, default 1): evidence files made off the cameras' threads.
     pool = EvidencePool(evidence_threads) if evidence and evidence_threads else None
-    pipes, probes = _build(clip, cameras, detector, camera_cfg, analysis_fps, decode, evidence, submit_order,
+    pipes, probes = _build(clip, cameras, detector, camera_cfg, analysis_fps, decode, evidence, outbox or Discard(),
                            record_url, pool)
     threads = []
     for pipe in pipes:

@@ -73,18 +73,18 @@ def _ours_point(ours: Ours, clip: Path | list[Path], plan: Plan, *, keyframes: b
 
 def latency_runner(ours: Ours, clip: Path, plan: Plan, keyframes: bool, record_clip: Path | None = None,
                    evidence_threads: int = 1):
-    """run_point(cameras, seconds, submit_order) for throughput_parts.latency. The cameras read
+    """run_point(cameras, seconds, outbox) for throughput_parts.latency. The cameras read
     LATENCY_PHASES copies of the clip started at different points of the scene's showing, so their
     events are spread over it as independent cameras' are; every camera at the same point (the
     sustained sweeps) puts all of a showing's events into the same second, a burst no street makes."""
     phases = phased(clip, LATENCY_PHASES, SCENE_PERIOD_S)
 
-    def run_point(n: int, seconds: float, submit_order) -> dict:
+    def run_point(n: int, seconds: float, outbox) -> dict:
         fresh_metrics(ours.detector)
         fps, decode = (KEYFRAME_FPS, "keyframes") if keyframes else (TARGET_FPS, "auto")
         with record_stream(record_clip) as (record_url, _why):
             return run_ours(phases, n, ours.detector, seconds, 0.0, True, analysis_fps=fps, decode=decode,
-                            rules="latency", submit_order=submit_order, record_url=record_url,
+                            rules="latency", outbox=outbox, record_url=record_url,
                             evidence_threads=evidence_threads)
 
     return run_point

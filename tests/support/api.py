@@ -123,6 +123,16 @@ class ApiServer:
         with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
             return list(conn.execute(f"SELECT {', '.join(columns)} FROM work_orders ORDER BY id"))
 
+    def stored_evidence(self, kind: str) -> list[tuple]:
+        """(order's detected_at, the file's created_at) of every stored evidence file of ``kind``."""
+        assert self.database_url.startswith("sqlite:///"), "stored_evidence reads a SQLite database"
+        db = Path(self.database_url.removeprefix("sqlite:///"))
+        if not db.exists():
+            return []
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+            return list(conn.execute("SELECT w.detected_at, e.created_at FROM evidence e JOIN work_orders w "
+                                     "ON w.id = e.work_order_id WHERE e.kind = ? ORDER BY e.id", (kind,)))
+
     def stored_keys(self) -> list[str]:
         """Idempotency keys of every stored order."""
         return [key for (key,) in self.stored_orders("idempotency_key")]
