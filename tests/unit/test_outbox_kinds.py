@@ -111,3 +111,27 @@ def test_event_end_payload_matches_the_api_schema() -> None:
     parsed = EventEndIn.model_validate(payload)
     assert parsed.event_id == "evt-9" and parsed.evidence[0].kind.value == "after"
     assert len(event.idempotency_key()) >= 8
+
+
+def test_api_client_evidence_follow_up_speaks_this_api(tmp_path: Path) -> None:
+    from api.contract.wire import EvidenceFollowUp, EvidenceItem
+
+    with TestClient(create_app(make_settings(tmp_path))) as app_client:
+        client = ApiClient("http://testserver")
+        client._client = app_client  # the worker's client over the in-process app
+        assert client.send_work_order(order_body(), "key-contract-clip-1").status_code == 201
+        clip = EvidenceItem("clip", "video/mp4", _tiny_mp4())
+        result = client.send_evidence_follow_up(EvidenceFollowUp("evt-0001", "cam-01", (clip,)).to_wire(),
+                                                "key-contract-clip-2")
+        assert result.delivered and result.status_code == 200
+        evidence = app_client.get("/api/v1/work-orders/1").json()["evidence"]
+        assert [e["kind"] for e in evidence][-1] == "clip"
+
+
+def _tiny_mp4() -> bytes:
+    import numpy as np
+
+    from inference.evidence import encode_mp4
+
+    frames = [np.full((64, 64, 3), level, np.uint8) for level in (40, 120)]
+    return encode_mp4(frames, [0.0, 0.2], crf=30, nominal_fps=5.0)
