@@ -8,7 +8,7 @@ checksum is not fetched again. Loading goes through the same path as a model nam
 config: :meth:`inference.models.detector.YoloDetector.from_manifest` (the manifest's own
 sha256 check of the weights, its class names against the weights', the backend the camera's
 model config asks for), one warm-up inference, then the same sharing wrapper
-(streams.shared_detector.load_shared: batched across cameras when ``max_batch`` > 1, in inference streams on OpenVINO).
+(streams.shared_detector.load_model: batched across cameras when ``max_batch`` > 1, in inference streams on OpenVINO).
 
 Every refusal is a :class:`ModelLoadError` with one line for health, the log and the load
 report; ``retry`` says whether trying the same assignment again could help (the network, a
@@ -22,12 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from api.contract.models import ModelAssignment, ModelFile
-from inference.models.detector import YoloDetector
 from inference.models.manifest import ManifestError, ModelManifest, load_manifest, sha256_file
 from inference.models.preflight import NotAModelError
-from streams.batching import resolve_device
 from streams.config import CameraConfig, ModelConfig, unmapped_labels
-from streams.shared_detector import load_shared, warm_up
+from streams.shared_detector import load_model
 
 REASON_MAX_CHARS = 300  # a load report's reason is at most 500; health lines stay readable
 
@@ -112,15 +110,8 @@ def missing_labels(camera: CameraConfig, model_label: str, provided: frozenset[s
 
 def load_detector(manifest_path: Path, model: ModelConfig, name: str):
     """The assigned model loaded with the camera's model settings, warmed up and wrapped for sharing."""
-    def load(cpu_threads):
-        detector = YoloDetector.from_manifest(manifest_path, backend=model.backend, confidence=model.confidence,
-                                              iou=model.iou, device=resolve_device(model.device),
-                                              class_confidence=dict(model.class_confidence), cpu_threads=cpu_threads)
-        warm_up(detector)
-        return detector
-
     try:
-        return load_shared(load, model, name)
+        return load_model(manifest_path, model, name)
     except (ManifestError, NotAModelError) as exc:
         raise ModelLoadError(_relative(str(exc), manifest_path)) from None
     except Exception as exc:  # noqa: BLE001 - whatever the runtime raises, the old model stays: one line

@@ -11,9 +11,7 @@ from dataclasses import replace
 
 from streams.config import CameraConfig, GridSightConfig
 from inference.clock import FrameClock
-from inference.models.detector import YoloDetector
 from inference.tracking import ObjectTracker
-from streams.batching import resolve_device
 from streams.sources.buffer import DropPolicy
 from api.contract.wire import CameraStatusEvent
 from streams.metrics import WorkerMetrics
@@ -21,7 +19,7 @@ from streams.evidence_buffer import EvidenceRecorder, EvidenceSettings
 from streams.evidence_writer import EvidenceLane, EvidencePool
 from streams.pipeline import CameraPipeline
 from streams.rule_factory import build_rules
-from streams.shared_detector import SharedDetector, load_shared, warm_up
+from streams.shared_detector import SharedDetector, load_model
 from streams.shadow import ShadowLog, ShadowRunner
 from streams.harvest.service import HarvestService
 from streams.analysis_health import AnalysisWatch
@@ -199,13 +197,5 @@ def load_detectors(config: GridSightConfig, model_ids) -> dict[str, SharedDetect
     for model_id, model in config.models.items():
         if model_id not in set(model_ids):
             continue
-        def load(cpu_threads, model=model):
-            detector = YoloDetector.from_manifest(model.manifest, backend=model.backend, confidence=model.confidence,
-                                                  iou=model.iou, device=resolve_device(model.device),
-                                                  class_confidence=dict(model.class_confidence),
-                                                  cpu_threads=cpu_threads)
-            warm_up(detector)
-            return detector
-
-        detectors[model_id] = load_shared(load, model, f"model-{model_id}")  # batched when max_batch > 1
+        detectors[model_id] = load_model(model.manifest, model, f"model-{model_id}")  # batched when max_batch > 1
     return detectors

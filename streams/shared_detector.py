@@ -1,8 +1,8 @@
 """One model instance shared by the cameras on it: :class:`SharedDetector` (one camera's
 frame at a time, under a lock) or :class:`streams.batching.BatchingDetector` (cameras' frames
-batched into one call), chosen by the model config's ``max_batch``. The same wrapping for a
-model loaded at start (streams.pipeline_factory.load_detectors) and for one the registry
-assigns while the worker runs (streams.model_loader)."""
+batched into one call), chosen by the model config's ``max_batch``. :func:`load_model` is the one
+way a worker loads a model: at start (streams.pipeline_factory.load_detectors) and when the
+registry assigns one while it runs (streams.model_loader)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from inference.models.detector import Detector
-from streams.batching import BatchingDetector
+from inference.models.detector import Detector, YoloDetector
+from streams.batching import BatchingDetector, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,37 @@ def inference_streams(model, backend: str | None, cpu_count: int) -> int:
     return (2 if cpu_count >= 2 else 1) if wanted == "auto" else int(wanted)
 
 
-def load_shared(load: Callable[[int | None], Detector], model, name: str) -> SharedDetector | BatchingDetector:
-    """``load(cpu_threads)`` -> a loaded, warmed-up detector (None: the runtime's own threads). The
-    wrapper the cameras call: one copy, or one copy per inference stream, each on its share of the
-    cores, behind one BatchingDetector."""
-    detector = load(None)  # which backend the model runs on decides whether streams apply
+def load_shared(load: Callable[[int | None], Detector], model, name: str, backend: str) -> SharedDetector | BatchingDetector:
+    """``load(cpu_threads)`` -> a loaded, warmed-up detector (None: the runtime's own threads) on
+    ``backend`` (what choose_backend picks for it: whether inference streams apply). The wrapper the
+    cameras call: one copy, or one copy per inference stream, each on its share of the cores, behind
+    one BatchingDetector."""
     cpu_count = os.cpu_count() or 1
-    streams = inference_streams(model, getattr(detector, "backend", None), cpu_count)
+    streams = inference_streams(model, backend, cpu_count)
     if streams == 1:
         if model.inference_streams not in ("auto", 1) and model.max_batch > 1:
             log.info("model %s: inference_streams %s applies to OpenVINO only; %s runs one batch at a time",
-                     name, model.inference_streams, getattr(detector, "backend", "this backend"))
-        return share(detector, model, name)
+                     name, model.inference_streams, backend)
+        return share(load(None), model, name)
     threads = max(1, cpu_count // streams)
     copies = [load(threads) for _ in range(streams)]
     log.info("model %s: %d inference streams of %d thread(s) each", name, streams, threads)
     return BatchingDetector(copies, max_batch=model.max_batch, batch_deadline_ms=model.batch_deadline_ms, name=name)
+
+
+def load_model(manifest_path: str | Path, model, name: str) -> SharedDetector | BatchingDetector:
+    """The model at ``manifest_path`` with a model config's settings (streams.config.ModelConfig:
+    backend, device, thresholds, batching), each copy warmed up, wrapped for the cameras on it.
+    The backend is chosen from the manifest first (no copy is loaded to find it out); raises what
+    the manifest check and the runtime raise."""
+    device = resolve_device(model.device)
+    backend = YoloDetector.backend_choice(manifest_path, backend=model.backend, device=device).backend
+
+    def load(cpu_threads: int | None) -> Detector:
+        detector = YoloDetector.from_manifest(manifest_path, backend=model.backend, confidence=model.confidence,
+                                              iou=model.iou, device=device,
+                                              class_confidence=dict(model.class_confidence), cpu_threads=cpu_threads)
+        warm_up(detector)
+        return detector
+
+    return load_shared(load, model, name, backend)

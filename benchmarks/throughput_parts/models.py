@@ -79,7 +79,8 @@ def ours_detector(manifest: Path, backend: str, max_batch: int, deadline_ms: flo
     from streams.shared_detector import load_shared
 
     model = SimpleNamespace(max_batch=max_batch, batch_deadline_ms=deadline_ms, inference_streams=inference_streams)
-    shared = load_shared(lambda threads: load_detector(manifest, backend, device, threads), model, f"bench-{backend}")
+    shared = load_shared(lambda threads: load_detector(manifest, backend, device, threads), model, f"bench-{backend}",
+                         backend)
     return shared, shared.close
 
 

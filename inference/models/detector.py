@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.detections import Detections
-from inference.models.backend import Backend, choose_backend
+from inference.models.backend import Backend, BackendChoice, choose_backend
 from inference.models.direct import DIRECT_BACKENDS, DirectRunner, FixedShapeExport
 from inference.models.manifest import ManifestError, ModelManifest, load_manifest, verify_weights
 from inference.models.preflight import NotAModelError, class_mismatch, load_failure
@@ -120,15 +120,21 @@ class YoloDetector:
         # class id -> canonical label, or None where the manifest leaves a class unmapped.
         self._canonical = np.array([manifest.canonical_labels.get(c) for c in manifest.classes], dtype=object)
 
+    @staticmethod
+    def backend_choice(manifest_path: str | Path, *, backend: Backend = "auto", device: str = "cpu",
+                       log_choice: bool = False) -> BackendChoice:
+        """What :meth:`from_manifest` would run the manifest on, found without loading anything."""
+        manifest, weights_path = load_manifest(manifest_path)
+        return choose_backend(manifest, weights_path, Path(manifest_path).resolve().parent, device=device,
+                              requested=backend, log_choice=log_choice)
+
     @classmethod
     def from_manifest(cls, manifest_path: str | Path, *, backend: Backend = "auto", **kwargs) -> "YoloDetector":
         """Load the manifest's weights, or the fastest verified export of them (see inference.models.backend)."""
         manifest, weights_path = load_manifest(manifest_path)
         verify_weights(manifest, weights_path, Path(manifest_path))
-        choice = choose_backend(
-            manifest, weights_path, Path(manifest_path).resolve().parent,
-            device=str(kwargs.get("device", "cpu")), requested=backend,
-        )
+        choice = YoloDetector.backend_choice(manifest_path, backend=backend, device=str(kwargs.get("device", "cpu")),
+                                             log_choice=True)
         return cls(manifest, choice.path, backend=choice.backend, **kwargs)
 
     def _open_direct(self, weights_path: Path) -> DirectRunner | None:

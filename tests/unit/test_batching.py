@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -226,18 +227,20 @@ def test_the_worker_shares_each_model_through_the_configured_detector(monkeypatc
     import torch
 
     from streams.config import load_config
-    from streams import pipeline_factory
+    from streams import pipeline_factory, shared_detector
     from streams.pipeline import SharedDetector
 
     loaded = []
 
     class FakeYolo(FakeDetector):
+        backend_choice = staticmethod(lambda manifest, *, backend, device: SimpleNamespace(backend="pytorch"))
+
         @classmethod
         def from_manifest(cls, manifest, *, backend, **kwargs):
             loaded.append((backend, kwargs["device"]))
             return cls()
 
-    monkeypatch.setattr(pipeline_factory, "YoloDetector", FakeYolo)
+    monkeypatch.setattr(shared_detector, "YoloDetector", FakeYolo)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml", check_models=False)
     model = config.models["demo"]
@@ -361,10 +364,34 @@ def test_load_shared_loads_a_copy_per_stream_with_the_cores_shared_out(monkeypat
         fake.backend = "openvino"
         return fake
 
-    det = shared_detector.load_shared(load, _model(inference_streams=4), "m")
-    assert asked == [None, 2, 2, 2, 2] and det.streams == 4  # the first load finds the backend
+    det = shared_detector.load_shared(load, _model(inference_streams=4), "m", "openvino")
+    assert asked == [2, 2, 2, 2] and det.streams == 4, "one copy per stream and no other"
     assert det.detect([image(3)]) == [3]
     det.close()
     asked.clear()
-    plain = shared_detector.load_shared(load, _model(max_batch=1), "m")
+    plain = shared_detector.load_shared(load, _model(max_batch=1), "m", "openvino")
     assert asked == [None] and isinstance(plain, SharedDetector)
+    asked.clear()
+    onnx = shared_detector.load_shared(load, _model(inference_streams=4), "m", "onnx")
+    assert asked == [None] and getattr(onnx, "streams", 1) == 1, "streams are for OpenVINO only"
+    onnx.close()
+
+
+def test_load_model_finds_the_backend_from_the_manifest_and_loads_only_the_copies_it_runs(monkeypatch, tmp_path):
+    from streams import shared_detector
+
+    monkeypatch.setattr(shared_detector.os, "cpu_count", lambda: 4)
+    asked = []
+
+    class FakeYolo(FakeDetector):
+        backend_choice = staticmethod(lambda manifest, *, backend, device: SimpleNamespace(backend="openvino"))
+
+        @classmethod
+        def from_manifest(cls, manifest, *, backend, cpu_threads, **kwargs):
+            asked.append((str(manifest), backend, cpu_threads))
+            return cls()
+
+    monkeypatch.setattr(shared_detector, "YoloDetector", FakeYolo)
+    det = shared_detector.load_model(tmp_path / "m.yaml", _model(inference_streams=2, backend="openvino"), "m")
+    assert asked == [(str(tmp_path / "m.yaml"), "openvino", 2)] * 2 and det.streams == 2
+    det.close()
