@@ -18,17 +18,17 @@ threads shared by all cameras) through one :class:`EvidenceLane` per camera:
   goes on. :meth:`EvidenceLane.wait_idle` lets a stopping camera deliver everything before it says
   it stopped.
 
-- **Follow-ups last.** :meth:`EvidenceLane.submit_follow_up` queues work that may wait (an emergency
-  order's clip, sent after the order as an evidence follow-up): the pool runs it only when no
-  lane's ordered job is waiting, and the lane delivers it once the job before it (its order) is
-  delivered, without holding back the camera's later orders.
+- **Follow-ups apart.** :meth:`EvidenceLane.submit_follow_up` queues work that may wait (an emergency
+  order's clip, sent after the order as an evidence follow-up) on a thread of its own, niced
+  ``follow_up_nice`` steps: an order never waits behind a clip being encoded, and the encoding gets
+  the CPU that analysis and orders leave. The lane delivers a follow-up once the job before it (its
+  order) is delivered, without holding back the camera's later orders.
 
 Without a pool (``EvidenceLane(None)``) a job runs and is delivered at once, on the caller's thread.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import threading
@@ -36,7 +36,11 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
+from streams.thread_priority import lower_current_thread
+
 log = logging.getLogger(__name__)
+
+FOLLOW_UP_NICE = 10  # as the record stream's capture: background work that must not slow the cameras
 
 Delivery = Callable[[], None]  # what a finished job hands back: delivers its result (spools the order)
 Job = Callable[[], Delivery | None]  # builds the evidence off the camera's thread; None: nothing to deliver
@@ -45,19 +49,18 @@ Job = Callable[[], Delivery | None]  # builds the evidence off the camera's thre
 class EvidencePool:
     """Threads that build evidence for every camera of a worker; bounded by ``max_queued`` jobs."""
 
-    def __init__(self, threads: int = 1, *, max_queued: int = 32) -> None:
+    def __init__(self, threads: int = 1, *, max_queued: int = 32, follow_up_nice: int = FOLLOW_UP_NICE) -> None:
         if threads < 1 or max_queued < 1:
             raise ValueError("an evidence pool needs at least one thread and room for one job")
         self.threads = threads
         self.max_queued = max_queued
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="evidence")
+        self._later = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-later",
+                                         initializer=lower_current_thread, initargs=(follow_up_nice,))
         self._room = threading.BoundedSemaphore(max_queued)
         self._lock = threading.Lock()
-        # (0 ordered / 1 follow-up, submission number, job, its future): every executor task runs the
-        # most urgent job waiting when a thread gets to it, not the one it was submitted with.
-        self._waiting: list[tuple[int, int, Job, Future]] = []
-        self._numbers = itertools.count()
         self.submitted = 0
+        self.follow_ups = 0  # of the jobs submitted, those run on the follow-up thread
         self.waits = 0  # submissions that found the pool full and waited for room
         self.failures = 0  # jobs that raised (logged; their order is not filed)
         self._queued = 0
@@ -68,38 +71,22 @@ class EvidencePool:
         return self._queued
 
     def submit(self, job: Job, *, follow_up: bool = False) -> Future:
-        """``job``'s future; a ``follow_up`` runs after every ordered job waiting."""
+        """``job``'s future; a ``follow_up`` runs on the niced follow-up thread."""
         if not self._room.acquire(blocking=False):
             with self._lock:
                 self.waits += 1
             self._room.acquire()  # the named policy: block the submitting camera, never drop an order
-        future: Future = Future()
         with self._lock:
             self.submitted += 1
+            self.follow_ups += int(follow_up)
             self._queued += 1
-            heapq.heappush(self._waiting, (int(follow_up), next(self._numbers), job, future))
         try:
-            self._executor.submit(self._run_most_urgent)
+            future = (self._later if follow_up else self._executor).submit(job)
         except BaseException:
-            with self._lock:
-                self._waiting.remove(next(w for w in self._waiting if w[3] is future))
-                heapq.heapify(self._waiting)
             self._release()
             raise
         future.add_done_callback(lambda _f: self._release())
         return future
-
-    def _run_most_urgent(self) -> None:
-        with self._lock:
-            _rank, _number, job, future = heapq.heappop(self._waiting)
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            result = job()
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future, as an executor does
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
 
     def _release(self) -> None:
         with self._lock:
@@ -111,11 +98,12 @@ class EvidencePool:
             self.failures += 1
 
     def stats(self) -> dict:
-        return {"evidence_threads": self.threads, "evidence_queued": self._queued,
-                "evidence_jobs": self.submitted, "evidence_waits": self.waits, "evidence_failures": self.failures}
+        return {"evidence_threads": self.threads, "evidence_queued": self._queued, "evidence_jobs": self.submitted,
+                "evidence_follow_ups": self.follow_ups, "evidence_waits": self.waits, "evidence_failures": self.failures}
 
     def shutdown(self, wait: bool = True) -> None:
         self._executor.shutdown(wait=wait)
+        self._later.shutdown(wait=wait)
 
 
 class EvidenceLane:

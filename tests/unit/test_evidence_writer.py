@@ -136,20 +136,29 @@ def test_health_reports_the_shared_pool_once_and_each_cameras_pending_events() -
     pool.shutdown()
 
 
-def test_the_pool_runs_waiting_orders_before_waiting_follow_ups_whatever_came_first() -> None:
-    pool = EvidencePool(threads=1)
-    delivered, built, gate = [], [], threading.Event()
-    busy, cam_a, cam_b = EvidenceLane(pool, "busy"), EvidenceLane(pool, "cam-a"), EvidenceLane(pool, "cam-b")
-    busy.submit(job(delivered, "holds the one thread", gate))
-    assert until(lambda: pool.queued == 1)
-    cam_a.submit_follow_up(job(delivered, "a's clip", built_on=built))
-    cam_b.submit(job(delivered, "b's order", built_on=built))
-    cam_a.submit(job(delivered, "a's next order", built_on=built))
+def test_orders_never_wait_behind_a_follow_up_which_runs_on_a_niced_thread_of_its_own() -> None:
+    from streams.thread_priority import current_thread_nice
+
+    pool = EvidencePool(threads=1, follow_up_nice=7)
+    delivered, gate, nice = [], threading.Event(), []
+    cam_a, cam_b = EvidenceLane(pool, "cam-a"), EvidenceLane(pool, "cam-b")
+
+    def clip():
+        nice.append(current_thread_nice())
+        assert gate.wait(WAIT_S), "the test never opened the gate"
+        return lambda: delivered.append("a's clip")
+
+    cam_a.submit_follow_up(clip)
+    assert until(lambda: nice), "the clip is being made"
+    cam_b.submit(job(delivered, "b's order"))
+    cam_a.submit(job(delivered, "a's next order"))
+    assert until(lambda: len(delivered) == 2), "orders go while the one evidence thread's clip is still encoding"
     gate.set()
-    for lane in (busy, cam_a, cam_b):
-        assert lane.wait_idle(WAIT_S)
-    assert delivered.index("b's order") < delivered.index("a's clip")
-    assert delivered.index("a's next order") < delivered.index("a's clip")
+    assert cam_a.wait_idle(WAIT_S) and delivered[-1] == "a's clip"
+    base = current_thread_nice()
+    if base is not None:  # Linux: the follow-up thread's own nice value
+        assert nice[0] == min(19, base + 7)
+    assert pool.stats()["evidence_follow_ups"] == 1
     pool.shutdown()
 
 
