@@ -83,47 +83,15 @@ def decode_ceiling(clips: dict[str, Path], seconds: float) -> list[dict]:
     return rows
 
 
-def inference_ceiling(manifest: Path, frames: list[np.ndarray], backends: list[str], batches: list[int],
-                      seconds: float) -> list[dict]:
-    from throughput_parts.models import load_detector
-
-    rows = []
-    for backend in backends:
-        det = load_detector(manifest, backend)
-        for batch in batches:
-            images = (frames * (batch // len(frames) + 1))[:batch]
-            det.detect(images)
-            cpu0, t0, n, calls = time.process_time(), time.perf_counter(), 0, []
-            while time.perf_counter() - t0 < seconds or n < 2 * batch:
-                t = time.perf_counter()
-                det.detect(images)
-                calls.append(time.perf_counter() - t)
-                n += batch
-            elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-            rows.append({"backend": backend, "batch": batch, "streams": 1, "images_per_s": round(n / elapsed, 1),
-                         "ms_per_batch_p50": round(1000 * statistics.median(calls), 1),
-                         "ms_per_image": round(1000 * elapsed / n, 1),
-                         "inference_cores": round(cpu / elapsed, 2)})
-            log.info("inference %s batch %d: %.1f images/s on %.2f cores", backend, batch, n / elapsed, cpu / elapsed)
-        del det
-        if backend.startswith("openvino") and (os.cpu_count() or 1) >= 2:
-            rows.append(_streams_row(manifest, backend, frames, max(batches), seconds))
-    return rows
-
-
-def _streams_row(manifest: Path, backend: str, frames: list[np.ndarray], batch: int, seconds: float,
-                 streams: int = 2) -> dict:
-    """The inference ceiling as ours runs OpenVINO (streams.shared_detector.load_shared): ``streams``
-    copies of the model, the cores shared out between them, each running its batches in its own
-    thread at once. In the ceiling too, so the limit is the better of the two ways, not ours' alone."""
+def _timed(copies: list, images: list[np.ndarray], seconds: float) -> dict:
+    """Each copy of the model detecting ``images`` over and over in a thread of its own, all at once,
+    for ``seconds`` (and at least two batches each), after one warm-up batch each."""
     import threading
 
-    from throughput_parts.models import load_detector
-
-    threads = max(1, (os.cpu_count() or 1) // streams)
-    copies = [load_detector(manifest, backend, cpu_threads=threads) for _ in range(streams)]
-    images = (frames * (batch // len(frames) + 1))[:batch]
-    counts, calls = [0] * streams, []
+    for copy in copies:
+        copy.detect(images)
+    batch = len(images)
+    counts, calls = [0] * len(copies), []
     cpu0, t0 = time.process_time(), time.perf_counter()
 
     def run(i: int) -> None:
@@ -133,17 +101,38 @@ def _streams_row(manifest: Path, backend: str, frames: list[np.ndarray], batch: 
             calls.append(time.perf_counter() - t)
             counts[i] += batch
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(streams)]
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(len(copies))]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     elapsed, cpu, n = time.perf_counter() - t0, time.process_time() - cpu0, sum(counts)
-    log.info("inference %s batch %d, %d streams of %d thread(s): %.1f images/s on %.2f cores", backend, batch,
-             streams, threads, n / elapsed, cpu / elapsed)
-    return {"backend": backend, "batch": batch, "streams": streams, "images_per_s": round(n / elapsed, 1),
+    return {"batch": batch, "streams": len(copies), "images_per_s": round(n / elapsed, 1),
             "ms_per_batch_p50": round(1000 * statistics.median(calls), 1), "ms_per_image": round(1000 * elapsed / n, 1),
             "inference_cores": round(cpu / elapsed, 2)}
+
+
+def inference_ceiling(manifest: Path, frames: list[np.ndarray], backends: list[str], batches: list[int],
+                      seconds: float) -> list[dict]:
+    """Images per second of each backend at each batch size, one copy; for OpenVINO also two copies at
+    once on half the cores each at the largest batch (ours' inference streams: streams.shared_detector),
+    so the limit is the better of the two ways, not ours' alone."""
+    from throughput_parts.models import load_detector
+
+    rows = []
+    for backend in backends:
+        single = [load_detector(manifest, backend)]
+        runs = [(single, batch) for batch in batches]
+        if backend.startswith("openvino") and (os.cpu_count() or 1) >= 2:
+            threads = max(1, (os.cpu_count() or 1) // 2)
+            runs.append(([load_detector(manifest, backend, cpu_threads=threads) for _ in range(2)], max(batches)))
+        for copies, batch in runs:
+            row = {"backend": backend, **_timed(copies, (frames * (batch // len(frames) + 1))[:batch], seconds)}
+            rows.append(row)
+            log.info("inference %s batch %d, %d copies: %.1f images/s on %.2f cores", backend, batch, row["streams"],
+                     row["images_per_s"], row["inference_cores"])
+        del runs
+    return rows
 
 
 def computed_limit(decode_core_s_per_video_s: float, images_per_s: float, inference_cores: float, fps: float,

@@ -141,3 +141,21 @@ def test_results_of_an_avx2_only_host_go_to_their_own_folder():
     assert slug({**base, "cpu_features": {"vector_flags": ["avx2", "fma"]}}) == "amd-epyc-2cpu-avx2"
     assert slug({**base, "cpu_features": {"vector_flags": ["avx2", "fma", "avx512f"]}}) == "amd-epyc-2cpu"
     assert slug({**base, "cpu_features": {"vector_flags": []}}) == "amd-epyc-2cpu"  # not an x86 host
+
+
+def test_the_inference_ceiling_times_every_copy_at_once_after_a_warm_up_batch_each():
+    import numpy as np
+
+    class Copy:
+        def __init__(self):
+            self.batches = []
+
+        def detect(self, images):
+            self.batches.append(len(images))
+            return [None] * len(images)
+
+    copies = [Copy(), Copy()]
+    row = part("ceilings")._timed(copies, [np.zeros((4, 4, 3), np.uint8)] * 3, seconds=0.05)
+    assert row["streams"] == 2 and row["batch"] == 3 and row["images_per_s"] > 0
+    for copy in copies:
+        assert len(copy.batches) >= 3 and set(copy.batches) == {3}, "one warm-up and at least two timed batches"
