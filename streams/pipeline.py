@@ -6,7 +6,8 @@ config and wires them.
 A START's work order waits for its evidence: ``post_s`` (3 s) of stream time
 after the rule fired, so the order carries the key frame, a before and an after
 frame and a clip around the moment (streams.evidence_buffer). Emergency-tier
-orders do not wait. Whatever is still collecting when the camera stalls, the
+orders do not wait; where the worker takes follow-ups their clip is sent after them
+(streams.order_delivery). Whatever is still collecting when the camera stalls, the
 source ends or the pipeline stops is sent with what it has. An incident the rule
 reopens after its END went to the API is filed again as a sighting (:func:`reopen_report`).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from tests.support.edge_site import EdgeSite, latencies, parse_utc
@@ -21,6 +22,11 @@ from tests.support.rtsp import requires_rtsp_server
 pytestmark = [pytest.mark.integration, requires_rtsp_server, requires_mosquitto]
 
 CAMERA = "lift-01"
+
+
+def evidence_kinds(site: EdgeSite, order_id: int) -> list[str]:
+    order = httpx.get(f"{site.api.url}/api/v1/work-orders/{order_id}", timeout=10).json()
+    return [e["kind"] for e in order["evidence"]]
 
 
 
@@ -34,6 +40,10 @@ def test_ebike_in_lift_reaches_mqtt_before_the_order_is_stored(tmp_path, lift_cl
                            "the broker's acknowledgements of both", on_timeout=site.worker_log)
         measured = latencies(payload, start.received_at, order)
         print(f"measured (one run, not asserted): {json.dumps(measured)}")
+        # The emergency order went on its deciding frame; its clip follows it (an evidence follow-up).
+        kinds = wait_until(lambda: "clip" in (k := evidence_kinds(site, order["id"])) and k, 60,
+                           "the order's clip, sent after it", on_timeout=site.worker_log)
+        timeline = httpx.get(f"{site.api.url}/api/v1/work-orders/{order['id']}/timeline", timeout=10).json()["items"]
 
     assert start.topic == f"gridsight/lift/{CAMERA}/car/start" and start.qos == 1
     assert payload["schema"] == "gridsight.action" and payload["version"] == 1
@@ -49,6 +59,9 @@ def test_ebike_in_lift_reaches_mqtt_before_the_order_is_stored(tmp_path, lift_cl
     assert order["priority"] == "emergency" and order["category_code"] == "X-EBIKE-ELEVATOR"
     assert order["camera_id"] == CAMERA and order["zone_id"] == "car"
     assert parse_utc(order["created_at"]) > start.received_at, (order["created_at"], start.received_at)
+
+    assert kinds[:2] == ["snapshot", "frame"] and kinds.count("clip") == 1 and kinds[-1] == "clip", kinds
+    assert "evidence_added" in [entry["action"] for entry in timeline]
 
     assert Subscriber.json(end)["event_id"] == payload["event_id"] and end.topic == f"gridsight/lift/{CAMERA}/car/end"
     events = [m for m in site.subscriber.messages if not m.retain]
