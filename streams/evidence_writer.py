@@ -117,7 +117,6 @@ class EvidenceLane:
         self._follow_ups: list[tuple[int, Future]] = []  # (number of the job each follows, its future)
         self._numbers = itertools.count(1)
         self._last_submitted = 0  # the number of the newest ordered job
-        self._delivered_upto = 0  # every ordered job up to this number is delivered
         self._lock = threading.Lock()  # held while delivering: one delivery at a time, in order
         self._idle = threading.Condition(self._lock)
         self.failures = 0
@@ -155,12 +154,10 @@ class EvidenceLane:
         before them is delivered (any thread may call it)."""
         with self._lock:
             while self._pending and self._pending[0][1].done():
-                number, future = self._pending.popleft()
-                self._deliver(future.result())
-                self._delivered_upto = number
-            if not self._pending:
-                self._delivered_upto = self._last_submitted
-            ready = [f for f in self._follow_ups if f[1].done() and f[0] <= self._delivered_upto]
+                self._deliver(self._pending.popleft()[1].result())
+            # A follow-up's job is delivered once it is no longer pending: numbers only grow.
+            undelivered = self._pending[0][0] if self._pending else self._last_submitted + 1
+            ready = [f for f in self._follow_ups if f[1].done() and f[0] < undelivered]
             for entry in ready:
                 self._follow_ups.remove(entry)
                 self._deliver(entry[1].result())

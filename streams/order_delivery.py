@@ -4,8 +4,8 @@
   mapped into the record stream's pixels where the pictures come from it, the payload checked
   against the wire contract (one the API would refuse is logged, never spooled), then spooled.
 - **Clip later**: an order that must not wait (emergency tier) goes with its pictures only; its clip
-  follows as an evidence follow-up (api.contract.wire.EvidenceFollowUp), made at the pool's lowest
-  priority and spooled after the order. On a loaded 2-core worker the clip's H.264 encoding held
+  follows as an evidence follow-up (api.contract.wire.EvidenceFollowUp), made on the pool's niced
+  follow-up thread and spooled after the order. On a loaded 2-core worker the clip's H.264 encoding held
   such orders back by seconds (docs/sizing.md); its frames are all there at the deciding frame.
 - **A rule END**: the frame that shows the zone empty again, after its order.
 """

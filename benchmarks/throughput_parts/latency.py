@@ -6,8 +6,8 @@ outbox (streams.delivery.outbox, fsync'd to a spool) drained by the OutboxPusher
 (streams.delivery.api_client.ApiClient). The cameras run as in their throughput config at the
 count given, with the "latency" rules (ours.bench_camera: the demo dwell rules at emergency tier,
 no cooldown) and evidence on: an emergency order goes out on its deciding frame with its key
-frame and before frame, and its pre-roll clip follows it as an evidence follow-up (made at the
-evidence pool's lowest priority, spooled behind the order: streams.order_delivery); when the clip
+frame and before frame, and its pre-roll clip follows it as an evidence follow-up (made on the
+evidence pool's niced follow-up thread, spooled behind the order: streams.order_delivery); when the clip
 is stored is measured apart (``condition_to_clip_stored_s_*``). A normal-tier order waits post_s
 (3 s of stream) for its after frame and clip by design; that wait is not in these figures and is
 said in the JSON.
